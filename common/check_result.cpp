@@ -1,0 +1,65 @@
+#include "common/check_result.hpp"
+
+#include <ctime>
+
+namespace netmon {
+
+std::string_view to_string(CheckStatus status) {
+  switch (status) {
+    case CheckStatus::kUp: return "up";
+    case CheckStatus::kDown: return "down";
+    case CheckStatus::kTimeout: return "timeout";
+    case CheckStatus::kError: return "error";
+  }
+  return "error";
+}
+
+std::optional<CheckStatus> parse_check_status(std::string_view text) {
+  for (const CheckStatus status :
+       {CheckStatus::kUp, CheckStatus::kDown, CheckStatus::kTimeout, CheckStatus::kError}) {
+    if (to_string(status) == text) return status;
+  }
+  return std::nullopt;
+}
+
+std::string format_timestamp(std::chrono::system_clock::time_point time) {
+  using namespace std::chrono;
+  const auto ms = duration_cast<milliseconds>(time.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[40];
+  const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(ms % 1000));
+  return std::string(buffer, n) + millis;
+}
+
+nlohmann::json to_json(const CheckResult& result) {
+  const auto ms = [](std::chrono::microseconds us) {
+    return static_cast<double>(us.count()) / 1000.0;
+  };
+  nlohmann::json timings = nlohmann::json::object();
+  const auto put = [&](const char* name, const std::optional<std::chrono::microseconds>& value) {
+    if (value) timings[name] = ms(*value);
+  };
+  put("resolve_ms", result.timings.resolve);
+  put("connect_ms", result.timings.connect);
+  put("tls_ms", result.timings.tls);
+  put("first_byte_ms", result.timings.first_byte);
+  timings["total_ms"] = ms(result.timings.total);
+  return {
+      {"timestamp", format_timestamp(result.timestamp)},
+      {"check", result.check_id},
+      {"type", result.type},
+      {"target", result.target},
+      {"status", to_string(result.status)},
+      {"reason", result.reason},
+      {"error", result.error},
+      {"latency_ms", ms(result.latency)},
+      {"timings", std::move(timings)},
+      {"details", result.details},
+  };
+}
+
+}  // namespace netmon

@@ -1,0 +1,105 @@
+#pragma once
+// The one small interface every check type implements.
+//
+//   CheckType  – a registry row: name + parse function.
+//   Check      – a validated, immutable check of one type (made once by parse).
+//   Probe      – one run of a check: speaks the protocol on the loop and calls
+//                finish() exactly once. The runner (check_runner.hpp) owns the
+//                deadline, timings, ids and timestamps; a probe never blocks.
+//
+// A target being down is a measurement (kDown with a stable reason token);
+// kError means netmon could not measure at all and should be rare and loud.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "common/check_result.hpp"
+#include "common/check_spec.hpp"
+#include "common/expected.hpp"
+#include "monitor/checks/probe_env.hpp"
+
+namespace netmon::checks {
+
+struct Outcome {
+  CheckStatus status = CheckStatus::kUp;
+  std::string reason;  // stable token, e.g. connect_refused; empty when up
+  std::string error;   // human text
+  std::optional<std::chrono::microseconds> latency;  // default: the run's total time
+  nlohmann::json details = nlohmann::json::object();
+};
+
+Outcome up(nlohmann::json details = nlohmann::json::object());
+Outcome down(std::string reason, std::string error,
+             nlohmann::json details = nlohmann::json::object());
+// netmon itself could not measure (permissions, descriptors).
+Outcome failure(std::string reason, std::string error);
+
+enum class Phase { kResolve, kConnect, kTls, kFirstByte };
+
+class Probe : public std::enable_shared_from_this<Probe> {
+ public:
+  using Completion = std::function<void(Outcome, const PhaseTimings&)>;
+
+  virtual ~Probe() = default;
+  Probe(const Probe&) = delete;
+  Probe& operator=(const Probe&) = delete;
+
+  // Runner only. `done` is called once, possibly inline, unless cancel() comes first.
+  void start(Completion done);
+  // Runner only: the deadline passed or the engine stops. After this no
+  // completion is delivered; on_cancel() must close sockets and timers so
+  // pending handlers finish with operation_aborted.
+  void cancel();
+
+  const PhaseTimings& timings() const { return timings_; }
+  bool done() const { return done_; }
+
+ protected:
+  explicit Probe(ProbeEnv& env) : env_(env) {}
+
+  virtual void on_start() = 0;
+  virtual void on_cancel() = 0;
+
+  // Records the end of a phase (first call per phase counts).
+  void mark(Phase phase);
+  std::chrono::microseconds elapsed() const;
+  // Reports the outcome; the first call wins, later ones and calls after cancel are ignored.
+  void finish(Outcome outcome);
+
+  template <class Self>
+  std::shared_ptr<Self> self() {
+    return std::static_pointer_cast<Self>(shared_from_this());
+  }
+
+  ProbeEnv& env_;
+
+ private:
+  Completion completion_;
+  PhaseTimings timings_;
+  std::chrono::steady_clock::time_point started_;
+  bool done_ = false;
+};
+
+class Check {
+ public:
+  virtual ~Check() = default;
+  // What is being checked, for humans and the bus: "127.0.0.1:80", a URL, "ns@server".
+  virtual std::string target() const = 0;
+  virtual std::shared_ptr<Probe> make_probe(ProbeEnv& env) const = 0;
+};
+
+using CheckPtr = std::shared_ptr<const Check>;
+using ParseFn = Expected<CheckPtr> (*)(const CheckSpec& spec);
+
+struct CheckType {
+  std::string_view name;
+  ParseFn parse;
+};
+
+}  // namespace netmon::checks

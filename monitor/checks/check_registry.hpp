@@ -1,0 +1,25 @@
+#pragma once
+// The one explicit table of check types (no static self-registration: a
+// static library silently drops object files nothing references).
+
+#include <memory>
+#include <span>
+
+#include "common/check_spec.hpp"
+#include "common/expected.hpp"
+#include "monitor/checks/check.hpp"
+
+namespace netmon::checks {
+
+std::span<const CheckType> check_types();
+
+// A spec that passed validation, with its ready-to-run check.
+struct PreparedCheck {
+  CheckSpec spec;
+  CheckPtr check;
+};
+
+// Validates the common fields and the type's parameters.
+Expected<PreparedCheck> prepare_check(const CheckSpec& spec);
+
+}  // namespace netmon::checks

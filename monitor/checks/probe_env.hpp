@@ -1,0 +1,43 @@
+#pragma once
+// What the engine lends every probe: the event loop, the resolver, a logger,
+// and per-loop shared services (one curl multi handle, one ICMP socket, ...)
+// that a check type creates lazily with shared<T>().
+
+#include <memory>
+#include <typeindex>
+#include <unordered_map>
+
+#include <asio/io_context.hpp>
+#include <spdlog/logger.h>
+
+#include "monitor/checks/host_resolver.hpp"
+
+namespace netmon::checks {
+
+class ProbeEnv {
+ public:
+  ProbeEnv(asio::io_context& io, std::shared_ptr<spdlog::logger> log)
+      : io_(io), resolver_(io), log_(std::move(log)) {}
+  ProbeEnv(const ProbeEnv&) = delete;
+  ProbeEnv& operator=(const ProbeEnv&) = delete;
+
+  asio::io_context& io() { return io_; }
+  HostResolver& resolver() { return resolver_; }
+  spdlog::logger& log() { return *log_; }
+
+  // The loop's single instance of T, constructed as T(ProbeEnv&) on first use.
+  template <class T>
+  T& shared() {
+    std::shared_ptr<void>& slot = shared_[std::type_index(typeid(T))];
+    if (!slot) slot = std::make_shared<T>(*this);
+    return *static_cast<T*>(slot.get());
+  }
+
+ private:
+  asio::io_context& io_;
+  HostResolver resolver_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unordered_map<std::type_index, std::shared_ptr<void>> shared_;
+};
+
+}  // namespace netmon::checks

@@ -1,0 +1,23 @@
+#include "monitor/checks/socket_errors.hpp"
+
+#include <asio/error.hpp>
+
+namespace netmon::checks {
+
+std::string reason_for(const std::error_code& error, std::string_view phase) {
+  if (error == asio::error::connection_refused) return "connect_refused";
+  if (error == asio::error::host_unreachable) return "host_unreachable";
+  if (error == asio::error::network_unreachable) return "network_unreachable";
+  if (error == asio::error::connection_reset) return "connection_reset";
+  if (error == asio::error::eof) return "connection_closed";
+  if (error == asio::error::timed_out) return std::string(phase) + "_timeout";
+  return std::string(phase) + "_failed";
+}
+
+bool is_local_failure(const std::error_code& error) {
+  return error == asio::error::no_descriptors || error == asio::error::access_denied ||
+         error == asio::error::no_permission || error == asio::error::no_memory ||
+         error == asio::error::no_buffer_space;
+}
+
+}  // namespace netmon::checks

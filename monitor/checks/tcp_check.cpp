@@ -1,0 +1,160 @@
+#include "monitor/checks/tcp_check.hpp"
+
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+
+#include "common/param_reader.hpp"
+#include "monitor/checks/socket_errors.hpp"
+
+namespace netmon::checks {
+namespace {
+
+constexpr std::size_t kMaxBannerBytes = 64 * 1024;
+
+struct TcpConfig {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string send;
+  std::string expect;
+};
+
+class TcpProbe final : public Probe {
+ public:
+  TcpProbe(ProbeEnv& env, std::shared_ptr<const TcpConfig> config)
+      : Probe(env), config_(std::move(config)), socket_(env.io()) {}
+
+ private:
+  void on_start() override {
+    env_.resolver().resolve(config_->host, IpFamily::kAny,
+                            [self = self<TcpProbe>()](Expected<HostResolver::Addresses> answer) {
+                              self->on_resolved(std::move(answer));
+                            });
+  }
+
+  void on_cancel() override {
+    std::error_code ignored;
+    socket_.close(ignored);
+  }
+
+  void on_resolved(Expected<HostResolver::Addresses> answer) {
+    if (done()) return;
+    mark(Phase::kResolve);
+    if (!answer) {
+      finish(down("resolve_failed", answer.error().message));
+      return;
+    }
+    const asio::ip::tcp::endpoint endpoint(answer->front(), config_->port);
+    socket_.async_connect(endpoint, [self = self<TcpProbe>()](const std::error_code& ec) {
+      self->on_connected(ec);
+    });
+  }
+
+  void on_connected(const std::error_code& ec) {
+    if (done()) return;
+    if (ec) {
+      finish(is_local_failure(ec) ? failure("socket_failed", ec.message())
+                                  : down(reason_for(ec, "connect"), "connect: " + ec.message()));
+      return;
+    }
+    mark(Phase::kConnect);
+    if (config_->send.empty() && config_->expect.empty()) {
+      // Abortive close: no TIME_WAIT left behind per check on the monitor host.
+      std::error_code ignored;
+      socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+      socket_.close(ignored);
+      finish(up());
+      return;
+    }
+    if (!config_->send.empty()) {
+      asio::async_write(socket_, asio::buffer(config_->send),
+                        [self = self<TcpProbe>()](const std::error_code& error, std::size_t) {
+                          self->on_sent(error);
+                        });
+    } else {
+      on_sent({});
+    }
+  }
+
+  void on_sent(const std::error_code& ec) {
+    if (done()) return;
+    if (ec) {
+      finish(down(reason_for(ec, "send"), "send: " + ec.message()));
+      return;
+    }
+    if (config_->expect.empty()) {
+      close_and_finish(up());
+      return;
+    }
+    read_more();
+  }
+
+  void read_more() {
+    chunk_.resize(4096);
+    socket_.async_read_some(asio::buffer(chunk_), [self = self<TcpProbe>()](
+                                                      const std::error_code& ec, std::size_t n) {
+      self->on_read(ec, n);
+    });
+  }
+
+  void on_read(const std::error_code& ec, std::size_t n) {
+    if (done()) return;
+    if (n > 0) mark(Phase::kFirstByte);
+    received_.append(chunk_.data(), n);
+    if (received_.find(config_->expect) != std::string::npos) {
+      close_and_finish(up({{"received_bytes", received_.size()}}));
+      return;
+    }
+    if (ec || received_.size() >= kMaxBannerBytes) {
+      std::string shown = received_.substr(0, 120);
+      close_and_finish(down("banner_mismatch",
+                            "expected '" + config_->expect + "' but " +
+                                (ec ? "the server sent '" + shown + "' and " + ec.message()
+                                    : "the first 64 KiB did not contain it"),
+                            {{"received_bytes", received_.size()}, {"received", shown}}));
+      return;
+    }
+    read_more();
+  }
+
+  void close_and_finish(Outcome outcome) {
+    std::error_code ignored;
+    socket_.close(ignored);
+    finish(std::move(outcome));
+  }
+
+  std::shared_ptr<const TcpConfig> config_;
+  asio::ip::tcp::socket socket_;
+  std::string chunk_;
+  std::string received_;
+};
+
+class TcpCheck final : public Check {
+ public:
+  explicit TcpCheck(TcpConfig config)
+      : config_(std::make_shared<const TcpConfig>(std::move(config))) {}
+  std::string target() const override {
+    return config_->host + ":" + std::to_string(config_->port);
+  }
+  std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
+    return std::make_shared<TcpProbe>(env, config_);
+  }
+
+ private:
+  std::shared_ptr<const TcpConfig> config_;
+};
+
+}  // namespace
+
+Expected<CheckPtr> parse_tcp_check(const CheckSpec& spec) {
+  ParamReader params(spec);
+  TcpConfig config;
+  config.host = params.host("host");
+  config.port = params.port("port");
+  config.send = params.payload("send");
+  config.expect = params.payload("expect");
+  if (auto ok = params.finish(); !ok) return ok.error();
+  return CheckPtr(std::make_shared<TcpCheck>(std::move(config)));
+}
+
+}  // namespace netmon::checks

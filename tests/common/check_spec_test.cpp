@@ -1,0 +1,207 @@
+#include "common/check_spec.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/check_parser.hpp"
+#include "common/param_reader.hpp"
+
+namespace netmon {
+namespace {
+
+using std::chrono::milliseconds;
+
+CheckSpec valid_spec() {
+  CheckSpec spec;
+  spec.id = "web-1";
+  spec.type = "tcp";
+  spec.interval = milliseconds(1000);
+  spec.timeout = milliseconds(500);
+  return spec;
+}
+
+TEST(CheckSpec, AcceptsValidCommonFields) { EXPECT_TRUE(validate_common_fields(valid_spec())); }
+
+TEST(CheckSpec, RejectsMissingId) {
+  CheckSpec spec = valid_spec();
+  spec.id.clear();
+  EXPECT_EQ(validate_common_fields(spec).error().message, "check of type 'tcp': id is missing");
+}
+
+TEST(CheckSpec, RejectsIdWithBadCharacters) {
+  CheckSpec spec = valid_spec();
+  spec.id = "web 1";
+  EXPECT_EQ(validate_common_fields(spec).error().message,
+            "check 'web 1': id may contain only letters, digits, '-', '_' and '.'");
+}
+
+TEST(CheckSpec, RejectsIntervalBelowMinimum) {
+  CheckSpec spec = valid_spec();
+  spec.interval = milliseconds(50);
+  spec.timeout = milliseconds(10);
+  EXPECT_EQ(validate_common_fields(spec).error().message,
+            "check 'web-1': interval 50ms out of range 100ms..1d");
+}
+
+TEST(CheckSpec, RejectsIntervalAboveMaximum) {
+  CheckSpec spec = valid_spec();
+  spec.interval = milliseconds(86'400'001);
+  EXPECT_EQ(validate_common_fields(spec).error().message,
+            "check 'web-1': interval 86400001ms out of range 100ms..1d");
+}
+
+TEST(CheckSpec, RejectsTimeoutNotBelowInterval) {
+  CheckSpec spec = valid_spec();
+  spec.timeout = milliseconds(1000);
+  EXPECT_EQ(validate_common_fields(spec).error().message,
+            "check 'web-1': timeout 1s must be above 0 and below the interval 1s");
+}
+
+TEST(CheckSpec, RejectsRetriesOutOfRange) {
+  CheckSpec spec = valid_spec();
+  spec.retries = 0;
+  EXPECT_EQ(validate_common_fields(spec).error().message,
+            "check 'web-1': retries 0 out of range 1..100");
+}
+
+TEST(ParamReader, ReportsUnknownParametersWithTheAllowedOnes) {
+  CheckSpec spec = valid_spec();
+  spec.params = {{"host", "127.0.0.1"}, {"prot", "80"}};
+  ParamReader reader(spec);
+  (void)reader.host("host");
+  (void)reader.port("port", 80);
+  EXPECT_EQ(reader.finish().error().message,
+            "check 'web-1': unknown parameter 'prot' for type 'tcp' (allowed: host, port)");
+}
+
+TEST(ParamReader, NamesTheFieldAndValueOfABadHost) {
+  CheckSpec spec = valid_spec();
+  spec.params = {{"host", "bad_host!"}};
+  ParamReader reader(spec);
+  (void)reader.host("host");
+  EXPECT_EQ(reader.finish().error().message,
+            "check 'web-1': host 'bad_host!' is not a valid host name or IP address");
+}
+
+TEST(ParamReader, RejectsAChoiceOutsideTheAllowedValues) {
+  CheckSpec spec = valid_spec();
+  spec.params = {{"transport", "sctp"}};
+  ParamReader reader(spec);
+  EXPECT_EQ(reader.choice("transport", {"udp", "tcp"}, "udp"), "udp");
+  EXPECT_EQ(reader.finish().error().message,
+            "check 'web-1': transport 'sctp' is not allowed (allowed: udp, tcp)");
+}
+
+TEST(ParamReader, RejectsNonNumbersAndBooleans) {
+  CheckSpec spec = valid_spec();
+  spec.params = {{"count", "many"}};
+  ParamReader reader(spec);
+  (void)reader.integer("count", 1, 100, 3);
+  EXPECT_EQ(reader.finish().error().message,
+            "check 'web-1': count 'many' is not a whole number (allowed: 1..100)");
+
+  CheckSpec flags = valid_spec();
+  flags.params = {{"verify_tls", "maybe"}};
+  ParamReader flag_reader(flags);
+  (void)flag_reader.flag("verify_tls", true);
+  EXPECT_EQ(flag_reader.finish().error().message,
+            "check 'web-1': verify_tls 'maybe' is not a boolean (allowed: true, false)");
+}
+
+TEST(ParamReader, SplitsCommaSeparatedScalarsIntoLists) {
+  CheckSpec spec = valid_spec();
+  spec.params = {{"expect_status", "200, 300-399"}};
+  ParamReader reader(spec);
+  EXPECT_EQ(reader.list("expect_status"), (std::vector<std::string>{"200", "300-399"}));
+}
+
+TEST(CheckParser, ParsesAYamlFileWithDefaults) {
+  const char* text = R"(
+defaults: {interval: 5s, timeout: 1s, retries: 3}
+checks:
+  - {id: echo, type: tcp_echo, host: 127.0.0.1, port: 12345, interval: 1s}
+  - id: web
+    type: http
+    url: "http://127.0.0.1:8080/"
+    expect_status: [200, 204]
+    headers: {Accept: text/html}
+)";
+  auto specs = parse_checks_text(text, "checks.yaml");
+  ASSERT_TRUE(specs) << specs.error().message;
+  ASSERT_EQ(specs->size(), 2u);
+  const CheckSpec& echo = (*specs)[0];
+  EXPECT_EQ(echo.id, "echo");
+  EXPECT_EQ(echo.interval, milliseconds(1000));
+  EXPECT_EQ(echo.timeout, milliseconds(800));  // default 1s follows the 1s interval down
+  EXPECT_EQ(echo.retries, 3);
+  EXPECT_EQ(std::get<std::string>(echo.params.at("port")), "12345");
+  const CheckSpec& web = (*specs)[1];
+  EXPECT_EQ(web.interval, milliseconds(5000));
+  EXPECT_EQ(std::get<std::vector<std::string>>(web.params.at("expect_status")),
+            (std::vector<std::string>{"200", "204"}));
+  EXPECT_EQ(std::get<std::vector<std::string>>(web.params.at("headers")),
+            (std::vector<std::string>{"Accept: text/html"}));
+}
+
+TEST(CheckParser, ParsesJsonToo) {
+  auto specs = parse_checks_text(
+      R"([{"id": "a", "type": "tcp", "host": "127.0.0.1", "port": 80, "timeout": "500ms"}])",
+      "checks.json");
+  ASSERT_TRUE(specs) << specs.error().message;
+  EXPECT_EQ((*specs)[0].timeout, milliseconds(500));
+}
+
+TEST(CheckParser, ErrorsCarryFileAndLine) {
+  const char* text = "checks:\n  - {id: a, type: tcp}\n  - {id: b, type: tcp, interval: 10ms}\n";
+  auto specs = parse_checks_text(text, "bad.yaml");
+  ASSERT_FALSE(specs);
+  EXPECT_EQ(specs.error().message, "bad.yaml:3: check 'b': interval 10ms out of range 100ms..1d");
+}
+
+TEST(CheckParser, RejectsDuplicateIds) {
+  auto specs = parse_checks_text("- {id: a, type: tcp}\n- {id: a, type: udp}\n", "dup.yaml");
+  ASSERT_FALSE(specs);
+  EXPECT_EQ(specs.error().message, "dup.yaml:2: check 'a': id is used by another check");
+}
+
+TEST(CheckParser, RejectsUnknownTopLevelKeys) {
+  auto specs = parse_checks_text("defaults: {}\nchecks: []\nmonitors: {}\n", "top.yaml");
+  ASSERT_FALSE(specs);
+  EXPECT_EQ(specs.error().message, "top.yaml:3: unknown key 'monitors' (allowed: defaults, checks)");
+}
+
+TEST(CheckParser, ReportsYamlSyntaxErrorsWithLine) {
+  auto specs = parse_checks_text("checks:\n  - {id: a\n", "syntax.yaml");
+  ASSERT_FALSE(specs);
+  EXPECT_EQ(specs.error().message.rfind("syntax.yaml:", 0), 0u) << specs.error().message;
+}
+
+TEST(CheckParser, ParsesCommandLineChecks) {
+  auto spec = check_from_args(
+      "dns server=127.0.0.1 port=15353 name=www.example.test record=A interval=2s "
+      "expect='192.0.2.1' expect=192.0.2.2",
+      CheckDefaults{}, "dns-1");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->type, "dns");
+  EXPECT_EQ(spec->id, "dns-1");
+  EXPECT_EQ(spec->interval, milliseconds(2000));
+  EXPECT_EQ(spec->timeout, milliseconds(1600));
+  EXPECT_EQ(std::get<std::string>(spec->params.at("name")), "www.example.test");
+  EXPECT_EQ(std::get<std::vector<std::string>>(spec->params.at("expect")),
+            (std::vector<std::string>{"192.0.2.1", "192.0.2.2"}));
+}
+
+TEST(CheckParser, CommandLineKeepsQuotedSpaces) {
+  auto spec = check_from_args("tcp id=x host=127.0.0.1 port=1 send='HELLO WORLD'", {}, "tcp-1");
+  ASSERT_TRUE(spec);
+  EXPECT_EQ(spec->id, "x");
+  EXPECT_EQ(std::get<std::string>(spec->params.at("send")), "HELLO WORLD");
+}
+
+TEST(CheckParser, CommandLineRejectsWordsWithoutEquals) {
+  auto spec = check_from_args("tcp host 127.0.0.1", {}, "tcp-1");
+  ASSERT_FALSE(spec);
+  EXPECT_EQ(spec.error().message, "check 'tcp host 127.0.0.1': 'host' is not key=value");
+}
+
+}  // namespace
+}  // namespace netmon
