@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: the Release build with
+# warnings as errors, then the same suite under AddressSanitizer +
+# UndefinedBehaviorSanitizer. `--fast` skips the sanitizer pass.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+fast=0
+for arg in "$@"; do
+  case "$arg" in
+    --fast) fast=1 ;;
+    -h|--help) echo "usage: $0 [--fast]   (--fast: skip the ASan+UBSan pass)"; exit 0 ;;
+    *) echo "usage: $0 [--fast]" >&2; exit 2 ;;
+  esac
+done
+jobs=$(nproc)
+
+run_suite() {
+  local flavor=$1
+  ./scripts/bootstrap.sh "$flavor"
+  echo "== build ($flavor)"
+  cmake --build "build/$flavor" -j "$jobs"
+  echo "== test ($flavor)"
+  ctest --test-dir "build/$flavor" --output-on-failure -j "$jobs" --timeout 300
+}
+
+start=$(date +%s)
+run_suite release
+if [ "$fast" = 0 ]; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_suite asan
+fi
+echo "== all tests passed in $(( $(date +%s) - start ))s"
