@@ -33,8 +33,8 @@ Expected<int> retries_field(const CheckSpec& spec, std::string_view text) {
 // Applies one key of a check. Common fields go to the struct, the rest to params.
 Expected<void> apply_field(CheckSpec& spec, const std::string& key, ParamValue value) {
   const std::string* text = std::get_if<std::string>(&value);
-  const bool common = key == "id" || key == "type" || key == "interval" || key == "timeout" ||
-                      key == "retries";
+  const bool common =
+      key == "id" || key == "type" || key == "interval" || key == "timeout" || key == "retries";
   if (common && !text) {
     return Error{check_error_prefix(spec) + key + " must be a single value, not a list"};
   }
@@ -58,7 +58,8 @@ Expected<void> apply_field(CheckSpec& spec, const std::string& key, ParamValue v
 
 Expected<ParamValue> param_from_yaml(const YAML::Node& node, const std::string& key) {
   switch (node.Type()) {
-    case YAML::NodeType::Scalar: return ParamValue(node.Scalar());
+    case YAML::NodeType::Scalar:
+      return ParamValue(node.Scalar());
     case YAML::NodeType::Sequence: {
       std::vector<std::string> items;
       for (const auto& item : node) {
@@ -78,7 +79,8 @@ Expected<ParamValue> param_from_yaml(const YAML::Node& node, const std::string& 
       return ParamValue(std::move(items));
     }
     case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: break;
+    case YAML::NodeType::Undefined:
+      break;
   }
   return Error{"'" + key + "' has no value"};
 }
@@ -116,8 +118,7 @@ Expected<void> defaults_from_yaml(const YAML::Node& node, CheckDefaults& default
       }
       defaults.retries = value;
     } else {
-      return Error{at + "unknown key 'defaults." + key +
-                   "' (allowed: interval, timeout, retries)"};
+      return Error{at + "unknown key 'defaults." + key + "' (allowed: interval, timeout, retries)"};
     }
   }
   return {};
@@ -153,8 +154,7 @@ Expected<std::vector<CheckSpec>> parse_checks_text(std::string_view text,
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    return Error{std::string(source_name) + ":" + std::to_string(e.mark.line + 1) + ": " +
-                 e.msg};
+    return Error{std::string(source_name) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg};
   }
   CheckDefaults defaults;
   YAML::Node checks = root;

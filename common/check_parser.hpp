@@ -4,11 +4,11 @@
 // the command line. Errors carry file and line where there is one. Only the
 // common fields are validated here; the check type validates its parameters.
 
+#include <yaml-cpp/yaml.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"

@@ -6,10 +6,14 @@ namespace netmon {
 
 std::string_view to_string(CheckStatus status) {
   switch (status) {
-    case CheckStatus::kUp: return "up";
-    case CheckStatus::kDown: return "down";
-    case CheckStatus::kTimeout: return "timeout";
-    case CheckStatus::kError: return "error";
+    case CheckStatus::kUp:
+      return "up";
+    case CheckStatus::kDown:
+      return "down";
+    case CheckStatus::kTimeout:
+      return "timeout";
+    case CheckStatus::kError:
+      return "error";
   }
   return "error";
 }

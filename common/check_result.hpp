@@ -2,11 +2,10 @@
 // The outcome of one run of one check, as every consumer sees it.
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace netmon {
 

@@ -21,8 +21,7 @@ Expected<void> validate_common_fields(const CheckSpec& spec) {
   }
   if (spec.type.empty()) return Error{prefix + "type is missing"};
   if (spec.interval < kMinInterval || spec.interval > kMaxInterval) {
-    return Error{prefix + "interval " + format_duration(spec.interval) +
-                 " out of range 100ms..1d"};
+    return Error{prefix + "interval " + format_duration(spec.interval) + " out of range 100ms..1d"};
   }
   if (spec.timeout <= std::chrono::milliseconds::zero() || spec.timeout >= spec.interval) {
     return Error{prefix + "timeout " + format_duration(spec.timeout) +

@@ -108,15 +108,28 @@ Expected<bool> MsgMap::boolean_or(std::string_view key, bool fallback) const {
 
 void pack_json(Packer& packer, const nlohmann::json& value) {
   switch (value.type()) {
-    case nlohmann::json::value_t::null: packer.pack_nil(); break;
-    case nlohmann::json::value_t::boolean: packer.pack(value.get<bool>()); break;
-    case nlohmann::json::value_t::number_integer: packer.pack(value.get<std::int64_t>()); break;
-    case nlohmann::json::value_t::number_unsigned: packer.pack(value.get<std::uint64_t>()); break;
-    case nlohmann::json::value_t::number_float: packer.pack(value.get<double>()); break;
-    case nlohmann::json::value_t::string: pack_str(packer, value.get_ref<const std::string&>()); break;
+    case nlohmann::json::value_t::null:
+      packer.pack_nil();
+      break;
+    case nlohmann::json::value_t::boolean:
+      packer.pack(value.get<bool>());
+      break;
+    case nlohmann::json::value_t::number_integer:
+      packer.pack(value.get<std::int64_t>());
+      break;
+    case nlohmann::json::value_t::number_unsigned:
+      packer.pack(value.get<std::uint64_t>());
+      break;
+    case nlohmann::json::value_t::number_float:
+      packer.pack(value.get<double>());
+      break;
+    case nlohmann::json::value_t::string:
+      pack_str(packer, value.get_ref<const std::string&>());
+      break;
     case nlohmann::json::value_t::array:
       packer.pack_array(static_cast<std::uint32_t>(value.size()));
-      for (const auto& item : value) pack_json(packer, item);
+      for (const auto& item : value)
+        pack_json(packer, item);
       break;
     case nlohmann::json::value_t::object:
       packer.pack_map(static_cast<std::uint32_t>(value.size()));
@@ -126,20 +139,28 @@ void pack_json(Packer& packer, const nlohmann::json& value) {
       }
       break;
     case nlohmann::json::value_t::binary:
-    case nlohmann::json::value_t::discarded: packer.pack_nil(); break;
+    case nlohmann::json::value_t::discarded:
+      packer.pack_nil();
+      break;
   }
 }
 
 Expected<nlohmann::json> json_from_msgpack(const msgpack::object& object, int depth) {
   if (depth > kMaxJsonDepth) return Error{"details nest too deeply"};
   switch (object.type) {
-    case msgpack::type::NIL: return nlohmann::json(nullptr);
-    case msgpack::type::BOOLEAN: return nlohmann::json(object.via.boolean);
-    case msgpack::type::POSITIVE_INTEGER: return nlohmann::json(object.via.u64);
-    case msgpack::type::NEGATIVE_INTEGER: return nlohmann::json(object.via.i64);
+    case msgpack::type::NIL:
+      return nlohmann::json(nullptr);
+    case msgpack::type::BOOLEAN:
+      return nlohmann::json(object.via.boolean);
+    case msgpack::type::POSITIVE_INTEGER:
+      return nlohmann::json(object.via.u64);
+    case msgpack::type::NEGATIVE_INTEGER:
+      return nlohmann::json(object.via.i64);
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return nlohmann::json(object.via.f64);
-    case msgpack::type::STR: return nlohmann::json(std::string(as_view(object)));
+    case msgpack::type::FLOAT64:
+      return nlohmann::json(object.via.f64);
+    case msgpack::type::STR:
+      return nlohmann::json(std::string(as_view(object)));
     case msgpack::type::ARRAY: {
       nlohmann::json array = nlohmann::json::array();
       for (std::uint32_t i = 0; i < object.via.array.size; ++i) {
@@ -161,7 +182,8 @@ Expected<nlohmann::json> json_from_msgpack(const msgpack::object& object, int de
       return map;
     }
     case msgpack::type::BIN:
-    case msgpack::type::EXT: return Error{"details hold binary data"};
+    case msgpack::type::EXT:
+      return Error{"details hold binary data"};
   }
   return Error{"details hold an unknown msgpack type"};
 }
@@ -187,7 +209,8 @@ void pack_check_spec(Packer& packer, const CheckSpec& spec) {
     } else {
       const auto& items = std::get<std::vector<std::string>>(value);
       packer.pack_array(static_cast<std::uint32_t>(items.size()));
-      for (const auto& item : items) pack_str(packer, item);
+      for (const auto& item : items)
+        pack_str(packer, item);
     }
   }
 }
@@ -260,8 +283,8 @@ void pack_check_result(Packer& packer, const CheckResult& result) {
   pack_str(packer, "latency_us");
   packer.pack(static_cast<std::int64_t>(result.latency.count()));
   const PhaseTimings& t = result.timings;
-  const int phases = (t.resolve ? 1 : 0) + (t.connect ? 1 : 0) + (t.tls ? 1 : 0) +
-                     (t.first_byte ? 1 : 0) + 1;
+  const int phases =
+      (t.resolve ? 1 : 0) + (t.connect ? 1 : 0) + (t.tls ? 1 : 0) + (t.first_byte ? 1 : 0) + 1;
   pack_str(packer, "timings");
   packer.pack_map(static_cast<std::uint32_t>(phases));
   const auto put = [&](std::string_view name, const std::optional<microseconds>& value) {
@@ -319,11 +342,11 @@ Expected<CheckResult> check_result_from_msgpack(const msgpack::object& object) {
       return {};
     };
     std::optional<std::chrono::microseconds> total;
-    for (auto [name, slot] : {std::pair{"resolve_us", &result.timings.resolve},
-                              std::pair{"connect_us", &result.timings.connect},
-                              std::pair{"tls_us", &result.timings.tls},
-                              std::pair{"first_byte_us", &result.timings.first_byte},
-                              std::pair{"total_us", &total}}) {
+    for (auto [name, slot] :
+         {std::pair{"resolve_us", &result.timings.resolve},
+          std::pair{"connect_us", &result.timings.connect},
+          std::pair{"tls_us", &result.timings.tls},
+          std::pair{"first_byte_us", &result.timings.first_byte}, std::pair{"total_us", &total}}) {
       if (auto got = get(name, *slot); !got) return got.error();
     }
     result.timings.total = total.value_or(std::chrono::microseconds{0});

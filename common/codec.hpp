@@ -4,11 +4,10 @@
 // throws: it returns an Error naming what was wrong.
 
 #include <cstddef>
-#include <string>
-#include <string_view>
-
 #include <msgpack.hpp>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
 
 #include "common/check_result.hpp"
 #include "common/check_spec.hpp"

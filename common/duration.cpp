@@ -46,8 +46,8 @@ std::string format_duration(std::chrono::milliseconds duration) {
     std::int64_t ms;
     const char* suffix;
   };
-  for (const Unit unit : {Unit{86'400'000, "d"}, Unit{3'600'000, "h"}, Unit{60'000, "m"},
-                          Unit{1000, "s"}}) {
+  for (const Unit unit :
+       {Unit{86'400'000, "d"}, Unit{3'600'000, "h"}, Unit{60'000, "m"}, Unit{1000, "s"}}) {
     if (ms != 0 && ms % unit.ms == 0) return std::to_string(ms / unit.ms) + unit.suffix;
   }
   return std::to_string(ms) + "ms";

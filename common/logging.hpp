@@ -2,10 +2,10 @@
 // One named spdlog logger per component ("monitor", "probe", "echo", ...), all
 // with the same timestamped pattern, so every process's lines read alike.
 
+#include <spdlog/spdlog.h>
+
 #include <memory>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 namespace netmon {
 

@@ -40,9 +40,13 @@ bool is_ip_literal(std::string_view text) {
          inet_pton(AF_INET6, copy.c_str(), buffer) == 1;
 }
 
-bool is_hostname(std::string_view text) { return labels_valid(text, false); }
+bool is_hostname(std::string_view text) {
+  return labels_valid(text, false);
+}
 
-bool is_dns_name(std::string_view text) { return text == "." || labels_valid(text, true); }
+bool is_dns_name(std::string_view text) {
+  return text == "." || labels_valid(text, true);
+}
 
 Expected<UrlParts> parse_url(std::string_view text) {
   const auto bad = [&](std::string_view why) {
@@ -57,7 +61,8 @@ Expected<UrlParts> parse_url(std::string_view text) {
   const std::size_t scheme_end = text.find("://");
   if (scheme_end == std::string_view::npos) return bad("has no scheme (use http:// or https://)");
   parts.scheme = std::string(text.substr(0, scheme_end));
-  for (char& c : parts.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : parts.scheme)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (parts.scheme != "http" && parts.scheme != "https") {
     return bad("has scheme '" + parts.scheme + "' (allowed: http, https)");
   }
@@ -92,8 +97,8 @@ Expected<UrlParts> parse_url(std::string_view text) {
   parts.port = parts.scheme == "https" ? 443 : 80;
   if (!port_text.empty()) {
     unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(),
-                                           value);
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
     if (ec != std::errc{} || end != port_text.data() + port_text.size() || value < 1 ||
         value > 65535) {
       return bad("has port '" + std::string(port_text) + "' out of range 1..65535");
@@ -113,11 +118,21 @@ Expected<std::string> decode_escapes(std::string_view text) {
     }
     if (++i == text.size()) return Error{"ends with a lone backslash"};
     switch (text[i]) {
-      case 'r': out.push_back('\r'); break;
-      case 'n': out.push_back('\n'); break;
-      case 't': out.push_back('\t'); break;
-      case '0': out.push_back('\0'); break;
-      case '\\': out.push_back('\\'); break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case '0':
+        out.push_back('\0');
+        break;
+      case '\\':
+        out.push_back('\\');
+        break;
       case 'x': {
         unsigned value = 0;
         if (i + 2 >= text.size()) return Error{"has a short \\x escape (use \\xHH)"};

@@ -2,8 +2,7 @@
 
 namespace netmon {
 
-CheckEngine::CheckEngine(asio::io_context& io, std::shared_ptr<spdlog::logger> log,
-                         ResultSink sink)
+CheckEngine::CheckEngine(asio::io_context& io, std::shared_ptr<spdlog::logger> log, ResultSink sink)
     : io_(io), env_(io, std::move(log)), runner_(env_), sink_(std::move(sink)), timer_(io) {}
 
 CheckEngine::~CheckEngine() {
@@ -79,9 +78,8 @@ void CheckEngine::arm_timer() {
 
 void CheckEngine::on_tick() {
   const auto now = CheckScheduler::Clock::now();
-  scheduler_.pop_due(now, [&](std::size_t slot, CheckScheduler::TimePoint due) {
-    fire(slot, due, now);
-  });
+  scheduler_.pop_due(
+      now, [&](std::size_t slot, CheckScheduler::TimePoint due) { fire(slot, due, now); });
   arm_timer();
 }
 
@@ -95,13 +93,13 @@ void CheckEngine::fire(std::size_t slot, CheckScheduler::TimePoint due,
   }
   entry.running = true;
   ++stats_.runs_started;
-  runner_.run(entry.check, [this, alive = alive_, slot, generation = entry.generation](
-                               CheckResult result) {
-    if (!*alive) return;
-    if (slots_[slot].generation == generation) slots_[slot].running = false;
-    ++stats_.results;
-    sink_(std::move(result));
-  });
+  runner_.run(entry.check,
+              [this, alive = alive_, slot, generation = entry.generation](CheckResult result) {
+                if (!*alive) return;
+                if (slots_[slot].generation == generation) slots_[slot].running = false;
+                ++stats_.results;
+                sink_(std::move(result));
+              });
 }
 
 }  // namespace netmon

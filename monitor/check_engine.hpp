@@ -3,15 +3,15 @@
 // hands each result to a sink, which is the agent's outbox in netmon-monitor
 // and the statistics table in netmon-probe.
 
+#include <spdlog/logger.h>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
-
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
-#include <spdlog/logger.h>
 
 #include "common/check_result.hpp"
 #include "common/check_spec.hpp"

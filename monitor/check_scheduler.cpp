@@ -13,8 +13,8 @@ std::chrono::milliseconds CheckScheduler::phase_of(std::string_view id,
   return std::chrono::milliseconds(span == 0 ? 0 : static_cast<std::int64_t>(hash % span));
 }
 
-void CheckScheduler::add(std::size_t slot, std::string_view id,
-                         std::chrono::milliseconds interval, TimePoint now) {
+void CheckScheduler::add(std::size_t slot, std::string_view id, std::chrono::milliseconds interval,
+                         TimePoint now) {
   if (slot >= entries_.size()) entries_.resize(slot + 1);
   Entry& entry = entries_[slot];
   if (!entry.active) ++active_;

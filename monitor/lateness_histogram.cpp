@@ -26,8 +26,9 @@ std::chrono::microseconds LatenessHistogram::percentile(double quantile) const {
   for (std::size_t i = 0; i < buckets_.size(); ++i) {
     seen += buckets_[i];
     if (seen >= std::max<std::uint64_t>(wanted, 1)) {
-      const std::int64_t upper = i < kFine ? static_cast<std::int64_t>(i + 1) * 10
-                                           : 10'000 + static_cast<std::int64_t>(i - kFine + 1) * 1000;
+      const std::int64_t upper = i < kFine
+                                     ? static_cast<std::int64_t>(i + 1) * 10
+                                     : 10'000 + static_cast<std::int64_t>(i - kFine + 1) * 1000;
       return std::min(std::chrono::microseconds(upper), max_);
     }
   }

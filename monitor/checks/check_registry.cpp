@@ -15,21 +15,18 @@ namespace netmon::checks {
 namespace {
 
 constexpr std::array kCheckTypes{
-    CheckType{"http", parse_http_check},
-    CheckType{"https", parse_http_check},
-    CheckType{"icmp", parse_icmp_check},
-    CheckType{"traceroute", parse_traceroute_check},
-    CheckType{"dns", parse_dns_check},
-    CheckType{"ntp", parse_ntp_check},
-    CheckType{"tcp", parse_tcp_check},
-    CheckType{"udp", parse_udp_check},
-    CheckType{"tcp_echo", parse_tcp_echo_check},
-    CheckType{"udp_echo", parse_udp_echo_check},
+    CheckType{"http", parse_http_check},         CheckType{"https", parse_http_check},
+    CheckType{"icmp", parse_icmp_check},         CheckType{"traceroute", parse_traceroute_check},
+    CheckType{"dns", parse_dns_check},           CheckType{"ntp", parse_ntp_check},
+    CheckType{"tcp", parse_tcp_check},           CheckType{"udp", parse_udp_check},
+    CheckType{"tcp_echo", parse_tcp_echo_check}, CheckType{"udp_echo", parse_udp_echo_check},
 };
 
 }  // namespace
 
-std::span<const CheckType> check_types() { return kCheckTypes; }
+std::span<const CheckType> check_types() {
+  return kCheckTypes;
+}
 
 Expected<PreparedCheck> prepare_check(const CheckSpec& spec) {
   if (auto valid = validate_common_fields(spec); !valid) return valid.error();
@@ -44,8 +41,8 @@ Expected<PreparedCheck> prepare_check(const CheckSpec& spec) {
     if (!names.empty()) names += ", ";
     names += type.name;
   }
-  return Error{check_error_prefix(spec) + "type '" + spec.type + "' is unknown (allowed: " +
-               names + ")"};
+  return Error{check_error_prefix(spec) + "type '" + spec.type + "' is unknown (allowed: " + names +
+               ")"};
 }
 
 }  // namespace netmon::checks

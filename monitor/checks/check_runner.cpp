@@ -69,8 +69,8 @@ void CheckRunner::run(const PreparedCheck& check, Callback done) {
     CheckResult& result = state->result;
     result.status = CheckStatus::kTimeout;
     result.reason = "timeout";
-    result.error = "no verdict within " + format_duration(timeout) + " (last phase reached: " +
-                   std::string(last_phase(timings)) + ")";
+    result.error = "no verdict within " + format_duration(timeout) +
+                   " (last phase reached: " + std::string(last_phase(timings)) + ")";
     result.timings = timings;
     result.timings.total = std::chrono::duration_cast<std::chrono::microseconds>(timeout);
     result.latency = result.timings.total;

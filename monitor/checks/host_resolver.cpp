@@ -41,8 +41,9 @@ void HostResolver::resolve(const std::string& host, IpFamily family, Callback do
 
   ++lookups_;
   const auto protocol = family == IpFamily::kV6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4();
-  const auto on_answer = [this, key, host, family](const std::error_code& error,
-                                                   const asio::ip::tcp::resolver::results_type& results) {
+  const auto on_answer = [this, key, host, family](
+                             const std::error_code& error,
+                             const asio::ip::tcp::resolver::results_type& results) {
     Expected<Addresses> answer{Error{"cannot resolve '" + host + "': " + error.message()}};
     if (!error) {
       Addresses addresses;
@@ -66,7 +67,8 @@ void HostResolver::resolve(const std::string& host, IpFamily family, Callback do
                                                    : std::chrono::seconds(kNegativeTtl))};
     }
     auto node = pending_.extract(key);
-    for (auto& callback : node.mapped()) callback(answer);
+    for (auto& callback : node.mapped())
+      callback(answer);
   };
   if (family == IpFamily::kAny) {
     resolver_.async_resolve(host, "", on_answer);

@@ -3,15 +3,14 @@
 // names go through a small cache and then getaddrinfo on Asio's resolver
 // thread. Concurrent lookups of one name share a single query.
 
+#include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <asio/io_context.hpp>
-#include <asio/ip/address.hpp>
-#include <asio/ip/tcp.hpp>
 
 #include "common/expected.hpp"
 

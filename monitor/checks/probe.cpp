@@ -46,10 +46,18 @@ std::chrono::microseconds Probe::elapsed() const {
 void Probe::mark(Phase phase) {
   std::optional<std::chrono::microseconds>* slot = nullptr;
   switch (phase) {
-    case Phase::kResolve: slot = &timings_.resolve; break;
-    case Phase::kConnect: slot = &timings_.connect; break;
-    case Phase::kTls: slot = &timings_.tls; break;
-    case Phase::kFirstByte: slot = &timings_.first_byte; break;
+    case Phase::kResolve:
+      slot = &timings_.resolve;
+      break;
+    case Phase::kConnect:
+      slot = &timings_.connect;
+      break;
+    case Phase::kTls:
+      slot = &timings_.tls;
+      break;
+    case Phase::kFirstByte:
+      slot = &timings_.first_byte;
+      break;
   }
   if (!slot->has_value()) *slot = elapsed();
 }

@@ -3,12 +3,12 @@
 // and per-loop shared services (one curl multi handle, one ICMP socket, ...)
 // that a check type creates lazily with shared<T>().
 
+#include <spdlog/logger.h>
+
+#include <asio/io_context.hpp>
 #include <memory>
 #include <typeindex>
 #include <unordered_map>
-
-#include <asio/io_context.hpp>
-#include <spdlog/logger.h>
 
 #include "monitor/checks/host_resolver.hpp"
 

@@ -45,9 +45,8 @@ class TcpProbe final : public Probe {
       return;
     }
     const asio::ip::tcp::endpoint endpoint(answer->front(), config_->port);
-    socket_.async_connect(endpoint, [self = self<TcpProbe>()](const std::error_code& ec) {
-      self->on_connected(ec);
-    });
+    socket_.async_connect(
+        endpoint, [self = self<TcpProbe>()](const std::error_code& ec) { self->on_connected(ec); });
   }
 
   void on_connected(const std::error_code& ec) {
@@ -91,10 +90,10 @@ class TcpProbe final : public Probe {
 
   void read_more() {
     chunk_.resize(4096);
-    socket_.async_read_some(asio::buffer(chunk_), [self = self<TcpProbe>()](
-                                                      const std::error_code& ec, std::size_t n) {
-      self->on_read(ec, n);
-    });
+    socket_.async_read_some(asio::buffer(chunk_),
+                            [self = self<TcpProbe>()](const std::error_code& ec, std::size_t n) {
+                              self->on_read(ec, n);
+                            });
   }
 
   void on_read(const std::error_code& ec, std::size_t n) {

@@ -19,7 +19,9 @@ CheckSpec valid_spec() {
   return spec;
 }
 
-TEST(CheckSpec, AcceptsValidCommonFields) { EXPECT_TRUE(validate_common_fields(valid_spec())); }
+TEST(CheckSpec, AcceptsValidCommonFields) {
+  EXPECT_TRUE(validate_common_fields(valid_spec()));
+}
 
 TEST(CheckSpec, RejectsMissingId) {
   CheckSpec spec = valid_spec();
@@ -166,7 +168,8 @@ TEST(CheckParser, RejectsDuplicateIds) {
 TEST(CheckParser, RejectsUnknownTopLevelKeys) {
   auto specs = parse_checks_text("defaults: {}\nchecks: []\nmonitors: {}\n", "top.yaml");
   ASSERT_FALSE(specs);
-  EXPECT_EQ(specs.error().message, "top.yaml:3: unknown key 'monitors' (allowed: defaults, checks)");
+  EXPECT_EQ(specs.error().message,
+            "top.yaml:3: unknown key 'monitors' (allowed: defaults, checks)");
 }
 
 TEST(CheckParser, ReportsYamlSyntaxErrorsWithLine) {

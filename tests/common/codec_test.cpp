@@ -22,7 +22,8 @@ CheckResult sample_result() {
   result.check_id = "dns-a";
   result.type = "dns";
   result.target = "example.test@127.0.0.1:53";
-  result.timestamp = std::chrono::system_clock::time_point(std::chrono::microseconds(1'700'000'000'123'456));
+  result.timestamp =
+      std::chrono::system_clock::time_point(std::chrono::microseconds(1'700'000'000'123'456));
   result.status = CheckStatus::kDown;
   result.reason = "rcode_nxdomain";
   result.error = "NXDOMAIN";
@@ -30,9 +31,12 @@ CheckResult sample_result() {
   result.timings.resolve = std::chrono::microseconds(3);
   result.timings.connect = std::chrono::microseconds(40);
   result.timings.total = std::chrono::microseconds(900);
-  result.details = {{"rcode", "NXDOMAIN"}, {"answers", nlohmann::json::array({"a", "b"})},
-                    {"hops", {{{"ttl", 1}, {"rtt_ms", 0.25}}}}, {"negative", -3},
-                    {"flag", true}, {"none", nullptr}};
+  result.details = {{"rcode", "NXDOMAIN"},
+                    {"answers", nlohmann::json::array({"a", "b"})},
+                    {"hops", {{{"ttl", 1}, {"rtt_ms", 0.25}}}},
+                    {"negative", -3},
+                    {"flag", true},
+                    {"none", nullptr}};
   return result;
 }
 
@@ -58,12 +62,18 @@ TEST(Codec, IgnoresUnknownKeys) {
   msgpack::sbuffer buffer;
   Packer packer(buffer);
   packer.pack_map(6);
-  packer.pack("id"); packer.pack("x");
-  packer.pack("type"); packer.pack("tcp");
-  packer.pack("interval_ms"); packer.pack(1000);
-  packer.pack("timeout_ms"); packer.pack(100);
-  packer.pack("retries"); packer.pack(2);
-  packer.pack("future_field"); packer.pack(std::vector<int>{1, 2, 3});
+  packer.pack("id");
+  packer.pack("x");
+  packer.pack("type");
+  packer.pack("tcp");
+  packer.pack("interval_ms");
+  packer.pack(1000);
+  packer.pack("timeout_ms");
+  packer.pack(100);
+  packer.pack("retries");
+  packer.pack(2);
+  packer.pack("future_field");
+  packer.pack(std::vector<int>{1, 2, 3});
   auto decoded = decode_check_spec(std::string_view(buffer.data(), buffer.size()));
   ASSERT_TRUE(decoded) << decoded.error().message;
   EXPECT_EQ(decoded->id, "x");
@@ -101,11 +111,16 @@ TEST(Codec, RejectsWrongFieldTypes) {
   msgpack::sbuffer buffer;
   Packer packer(buffer);
   packer.pack_map(5);
-  packer.pack("id"); packer.pack(7);
-  packer.pack("type"); packer.pack("tcp");
-  packer.pack("interval_ms"); packer.pack(1000);
-  packer.pack("timeout_ms"); packer.pack(100);
-  packer.pack("retries"); packer.pack(2);
+  packer.pack("id");
+  packer.pack(7);
+  packer.pack("type");
+  packer.pack("tcp");
+  packer.pack("interval_ms");
+  packer.pack(1000);
+  packer.pack("timeout_ms");
+  packer.pack(100);
+  packer.pack("retries");
+  packer.pack(2);
   auto decoded = decode_check_spec(std::string_view(buffer.data(), buffer.size()));
   ASSERT_FALSE(decoded);
   EXPECT_EQ(decoded.error().message, "check: field 'id' is not a string");

@@ -16,7 +16,9 @@ TEST(Duration, ParsesEveryUnit) {
   EXPECT_EQ(*parse_duration("1d"), milliseconds(86'400'000));
 }
 
-TEST(Duration, BareNumberIsSeconds) { EXPECT_EQ(*parse_duration("2.5"), milliseconds(2500)); }
+TEST(Duration, BareNumberIsSeconds) {
+  EXPECT_EQ(*parse_duration("2.5"), milliseconds(2500));
+}
 
 TEST(Duration, RejectsGarbageWithAHint) {
   for (const char* text : {"", "s", "10x", "-1s", "1..2s", "ms5"}) {

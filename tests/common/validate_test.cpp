@@ -47,7 +47,8 @@ TEST(Validate, ParsesHttpUrls) {
 TEST(Validate, RejectsUrlsWithOtherSchemes) {
   auto url = parse_url("ftp://example.com/");
   ASSERT_FALSE(url);
-  EXPECT_EQ(url.error().message, "url 'ftp://example.com/' has scheme 'ftp' (allowed: http, https)");
+  EXPECT_EQ(url.error().message,
+            "url 'ftp://example.com/' has scheme 'ftp' (allowed: http, https)");
 }
 
 TEST(Validate, RejectsUrlsWithSpacesOrLineBreaks) {

@@ -2,10 +2,9 @@
 // Runs single checks to completion on a private loop, for check tests.
 // Loopback servers the test needs can live on the same loop (harness.io()).
 
+#include <asio/io_context.hpp>
 #include <chrono>
 #include <string>
-
-#include <asio/io_context.hpp>
 
 #include "common/check_result.hpp"
 #include "common/check_spec.hpp"

@@ -67,17 +67,19 @@ TEST(TcpCheck, ReportsDownWhenConnectionRefused) {
 class BannerServer {
  public:
   BannerServer(asio::io_context& io, std::string reply)
-      : acceptor_(io, {asio::ip::make_address("127.0.0.1"), 0}), socket_(io),
+      : acceptor_(io, {asio::ip::make_address("127.0.0.1"), 0}),
+        socket_(io),
         reply_(std::move(reply)) {
     acceptor_.async_accept(socket_, [this](const std::error_code& ec) {
       if (ec) return;
-      asio::async_read(socket_, asio::buffer(request_), [this](const std::error_code& e, std::size_t) {
-        if (e) return;
-        // Split the reply: the check must handle partial reads.
-        asio::write(socket_, asio::buffer(reply_.substr(0, reply_.size() / 2)));
-        asio::write(socket_, asio::buffer(reply_.substr(reply_.size() / 2)));
-        socket_.shutdown(asio::ip::tcp::socket::shutdown_send);
-      });
+      asio::async_read(socket_, asio::buffer(request_),
+                       [this](const std::error_code& e, std::size_t) {
+                         if (e) return;
+                         // Split the reply: the check must handle partial reads.
+                         asio::write(socket_, asio::buffer(reply_.substr(0, reply_.size() / 2)));
+                         asio::write(socket_, asio::buffer(reply_.substr(reply_.size() / 2)));
+                         socket_.shutdown(asio::ip::tcp::socket::shutdown_send);
+                       });
     });
   }
   std::string port() const { return port_of(acceptor_); }
@@ -93,9 +95,10 @@ class BannerServer {
 TEST(TcpCheck, SendsPayloadAndFindsExpectedBannerAcrossPartialReads) {
   ProbeHarness harness;
   BannerServer server(harness.io(), "+PONG from the server\r\n");
-  const CheckResult result = harness.run(make_spec(
-      "tcp", {{"host", "127.0.0.1"}, {"port", server.port()}, {"send", "PING\\r\\n"},
-              {"expect", "from the server"}}));
+  const CheckResult result = harness.run(make_spec("tcp", {{"host", "127.0.0.1"},
+                                                           {"port", server.port()},
+                                                           {"send", "PING\\r\\n"},
+                                                           {"expect", "from the server"}}));
   EXPECT_EQ(result.status, CheckStatus::kUp) << result.error;
   EXPECT_EQ(server.request(), "PING\r\n");
   EXPECT_TRUE(result.timings.first_byte.has_value());
@@ -104,9 +107,10 @@ TEST(TcpCheck, SendsPayloadAndFindsExpectedBannerAcrossPartialReads) {
 TEST(TcpCheck, ReportsBannerMismatchOnGarbageReply) {
   ProbeHarness harness;
   BannerServer server(harness.io(), "\x01\x02garbage");
-  const CheckResult result = harness.run(make_spec(
-      "tcp", {{"host", "127.0.0.1"}, {"port", server.port()}, {"send", "HELLO\\n"},
-              {"expect", "SSH-2.0"}}));
+  const CheckResult result = harness.run(make_spec("tcp", {{"host", "127.0.0.1"},
+                                                           {"port", server.port()},
+                                                           {"send", "HELLO\\n"},
+                                                           {"expect", "SSH-2.0"}}));
   EXPECT_EQ(result.status, CheckStatus::kDown);
   EXPECT_EQ(result.reason, "banner_mismatch");
 }
