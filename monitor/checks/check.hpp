@@ -67,6 +67,8 @@ class Probe : public std::enable_shared_from_this<Probe> {
 
   // Records the end of a phase (first call per phase counts).
   void mark(Phase phase);
+  // The same with a time measured elsewhere (e.g. by libcurl), relative to the run's start.
+  void mark(Phase phase, std::chrono::microseconds at);
   std::chrono::microseconds elapsed() const;
   // Reports the outcome; the first call wins, later ones and calls after cancel are ignored.
   void finish(Outcome outcome);

@@ -44,6 +44,10 @@ std::chrono::microseconds Probe::elapsed() const {
 }
 
 void Probe::mark(Phase phase) {
+  mark(phase, elapsed());
+}
+
+void Probe::mark(Phase phase, std::chrono::microseconds at) {
   std::optional<std::chrono::microseconds>* slot = nullptr;
   switch (phase) {
     case Phase::kResolve:
@@ -59,7 +63,7 @@ void Probe::mark(Phase phase) {
       slot = &timings_.first_byte;
       break;
   }
-  if (!slot->has_value()) *slot = elapsed();
+  if (!slot->has_value()) *slot = at;
 }
 
 void Probe::finish(Outcome outcome) {
