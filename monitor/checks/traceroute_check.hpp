@@ -5,7 +5,9 @@
 
 namespace netmon::checks {
 
-// traceroute: TTL-stepped probes up to max_hops; address and rtt per hop.
+// traceroute: ICMP echo requests with TTL 1..max_hops, all sent at once;
+// routers answer with time exceeded, the target with an echo reply. Reports
+// address and rtt per hop; up when the target answers within max_hops.
 Expected<CheckPtr> parse_traceroute_check(const CheckSpec& spec);
 
 }  // namespace netmon::checks
