@@ -1,0 +1,31 @@
+#pragma once
+// Encoding and decoding of NMP/1 bodies. Decoders take untrusted bytes and
+// never throw: they return an Error naming the problem (truncated, bad
+// signature, version mismatch, unknown type, bad field).
+
+#include <string>
+#include <string_view>
+
+#include "common/codec.hpp"
+#include "common/expected.hpp"
+#include "common/protocol/messages.hpp"
+
+namespace netmon::protocol {
+
+std::string encode(const ControlMessage& message);
+Expected<ControlMessage> decode_control(std::string_view bytes);
+
+std::string encode_record(const Record& record);
+Expected<Record> decode_record(std::string_view bytes);
+
+std::string encode_event(const Event& event);
+Expected<Event> decode_event(std::string_view bytes);
+
+// Bus topics (§3).
+std::string record_topic(const Record& record);
+std::string event_topic(const Event& event);
+
+// FNV-1a 64 of the check's canonical encoding, 16 lower-case hex digits (§5 CONFIG_ACK).
+std::string check_digest(const CheckSpec& spec);
+
+}  // namespace netmon::protocol
