@@ -29,7 +29,8 @@ import json, sys, ntplib
 r = ntplib.NTPClient().request("127.0.0.1", port=int(sys.argv[1]), version=4, timeout=2)
 print(json.dumps({"stratum": r.stratum, "ref_id": r.ref_id,
                   "ref_id_text": ntplib.ref_id_to_text(r.ref_id, r.stratum),
-                  "leap": r.leap, "precision": r.precision, "offset": r.offset,
+                  "leap": r.leap, "version": r.version, "precision": r.precision,
+                  "offset": r.offset,
                   "delay": r.delay, "root_delay": r.root_delay,
                   "root_dispersion": r.root_dispersion}))
 )";
@@ -113,6 +114,8 @@ TEST(NtpIntegration, HeaderFieldsMatchNtplib) {
   const CheckResult result = run_ntp(harness, servers().ntp_port);
   ASSERT_EQ(result.status, CheckStatus::kUp) << result.error;
   EXPECT_EQ(result.details.value("leap", -1), reference["leap"].get<int>())
+      << result.details.dump();
+  EXPECT_EQ(result.details.value("version", -1), reference["version"].get<int>())
       << result.details.dump();
   EXPECT_EQ(result.details.value("precision", 0), reference["precision"].get<int>())
       << result.details.dump();

@@ -17,6 +17,8 @@ set -euo pipefail
 
 readonly kReadyDeadlineSeconds=20
 readonly kStopDeadlineSeconds=5
+# What nginx, knotd and chronyd log when their port is taken.
+readonly kBindFailure="address already in use|address in use|cannot bind|could not open"
 readonly kNtpAheadSeconds=30 # the "ahead" chronyd serves time this far in the future
 
 die() {
@@ -79,6 +81,11 @@ wait_ready() {
     if "$@" >/dev/null 2>&1; then
       return 0
     fi
+    if grep -qiE "$kBindFailure" "$log" 2>/dev/null; then
+      echo "servers.sh: $name could not bind its port; its log:" >&2
+      cat "$log" >&2 || true
+      return 1
+    fi
     sleep 0.1 # polling interval, bounded by the deadline above
   done
   echo "servers.sh: $name not ready within ${kReadyDeadlineSeconds}s; its log:" >&2
@@ -108,7 +115,7 @@ EOF
 
 write_certificate() {
   local dir=$1
-  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 \
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 -days 30 \
     -subj "/CN=127.0.0.1" \
     -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
     -keyout "$dir/tls/key.pem" -out "$dir/tls/cert.pem" 2>"$dir/tls/openssl.log" ||
@@ -314,9 +321,27 @@ do_start() {
   done
   /usr/bin/python3 -c 'import ntplib' 2>/dev/null ||
     die "python3-ntplib is not installed (run scripts/bootstrap.sh)"
-  local faketime_lib
-  faketime_lib=$(faketime_library) || die "libfaketime is not installed (run scripts/bootstrap.sh)"
+  faketime_library >/dev/null || die "libfaketime is not installed (run scripts/bootstrap.sh)"
 
+  # A port seen free can be taken by someone else before our server binds it:
+  # then (and only then) start again on new ports.
+  local attempt
+  for attempt in 1 2 3; do
+    start_once && return 0
+    [ "$port_conflict" = 1 ] || die "a server did not start (see above)"
+    echo "servers.sh: a port was taken meanwhile (attempt $attempt), choosing new ports" >&2
+  done
+  die "servers did not start after 3 attempts (ports kept being taken)"
+}
+
+port_conflict=0
+
+# Starts every server once on fresh ports; on failure stops them again and sets
+# port_conflict=1 when a server's log says its address was in use.
+start_once() {
+  port_conflict=0
+  local faketime_lib
+  faketime_lib=$(faketime_library)
   local dir
   dir=$(mktemp -d "${TMPDIR:-/tmp}/netmon-integration.XXXXXX")
   mkdir -p "$dir/tls"
@@ -360,8 +385,9 @@ EOF
   wait_ready "chronyd (ahead)" chronyd "$chrony_ahead_pid" "$dir/chrony-ahead/chronyd.log" \
     ntp_ready "$ntp_ahead_port" "$kNtpAheadSeconds" || ok=0
   if [ "$ok" != 1 ]; then
+    grep -qiE "$kBindFailure" "$dir"/*/*.log 2>/dev/null && port_conflict=1
     do_stop
-    die "a server did not start (see above)"
+    return 1
   fi
   echo "servers.sh: nginx http=$http_port https=$https_port (pid $nginx_pid)," \
     "knotd dns=$dns_port (pid $knot_pid), chronyd ntp=$ntp_port (pid $chrony_pid)," \
