@@ -136,6 +136,19 @@ void CurlMulti::schedule_timeout(long timeout_ms) {
     }
     return;
   }
+  if (timeout_ms == 0) {
+    // "Act now" (every new transfer starts so): a post costs no timerfd update.
+    deadline_.reset();
+    if (timeout_posted_) return;
+    timeout_posted_ = true;
+    asio::post(io_, [weak = weak_from_this()] {
+      if (const auto self = weak.lock()) {
+        self->timeout_posted_ = false;
+        self->run_timeout();
+      }
+    });
+    return;
+  }
   const auto when = asio::steady_timer::clock_type::now() + std::chrono::milliseconds(timeout_ms);
   deadline_ = when;
   // curl moves its deadline often; re-arm only when it comes earlier.
@@ -160,6 +173,11 @@ void CurlMulti::timer_fired() {
     return;
   }
   deadline_.reset();
+  run_timeout();
+}
+
+void CurlMulti::run_timeout() {
+  const auto keep_alive = shared_from_this();
   int running = 0;
   curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
   deliver_completed();

@@ -44,8 +44,8 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
     ~Transfer() = default;
   };
 
-  // Easy handles kept for reuse (curl_easy_init allocates several KiB).
-  static constexpr std::size_t kMaxPooledHandles = 4096;
+  // Easy handles kept for reuse (each holds a 16 KiB receive buffer; curl_easy_init is not cheap).
+  static constexpr std::size_t kMaxPooledHandles = 512;
   static constexpr std::size_t kEventsPerRound = 256;
 
   explicit CurlMulti(ProbeEnv& env);
@@ -74,6 +74,7 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
   void wait_for_events();
   void poll_events();
   void timer_fired();
+  void run_timeout();
   void deliver_completed();
 
   asio::io_context& io_;
@@ -83,6 +84,7 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
   bool poll_posted_ = false;
   asio::steady_timer timer_;
   bool timer_waiting_ = false;
+  bool timeout_posted_ = false;
   std::optional<asio::steady_timer::time_point> deadline_;
   std::array<epoll_event, kEventsPerRound> events_{};
   std::vector<CURL*> pool_;
