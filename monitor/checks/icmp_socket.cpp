@@ -764,17 +764,24 @@ void IcmpSocket::deliver(Slot& slot, IcmpEvent event) {
 IcmpSockets::IcmpSockets(ProbeEnv& env) : io_(env.io()) {}
 
 IcmpSockets::~IcmpSockets() {
-  if (v4_) v4_->close();
-  if (v6_) v6_->close();
+  if (v4_.socket) v4_.socket->close();
+  if (v6_.socket) v6_.socket->close();
 }
 
 Expected<IcmpSocket*> IcmpSockets::get(bool v6) {
-  std::shared_ptr<IcmpSocket>& slot = v6 ? v6_ : v4_;
-  if (slot) return slot.get();
+  Family& family = v6 ? v6_ : v4_;
+  if (family.socket) return family.socket.get();
+  const auto now = std::chrono::steady_clock::now();
+  if (family.failure && now < family.retry_at) return *family.failure;
   auto opened = open_icmp_socket(v6, policy_reader_(), opener_);
-  if (!opened) return opened.error();
-  slot = std::make_shared<IcmpSocket>(io_, *opened, v6);
-  return slot.get();
+  if (!opened) {
+    family.failure = opened.error();
+    family.retry_at = now + kRetryOpenAfter;
+    return opened.error();
+  }
+  family.failure.reset();
+  family.socket = std::make_shared<IcmpSocket>(io_, *opened, v6);
+  return family.socket.get();
 }
 
 IpFamily read_family(ParamReader& params, const std::string& host) {

@@ -210,12 +210,19 @@ class IcmpSockets {
   IcmpSockets(const IcmpSockets&) = delete;
   IcmpSockets& operator=(const IcmpSockets&) = delete;
 
-  // The family's socket, opened on first use. An open failure is not cached:
-  // the next probe tries again (permissions may have been fixed).
+  // Failed opens are retried after this long (permissions may get fixed),
+  // not by every probe.
+  static constexpr std::chrono::seconds kRetryOpenAfter{1};
+
+  // The family's socket, opened on first use.
   Expected<IcmpSocket*> get(bool v6);
 
   // Tests: replace socket creation and the sysctl reading (affects later opens).
-  void set_opener(IcmpSocketOpener opener) { opener_ = std::move(opener); }
+  void set_opener(IcmpSocketOpener opener) {
+    opener_ = std::move(opener);
+    v4_.failure.reset();
+    v6_.failure.reset();
+  }
   void set_policy_reader(std::function<PingGroupPolicy()> reader) {
     policy_reader_ = std::move(reader);
   }
@@ -224,8 +231,13 @@ class IcmpSockets {
   asio::io_context& io_;
   IcmpSocketOpener opener_ = open_system_socket;
   std::function<PingGroupPolicy()> policy_reader_ = read_ping_group_policy;
-  std::shared_ptr<IcmpSocket> v4_;
-  std::shared_ptr<IcmpSocket> v6_;
+  struct Family {
+    std::shared_ptr<IcmpSocket> socket;
+    std::optional<Error> failure;
+    std::chrono::steady_clock::time_point retry_at;
+  };
+  Family v4_;
+  Family v6_;
 };
 
 // Parameters icmp and traceroute share.
