@@ -103,7 +103,8 @@ class IcmpProbe final : public Probe, public IcmpListener {
     timer_.expires_at(deadline_);
     timer_.async_wait([self = self<IcmpProbe>()](const std::error_code& ec) {
       if (ec || self->done()) return;
-      self->conclude();
+      self->socket_->poll();  // replies already queued count
+      if (!self->done()) self->conclude();
     });
   }
 

@@ -329,6 +329,12 @@ void IcmpSocket::release(Slot& slot) {
   slot.queued = false;
 }
 
+void IcmpSocket::poll() {
+  if (closed_ || draining_ || in_flight_ == 0) return;
+  drain(kDrainBudget);
+  if (kind_ == IcmpSocketKind::kDatagram && !closed_) drain_errors(kDrainBudget);
+}
+
 void IcmpSocket::cancel(std::uint16_t seq, const IcmpListener* listener) {
   // The listener check keeps a stale sequence from releasing someone else's echo.
   if (Slot* slot = find(seq); slot && slot->listener == listener) release(*slot);

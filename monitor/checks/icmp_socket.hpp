@@ -137,6 +137,10 @@ class IcmpSocket : public std::enable_shared_from_this<IcmpSocket> {
   // Sends (or queues, when the socket buffer is full) one echo request. On
   // success exactly one event for it follows unless it is cancelled first.
   EchoTicket send_echo(const EchoRequest& request);
+  // Reads what has already arrived without waiting for readiness. Probes call
+  // it before giving up at their deadline, so that answers queued behind a
+  // busy loop still count. May deliver events to any listener.
+  void poll();
   // Forgets an echo; a late answer to it is ignored.
   void cancel(std::uint16_t seq, const IcmpListener* listener);
   void close();

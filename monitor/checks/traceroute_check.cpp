@@ -100,7 +100,8 @@ class TracerouteProbe final : public Probe, public IcmpListener {
     timer_.expires_after(config_->wait - elapsed());
     timer_.async_wait([self = self<TracerouteProbe>()](const std::error_code& ec) {
       if (ec || self->done()) return;
-      self->conclude();
+      self->socket_->poll();  // answers already queued count
+      if (!self->done()) self->conclude();
     });
   }
 
