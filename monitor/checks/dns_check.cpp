@@ -1,9 +1,660 @@
 #include "monitor/checks/dns_check.hpp"
 
+#include <ldns/ldns.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <random>
+#include <span>
+
+#include "common/param_reader.hpp"
+#include "common/validate.hpp"
+#include "monitor/checks/socket_errors.hpp"
+
 namespace netmon::checks {
+namespace {
+
+constexpr std::size_t kHeaderBytes = 12;
+// Length prefix + header + longest name + type and class: no query is longer.
+constexpr std::size_t kMaxQueryBytes = 2 + kHeaderBytes + 255 + 4;
+// Wrong-id datagrams read per wake-up before waiting again (flood guard).
+constexpr int kMaxIgnoredPerWake = 64;
+
+struct PktFree {
+  void operator()(ldns_pkt* packet) const { ldns_pkt_free(packet); }
+};
+using PktPtr = std::unique_ptr<ldns_pkt, PktFree>;
+
+struct RdfFree {
+  void operator()(ldns_rdf* rdf) const { ldns_rdf_deep_free(rdf); }
+};
+using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
+
+struct BufferFree {
+  void operator()(ldns_buffer* buffer) const { ldns_buffer_free(buffer); }
+};
+using BufferPtr = std::unique_ptr<ldns_buffer, BufferFree>;
+
+enum class Field { kName, kU16, kU32 };
+
+struct RecordType {
+  std::string_view name;
+  ldns_rr_type type;
+  std::string_view format;        // shown when an expect value does not fit
+  std::span<const Field> fields;  // text form for name-bearing types; empty otherwise
+};
+
+constexpr Field kNameOnly[] = {Field::kName};
+constexpr Field kMxFields[] = {Field::kU16, Field::kName};
+constexpr Field kSrvFields[] = {Field::kU16, Field::kU16, Field::kU16, Field::kName};
+constexpr Field kSoaFields[] = {Field::kName, Field::kName, Field::kU32, Field::kU32,
+                                Field::kU32,  Field::kU32,  Field::kU32};
+
+constexpr RecordType kRecordTypes[] = {
+    {"A", LDNS_RR_TYPE_A, "an IPv4 address, e.g. 192.0.2.1", {}},
+    {"AAAA", LDNS_RR_TYPE_AAAA, "an IPv6 address, e.g. 2001:db8::1", {}},
+    {"MX", LDNS_RR_TYPE_MX, "<preference> <exchange>, e.g. 10 mail.example.com.", kMxFields},
+    {"CNAME", LDNS_RR_TYPE_CNAME, "<name>, e.g. www.example.com.", kNameOnly},
+    {"NS", LDNS_RR_TYPE_NS, "<name>, e.g. ns1.example.com.", kNameOnly},
+    {"TXT", LDNS_RR_TYPE_TXT, "the text with its strings joined", {}},
+    {"SOA", LDNS_RR_TYPE_SOA, "<mname> <rname> <serial> <refresh> <retry> <expire> <minimum>",
+     kSoaFields},
+    {"PTR", LDNS_RR_TYPE_PTR, "<name>, e.g. host.example.com.", kNameOnly},
+    {"SRV", LDNS_RR_TYPE_SRV,
+     "<priority> <weight> <port> <target>, e.g. 10 5 5060 sip.example.com.", kSrvFields},
+};
+
+const RecordType* find_record_type(std::string_view name) {
+  for (const RecordType& record : kRecordTypes) {
+    if (record.name.size() != name.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < name.size() && same; ++i) {
+      same = std::toupper(static_cast<unsigned char>(name[i])) == record.name[i];
+    }
+    if (same) return &record;
+  }
+  return nullptr;
+}
+
+void to_lower(std::string& text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+}
+
+// The canonical text form of one expected value, or nullopt when it does not
+// fit the record type: addresses as inet_ntop writes them, names in lower case
+// with a trailing dot, numbers without leading zeros, TXT unchanged.
+std::optional<std::string> canonical_expect(const RecordType& record, std::string_view text) {
+  std::error_code ec;
+  if (record.type == LDNS_RR_TYPE_A) {
+    const auto address = asio::ip::make_address_v4(std::string(text), ec);
+    if (ec) return std::nullopt;
+    return address.to_string();
+  }
+  if (record.type == LDNS_RR_TYPE_AAAA) {
+    if (text.find('%') != std::string_view::npos) return std::nullopt;
+    const auto address = asio::ip::make_address_v6(std::string(text), ec);
+    if (ec) return std::nullopt;
+    return address.to_string();
+  }
+  if (record.fields.empty()) return std::string(text);  // TXT
+
+  std::string out;
+  std::size_t field = 0;
+  std::size_t at = 0;
+  while (true) {
+    while (at < text.size() && (text[at] == ' ' || text[at] == '\t'))
+      ++at;
+    if (at == text.size()) break;
+    std::size_t end = at;
+    while (end < text.size() && text[end] != ' ' && text[end] != '\t')
+      ++end;
+    const std::string_view token = text.substr(at, end - at);
+    at = end;
+    if (field == record.fields.size()) return std::nullopt;
+    if (!out.empty()) out += ' ';
+    if (record.fields[field] == Field::kName) {
+      if (!is_dns_name(token)) return std::nullopt;
+      std::string name(token);
+      to_lower(name);
+      if (name.back() != '.') name += '.';
+      out += name;
+    } else {
+      const std::uint64_t max = record.fields[field] == Field::kU16 ? 65535 : 4294967295ULL;
+      std::uint64_t number = 0;
+      const auto [ptr, parse_ec] =
+          std::from_chars(token.data(), token.data() + token.size(), number);
+      if (parse_ec != std::errc{} || ptr != token.data() + token.size() || number > max) {
+        return std::nullopt;
+      }
+      out += std::to_string(number);
+    }
+    ++field;
+  }
+  if (field != record.fields.size()) return std::nullopt;
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+struct DnsConfig {
+  std::string server;
+  std::uint16_t port = 53;
+  std::string name;  // as given
+  const RecordType* record = nullptr;
+  std::vector<std::string> expect;  // canonical text forms
+  bool tcp = false;
+  bool recursion = true;
+  std::optional<asio::ip::address> literal;  // set when server is an IP address
+  RdfPtr qname;
+  // The query with a zero id, behind its 2-byte TCP length prefix.
+  std::vector<std::uint8_t> query;
+};
+
+std::uint16_t next_query_id() {
+  thread_local std::mt19937 engine{std::random_device{}()};
+  return static_cast<std::uint16_t>(engine());
+}
+
+// Per-thread scratch space: the UDP receive buffer (read right after the socket
+// reports readable, so one buffer serves every probe on the loop) and the
+// ldns buffer answers are rendered into.
+struct Scratch {
+  std::array<std::uint8_t, 65536> datagram;
+  BufferPtr text{ldns_buffer_new(256)};
+};
+
+Scratch& scratch() {
+  thread_local Scratch instance;
+  return instance;
+}
+
+// One answer record as text: rdata fields separated by single spaces, names
+// and hex in lower case; TXT strings joined with bytes outside printable ASCII
+// written as \DDD.
+void render_answer(const ldns_rr* rr, ldns_rr_type type, std::string& out) {
+  out.clear();
+  if (type == LDNS_RR_TYPE_TXT) {
+    for (std::size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+      const ldns_rdf* rdf = ldns_rr_rdf(rr, i);
+      const std::uint8_t* data = ldns_rdf_data(rdf);
+      const std::size_t size = ldns_rdf_size(rdf);
+      for (std::size_t j = 1; j < size; ++j) {
+        const std::uint8_t c = data[j];
+        if (c >= 0x20 && c < 0x7f) {
+          out += static_cast<char>(c);
+        } else {
+          out += '\\';
+          out += static_cast<char>('0' + c / 100);
+          out += static_cast<char>('0' + c / 10 % 10);
+          out += static_cast<char>('0' + c % 10);
+        }
+      }
+    }
+    return;
+  }
+  ldns_buffer* buffer = scratch().text.get();
+  for (std::size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+    ldns_buffer_clear(buffer);
+    if (ldns_rdf2buffer_str(buffer, ldns_rr_rdf(rr, i)) != LDNS_STATUS_OK) continue;
+    if (!out.empty()) out += ' ';
+    out.append(reinterpret_cast<const char*>(ldns_buffer_begin(buffer)),
+               ldns_buffer_position(buffer));
+  }
+  to_lower(out);
+}
+
+std::string rcode_name(int rcode) {
+  if (const ldns_lookup_table* entry = ldns_lookup_by_id(ldns_rcodes, rcode)) return entry->name;
+  return "RCODE" + std::to_string(rcode);
+}
+
+std::string rcode_reason(int rcode) {
+  if (const ldns_lookup_table* entry = ldns_lookup_by_id(ldns_rcodes, rcode)) {
+    std::string reason = std::string("rcode_") + entry->name;
+    to_lower(reason);
+    return reason;
+  }
+  return "rcode_" + std::to_string(rcode);
+}
+
+class DnsProbe final : public Probe {
+ public:
+  DnsProbe(ProbeEnv& env, std::shared_ptr<const DnsConfig> config)
+      : Probe(env), config_(std::move(config)) {}
+
+ private:
+  void on_start() override {
+    if (config_->literal) {
+      // IP literal (the common case): no resolver round, no allocation.
+      mark(Phase::kResolve);
+      send_query(*config_->literal);
+      return;
+    }
+    env_.resolver().resolve(config_->server, IpFamily::kAny,
+                            [self = self<DnsProbe>()](Expected<HostResolver::Addresses> answer) {
+                              self->on_resolved(std::move(answer));
+                            });
+  }
+
+  void on_cancel() override { close_sockets(); }
+
+  void on_resolved(Expected<HostResolver::Addresses> answer) {
+    if (done()) return;
+    mark(Phase::kResolve);
+    if (!answer) {
+      finish(down("resolve_failed", answer.error().message));
+      return;
+    }
+    send_query(answer->front());
+  }
+
+  void send_query(const asio::ip::address& address) {
+    address_ = address;
+    const std::vector<std::uint8_t>& query = config_->query;
+    std::copy(query.begin(), query.end(), query_.begin());
+    id_ = next_query_id();
+    query_[2] = static_cast<std::uint8_t>(id_ >> 8);
+    query_[3] = static_cast<std::uint8_t>(id_ & 0xff);
+    if (config_->tcp) {
+      start_tcp();
+    } else {
+      start_udp();
+    }
+  }
+
+  // --- UDP: one connected socket per query --------------------------------
+
+  void start_udp() {
+    udp_.emplace(env_.io());
+    std::error_code ec;
+    const asio::ip::udp::endpoint endpoint(address_, config_->port);
+    udp_->open(endpoint.protocol(), ec);
+    if (!ec) udp_->connect(endpoint, ec);
+    if (ec) {
+      finish_now(is_local_failure(ec) ? failure("socket_failed", "udp socket: " + ec.message())
+                                      : down(reason_for(ec, "connect"), "connect: " + ec.message(),
+                                             transport_details()));
+      return;
+    }
+    mark(Phase::kConnect);
+    sent_at_ = std::chrono::steady_clock::now();
+    const std::size_t size = config_->query.size() - 2;
+    if (::send(udp_->native_handle(), query_.data() + 2, size, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(size)) {
+      const std::error_code send_ec(errno, std::system_category());
+      finish_now(is_local_failure(send_ec)
+                     ? failure("socket_failed", "send: " + send_ec.message())
+                     : down(reason_for(send_ec, "send"), "send: " + send_ec.message(),
+                            transport_details()));
+      return;
+    }
+    wait_udp();
+  }
+
+  void wait_udp() {
+    udp_->async_wait(
+        asio::socket_base::wait_read,
+        [self = self<DnsProbe>()](const std::error_code& ec) { self->on_udp_readable(ec); });
+  }
+
+  void on_udp_readable(const std::error_code& ec) {
+    if (done()) return;
+    if (ec) {
+      finish_now(down(reason_for(ec, "read"), "read: " + ec.message(), transport_details()));
+      return;
+    }
+    std::array<std::uint8_t, 65536>& buffer = scratch().datagram;
+    for (int ignored = 0; ignored < kMaxIgnoredPerWake; ++ignored) {
+      const ssize_t n = ::recv(udp_->native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+      if (n < 0) {
+        const int error = errno;
+        if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR) break;
+        if (error == ECONNREFUSED) {
+          finish_now(down(
+              "port_unreachable",
+              "ICMP port unreachable: nothing listens on UDP port " + std::to_string(config_->port),
+              transport_details()));
+        } else {
+          const std::error_code read_ec(error, std::system_category());
+          finish_now(
+              down(reason_for(read_ec, "read"), "read: " + read_ec.message(), transport_details()));
+        }
+        return;
+      }
+      const auto size = static_cast<std::size_t>(n);
+      // Anyone can aim datagrams at our port: only a reply carrying our id counts.
+      if (size < 2 || (buffer[0] << 8 | buffer[1]) != id_) continue;
+      mark(Phase::kFirstByte);
+      on_reply(buffer.data(), size);
+      return;
+    }
+    wait_udp();
+  }
+
+  // --- TCP: 2-byte length framing -----------------------------------------
+
+  void start_tcp() {
+    if (udp_) {
+      std::error_code ignored;
+      udp_->close(ignored);
+    }
+    tcp_.emplace(env_.io());
+    sent_at_ = std::chrono::steady_clock::now();
+    tcp_->async_connect(
+        asio::ip::tcp::endpoint(address_, config_->port),
+        [self = self<DnsProbe>()](const std::error_code& ec) { self->on_tcp_connected(ec); });
+  }
+
+  void on_tcp_connected(const std::error_code& ec) {
+    if (done()) return;
+    if (ec) {
+      finish_now(is_local_failure(ec) ? failure("socket_failed", "tcp socket: " + ec.message())
+                                      : down(reason_for(ec, "connect"),
+                                             "tcp connect: " + ec.message(), transport_details()));
+      return;
+    }
+    mark(Phase::kConnect);
+    asio::async_write(*tcp_, asio::buffer(query_.data(), config_->query.size()),
+                      [self = self<DnsProbe>()](const std::error_code& error, std::size_t) {
+                        self->on_tcp_written(error);
+                      });
+  }
+
+  void on_tcp_written(const std::error_code& ec) {
+    if (done()) return;
+    if (ec) {
+      finish_now(down(reason_for(ec, "send"), "tcp send: " + ec.message(), transport_details()));
+      return;
+    }
+    asio::async_read(*tcp_, asio::buffer(length_),
+                     [self = self<DnsProbe>()](const std::error_code& error, std::size_t) {
+                       self->on_tcp_length(error);
+                     });
+  }
+
+  void on_tcp_length(const std::error_code& ec) {
+    if (done()) return;
+    if (ec) {
+      finish_now(down(reason_for(ec, "read"), "tcp read: " + ec.message() + " before any reply",
+                      transport_details()));
+      return;
+    }
+    mark(Phase::kFirstByte);
+    const std::size_t size = static_cast<std::size_t>(length_[0] << 8 | length_[1]);
+    if (size < kHeaderBytes) {
+      finish_now(down(
+          "bad_reply",
+          "tcp reply length " + std::to_string(size) + " is shorter than a DNS header (12 bytes)",
+          transport_details()));
+      return;
+    }
+    reply_.resize(size);
+    asio::async_read(*tcp_, asio::buffer(reply_),
+                     [self = self<DnsProbe>()](const std::error_code& error, std::size_t n) {
+                       self->on_tcp_reply(error, n);
+                     });
+  }
+
+  void on_tcp_reply(const std::error_code& ec, std::size_t n) {
+    if (done()) return;
+    if (ec) {
+      finish_now(down(reason_for(ec, "read"),
+                      "tcp read: " + ec.message() + " after " + std::to_string(n) + " of " +
+                          std::to_string(reply_.size()) + " reply bytes",
+                      transport_details()));
+      return;
+    }
+    if ((reply_[0] << 8 | reply_[1]) != id_) {
+      finish_now(down("bad_reply",
+                      "tcp reply id " + std::to_string(reply_[0] << 8 | reply_[1]) +
+                          " does not match query id " + std::to_string(id_),
+                      transport_details()));
+      return;
+    }
+    on_reply(reply_.data(), reply_.size());
+  }
+
+  // --- the reply, whichever transport brought it --------------------------
+
+  void on_reply(const std::uint8_t* data, std::size_t size) {
+    const auto query_time = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - sent_at_);
+    if (size < kHeaderBytes) {
+      finish_now(down("bad_reply",
+                      "reply of " + std::to_string(size) + " bytes is shorter than a DNS header",
+                      transport_details()));
+      return;
+    }
+    ldns_pkt* raw = nullptr;
+    if (const ldns_status status = ldns_wire2pkt(&raw, data, size); status != LDNS_STATUS_OK) {
+      finish_now(down("bad_reply",
+                      std::string("unparseable reply: ") + ldns_get_errorstr_by_id(status),
+                      transport_details()));
+      return;
+    }
+    const PktPtr packet(raw);
+    if (!ldns_pkt_qr(packet.get())) {
+      finish_now(down("bad_reply", "reply is a query, not a response (QR bit clear)",
+                      transport_details()));
+      return;
+    }
+    if (!asks_our_question(packet.get())) {
+      finish_now(down("bad_reply",
+                      "reply is for a different question than " + config_->name + " " +
+                          std::string(config_->record->name),
+                      transport_details()));
+      return;
+    }
+    if (!tcp_ && ldns_pkt_tc(packet.get())) {
+      truncated_retry_ = true;
+      start_tcp();
+      return;
+    }
+
+    nlohmann::json details = transport_details();
+    const int rcode = ldns_pkt_get_rcode(packet.get());
+    details["rcode"] = rcode_name(rcode);
+    details["authoritative"] = ldns_pkt_aa(packet.get());
+    details["answer_count"] = ldns_pkt_ancount(packet.get());
+    const double query_time_ms = static_cast<double>(query_time.count()) / 1000.0;
+    details["query_time_ms"] = query_time_ms;
+
+    std::vector<std::string> answers;
+    const ldns_rr_list* section = ldns_pkt_answer(packet.get());
+    const std::size_t count = section ? ldns_rr_list_rr_count(section) : 0;
+    std::string text;
+    for (std::size_t i = 0; i < count; ++i) {
+      const ldns_rr* rr = ldns_rr_list_rr(section, i);
+      if (ldns_rr_get_type(rr) != config_->record->type) continue;
+      render_answer(rr, config_->record->type, text);
+      answers.push_back(text);
+    }
+    details["answers"] = answers;
+
+    Outcome outcome;
+    if (rcode != LDNS_RCODE_NOERROR) {
+      outcome = down(rcode_reason(rcode),
+                     "server answered " + rcode_name(rcode) + " for " + config_->name + " " +
+                         std::string(config_->record->name),
+                     std::move(details));
+    } else if (answers.empty()) {
+      outcome = down(
+          "no_answer",
+          "no " + std::string(config_->record->name) + " record in the answer for " + config_->name,
+          std::move(details));
+    } else {
+      std::vector<std::string> missing;
+      for (const std::string& expected : config_->expect) {
+        if (std::find(answers.begin(), answers.end(), expected) == answers.end()) {
+          missing.push_back(expected);
+        }
+      }
+      if (missing.empty()) {
+        outcome = up(std::move(details));
+      } else {
+        const std::string error =
+            "expected " + join(missing) + " not among the answers: " + join(answers);
+        details["missing"] = std::move(missing);
+        outcome = down("answer_mismatch", error, std::move(details));
+      }
+    }
+    outcome.latency = query_time;
+    finish_now(std::move(outcome));
+  }
+
+  bool asks_our_question(const ldns_pkt* packet) const {
+    const ldns_rr_list* question = ldns_pkt_question(packet);
+    if (!question || ldns_rr_list_rr_count(question) != 1) return false;
+    const ldns_rr* rr = ldns_rr_list_rr(question, 0);
+    return ldns_rr_get_type(rr) == config_->record->type &&
+           ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
+           ldns_dname_compare(ldns_rr_owner(rr), config_->qname.get()) == 0;
+  }
+
+  nlohmann::json transport_details() const {
+    nlohmann::json details = nlohmann::json::object();
+    details["transport"] = tcp_ ? "tcp" : "udp";
+    details["truncated_retry"] = truncated_retry_;
+    return details;
+  }
+
+  void finish_now(Outcome outcome) {
+    close_sockets();
+    finish(std::move(outcome));
+  }
+
+  void close_sockets() {
+    std::error_code ignored;
+    if (udp_) udp_->close(ignored);
+    if (tcp_ && tcp_->is_open()) {
+      // Abortive close: no TIME_WAIT left behind per query on the monitor host.
+      tcp_->set_option(asio::socket_base::linger(true, 0), ignored);
+      tcp_->close(ignored);
+    }
+  }
+
+  std::shared_ptr<const DnsConfig> config_;
+  asio::ip::address address_;
+  std::uint16_t id_ = 0;
+  bool truncated_retry_ = false;
+  std::chrono::steady_clock::time_point sent_at_;
+  std::optional<asio::ip::udp::socket> udp_;
+  std::optional<asio::ip::tcp::socket> tcp_;
+  std::array<std::uint8_t, kMaxQueryBytes> query_{};
+  std::array<std::uint8_t, 2> length_{};
+  std::vector<std::uint8_t> reply_;
+};
+
+class DnsCheck final : public Check {
+ public:
+  explicit DnsCheck(std::shared_ptr<const DnsConfig> config) : config_(std::move(config)) {}
+  std::string target() const override {
+    const bool v6 = config_->server.find(':') != std::string::npos;
+    return config_->name + "/" + std::string(config_->record->name) + "@" +
+           (v6 ? "[" + config_->server + "]" : config_->server) + ":" +
+           std::to_string(config_->port);
+  }
+  std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
+    return std::make_shared<DnsProbe>(env, config_);
+  }
+
+ private:
+  std::shared_ptr<const DnsConfig> config_;
+};
+
+std::string allowed_record_types() {
+  std::string names;
+  for (const RecordType& record : kRecordTypes) {
+    if (!names.empty()) names += ", ";
+    names += record.name;
+  }
+  return names;
+}
+
+}  // namespace
 
 Expected<CheckPtr> parse_dns_check(const CheckSpec& spec) {
-  return Error{check_error_prefix(spec) + "type 'dns' is not built yet"};
+  ParamReader params(spec);
+  auto config = std::make_shared<DnsConfig>();
+  config->server = params.host("server");
+  config->port = params.port("port", 53);
+  if (!params.has("name")) {
+    params.fail("name", "is required (a DNS name, e.g. www.example.com)");
+  }
+  const std::string name = params.text("name");
+  if (params.has("name") && !is_dns_name(name)) {
+    params.fail("name '" + name + "'",
+                "is not a valid DNS name (letters, digits, '-', '_', dot-separated labels)");
+  }
+  const std::string record = params.text("record", "A");
+  config->record = find_record_type(record);
+  if (!config->record) {
+    params.fail("record '" + record + "'",
+                "is not allowed (allowed: " + allowed_record_types() + ")");
+    config->record = &kRecordTypes[0];
+  }
+  config->tcp = params.choice("transport", {"udp", "tcp"}, "udp") == "tcp";
+  config->recursion = params.flag("recursion", true);
+  for (const std::string& value : params.list("expect")) {
+    auto canonical = canonical_expect(*config->record, value);
+    if (!canonical) {
+      params.fail("expect '" + value + "'",
+                  "is not a valid " + std::string(config->record->name) +
+                      " value (format: " + std::string(config->record->format) + ")");
+      break;
+    }
+    config->expect.push_back(std::move(*canonical));
+  }
+  if (auto ok = params.finish(); !ok) return ok.error();
+
+  config->name = name;
+  if (std::error_code ec; is_ip_literal(config->server)) {
+    config->literal = asio::ip::make_address(config->server, ec);
+    if (ec) config->literal.reset();
+  }
+  const std::string absolute = name.back() == '.' ? name : name + '.';
+  config->qname.reset(ldns_dname_new_frm_str(absolute.c_str()));
+  if (!config->qname) {
+    return Error{check_error_prefix(spec) + "name '" + name + "' is not a valid DNS name"};
+  }
+  ldns_rdf* qname_copy = ldns_rdf_clone(config->qname.get());
+  const PktPtr query(ldns_pkt_query_new(qname_copy, config->record->type, LDNS_RR_CLASS_IN,
+                                        config->recursion ? LDNS_RD : 0));
+  if (!query) {
+    ldns_rdf_deep_free(qname_copy);
+    return Error{check_error_prefix(spec) + "could not build a DNS query for '" + name + "'"};
+  }
+  ldns_pkt_set_id(query.get(), 0);
+  std::uint8_t* wire = nullptr;
+  std::size_t size = 0;
+  if (ldns_pkt2wire(&wire, query.get(), &size) != LDNS_STATUS_OK || size + 2 > kMaxQueryBytes) {
+    std::free(wire);
+    return Error{check_error_prefix(spec) + "could not encode a DNS query for '" + name + "'"};
+  }
+  config->query.reserve(size + 2);
+  config->query.push_back(static_cast<std::uint8_t>(size >> 8));
+  config->query.push_back(static_cast<std::uint8_t>(size & 0xff));
+  config->query.insert(config->query.end(), wire, wire + size);
+  std::free(wire);
+  return CheckPtr(std::make_shared<DnsCheck>(std::move(config)));
 }
 
 }  // namespace netmon::checks

@@ -139,24 +139,24 @@ std::string DnsTestServer::answer(std::string_view query, Transport transport) {
 }
 
 void DnsTestServer::receive_udp() {
-  udp_.async_receive_from(
-      asio::buffer(datagram_), peer_, [this](const std::error_code& ec, std::size_t n) {
-        if (ec) return;
-        ++udp_queries_;
-        const std::string_view query(datagram_.data(), n);
-        std::string reply = answer(query, Transport::kUdp);
-        std::vector<std::string> messages;
-        if (mangler_) {
-          messages = mangler_(query, std::move(reply), Transport::kUdp);
-        } else if (!reply.empty()) {
-          messages.push_back(std::move(reply));
-        }
-        for (const std::string& message : messages) {
-          std::error_code ignored;
-          udp_.send_to(asio::buffer(message), peer_, 0, ignored);
-        }
-        receive_udp();
-      });
+  udp_.async_receive_from(asio::buffer(datagram_), peer_,
+                          [this](const std::error_code& ec, std::size_t n) {
+                            if (ec) return;
+                            ++udp_queries_;
+                            const std::string_view query(datagram_.data(), n);
+                            std::string reply = answer(query, Transport::kUdp);
+                            std::vector<std::string> messages;
+                            if (mangler_) {
+                              messages = mangler_(query, std::move(reply), Transport::kUdp);
+                            } else if (!reply.empty()) {
+                              messages.push_back(std::move(reply));
+                            }
+                            for (const std::string& message : messages) {
+                              std::error_code ignored;
+                              udp_.send_to(asio::buffer(message), peer_, 0, ignored);
+                            }
+                            receive_udp();
+                          });
 }
 
 void DnsTestServer::accept_tcp() {
@@ -170,32 +170,33 @@ void DnsTestServer::accept_tcp() {
 }
 
 void DnsTestServer::read_tcp(const std::shared_ptr<Connection>& connection) {
-  asio::async_read(
-      connection->socket, asio::buffer(connection->length),
-      [this, connection](const std::error_code& ec, std::size_t) {
-        if (ec) return;
-        connection->message.resize(connection->length[0] << 8 | connection->length[1]);
-        asio::async_read(
-            connection->socket, asio::buffer(connection->message),
-            [this, connection](const std::error_code& error, std::size_t) {
-              if (error) return;
-              ++tcp_queries_;
-              std::string reply = answer(connection->message, Transport::kTcp);
-              std::vector<std::string> messages;
-              if (mangler_) {
-                messages = mangler_(connection->message, std::move(reply), Transport::kTcp);
-              } else if (!reply.empty()) {
-                messages.push_back(std::move(reply));
-              }
-              std::string out;
-              for (const std::string& message : messages) out += framed(message);
-              if (out.empty()) {
-                read_tcp(connection);
-                return;
-              }
-              write_tcp(connection, std::move(out), 0);
-            });
-      });
+  asio::async_read(connection->socket, asio::buffer(connection->length),
+                   [this, connection](const std::error_code& ec, std::size_t) {
+                     if (ec) return;
+                     connection->message.resize(connection->length[0] << 8 | connection->length[1]);
+                     asio::async_read(
+                         connection->socket, asio::buffer(connection->message),
+                         [this, connection](const std::error_code& error, std::size_t) {
+                           if (error) return;
+                           ++tcp_queries_;
+                           std::string reply = answer(connection->message, Transport::kTcp);
+                           std::vector<std::string> messages;
+                           if (mangler_) {
+                             messages =
+                                 mangler_(connection->message, std::move(reply), Transport::kTcp);
+                           } else if (!reply.empty()) {
+                             messages.push_back(std::move(reply));
+                           }
+                           std::string out;
+                           for (const std::string& message : messages)
+                             out += framed(message);
+                           if (out.empty()) {
+                             read_tcp(connection);
+                             return;
+                           }
+                           write_tcp(connection, std::move(out), 0);
+                         });
+                   });
 }
 
 void DnsTestServer::write_tcp(const std::shared_ptr<Connection>& connection, std::string out,

@@ -4,6 +4,11 @@
 // syntax and are built with ldns; hooks let a test bend the replies (silence,
 // garbage, wrong ids, forced rcodes, TCP replies in several partial writes).
 
+#include <array>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -11,11 +16,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/ip/udp.hpp>
-#include <asio/steady_timer.hpp>
 
 namespace netmon::testing {
 
@@ -25,8 +25,8 @@ class DnsTestServer {
   // Turns the wire query and the server's normal reply into the messages
   // actually sent (datagrams on UDP, length-framed messages on TCP); an empty
   // list means silence.
-  using Mangler = std::function<std::vector<std::string>(std::string_view query,
-                                                          std::string reply, Transport)>;
+  using Mangler =
+      std::function<std::vector<std::string>(std::string_view query, std::string reply, Transport)>;
 
   // UDP answers larger than this come back truncated (TC set, no records).
   static constexpr std::size_t kMaxUdpReplyBytes = 512;
