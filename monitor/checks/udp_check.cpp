@@ -1,9 +1,290 @@
 #include "monitor/checks/udp_check.hpp"
 
+#include <array>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstdio>
+
+#include "common/duration.hpp"
+#include "common/param_reader.hpp"
+#include "monitor/checks/socket_errors.hpp"
+
 namespace netmon::checks {
+namespace {
+
+// The three things a UDP probe can observe, as bits of the `success` set.
+enum UdpState : unsigned {
+  kOpen = 1,            // a datagram came back
+  kClosed = 2,          // ICMP port unreachable (ECONNREFUSED on the connected socket)
+  kOpenOrFiltered = 4,  // silence for `wait`
+};
+
+constexpr unsigned kDefaultSuccess = kOpen | kOpenOrFiltered;
+constexpr std::size_t kShownReplyBytes = 64;
+constexpr std::string_view kAllowedStates = "open, closed, open_or_filtered";
+
+std::string_view state_name(UdpState state) {
+  switch (state) {
+    case kOpen:
+      return "open";
+    case kClosed:
+      return "closed";
+    case kOpenOrFiltered:
+      return "open_or_filtered";
+  }
+  return "unknown";
+}
+
+std::string_view down_reason(UdpState state) {
+  switch (state) {
+    case kOpen:
+      return "port_open";
+    case kClosed:
+      return "port_closed";
+    case kOpenOrFiltered:
+      return "open_or_filtered";
+  }
+  return "unknown";
+}
+
+std::string success_names(unsigned success) {
+  std::string names;
+  for (const UdpState state : {kOpen, kClosed, kOpenOrFiltered}) {
+    if ((success & state) == 0) continue;
+    if (!names.empty()) names += ", ";
+    names += state_name(state);
+  }
+  return names;
+}
+
+// Reply bytes for humans and JSON (which must stay valid UTF-8): printable
+// ASCII as is, everything else as \xHH.
+std::string printable(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f && byte != '\\') {
+      out.push_back(c);
+    } else {
+      std::array<char, 5> escaped{};
+      std::snprintf(escaped.data(), escaped.size(), "\\x%02x", byte);
+      out += escaped.data();
+    }
+  }
+  return out;
+}
+
+struct UdpConfig {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string payload;
+  std::string expect;
+  std::chrono::milliseconds wait{0};
+  unsigned success = kDefaultSuccess;
+};
+
+// One receive buffer per loop: a reply is inspected inside the handler that
+// read it, so probes on the same loop can share it (no 64 KiB per probe).
+struct UdpReplyBuffer {
+  explicit UdpReplyBuffer(ProbeEnv&) {}
+  std::array<char, 65536> bytes{};
+};
+
+class UdpProbe final : public Probe {
+ public:
+  UdpProbe(ProbeEnv& env, std::shared_ptr<const UdpConfig> config)
+      : Probe(env), config_(std::move(config)), socket_(env.io()), silence_(env.io()) {}
+
+ private:
+  void on_start() override {
+    env_.resolver().resolve(config_->host, IpFamily::kAny,
+                            [self = self<UdpProbe>()](Expected<HostResolver::Addresses> answer) {
+                              self->on_resolved(std::move(answer));
+                            });
+  }
+
+  void on_cancel() override { close(); }
+
+  void on_resolved(Expected<HostResolver::Addresses> answer) {
+    if (done()) return;
+    mark(Phase::kResolve);
+    if (!answer) {
+      finish(down("resolve_failed", answer.error().message));
+      return;
+    }
+    const asio::ip::udp::endpoint endpoint(answer->front(), config_->port);
+    std::error_code ec;
+    // Connected, so the kernel reports ICMP port unreachable as ECONNREFUSED
+    // and drops datagrams from anyone but the target.
+    socket_.open(endpoint.protocol(), ec);
+    if (!ec) socket_.non_blocking(true, ec);
+    if (ec) {
+      finish(failure("socket_failed", "socket: " + ec.message()));
+      return;
+    }
+    socket_.connect(endpoint, ec);
+    if (!ec) socket_.send(asio::buffer(config_->payload), 0, ec);
+    if (ec == asio::error::connection_refused) {
+      conclude(kClosed);
+      return;
+    }
+    if (ec) {
+      close();
+      finish(is_local_failure(ec) || ec == asio::error::would_block
+                 ? failure("socket_failed", "send: " + ec.message())
+                 : down(reason_for(ec, "send"), "send: " + ec.message()));
+      return;
+    }
+    silence_.expires_after(config_->wait);
+    silence_.async_wait([self = self<UdpProbe>()](const std::error_code& timer_error) {
+      if (self->done() || timer_error) return;
+      self->conclude(kOpenOrFiltered);
+    });
+    wait_for_reply();
+  }
+
+  void wait_for_reply() {
+    socket_.async_wait(
+        asio::socket_base::wait_read,
+        [self = self<UdpProbe>()](const std::error_code& ec) { self->on_readable(ec); });
+  }
+
+  void on_readable(const std::error_code& wait_error) {
+    if (done()) return;
+    if (wait_error) {
+      close();
+      finish(down(reason_for(wait_error, "read"), "wait: " + wait_error.message()));
+      return;
+    }
+    auto& buffer = env_.shared<UdpReplyBuffer>().bytes;
+    std::error_code ec;
+    const std::size_t n = socket_.receive(asio::buffer(buffer), 0, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      wait_for_reply();
+      return;
+    }
+    if (ec == asio::error::connection_refused) {
+      conclude(kClosed);
+      return;
+    }
+    if (ec) {
+      close();
+      finish(is_local_failure(ec) ? failure("socket_failed", "receive: " + ec.message())
+                                  : down(reason_for(ec, "read"), "receive: " + ec.message()));
+      return;
+    }
+    mark(Phase::kFirstByte);
+    conclude(kOpen, std::string_view(buffer.data(), n));
+  }
+
+  // The first observation decides: a reply, an ICMP error or the silence timer.
+  void conclude(UdpState state, std::string_view reply = {}) {
+    close();
+    nlohmann::json details{{"state", state_name(state)}};
+    if (state == kOpen) details["received_bytes"] = reply.size();
+    if ((config_->success & state) == 0) {
+      std::string text;
+      switch (state) {
+        case kOpen:
+          text = "the port replied (open)";
+          break;
+        case kClosed:
+          text = "ICMP port unreachable (closed)";
+          break;
+        case kOpenOrFiltered:
+          text = "no reply and no ICMP error within wait " + format_duration(config_->wait) +
+                 " (open or filtered)";
+          break;
+      }
+      finish(down(std::string(down_reason(state)),
+                  text + "; success is: " + success_names(config_->success), std::move(details)));
+      return;
+    }
+    if (state == kOpen && !config_->expect.empty() &&
+        reply.find(config_->expect) == std::string_view::npos) {
+      const std::string shown = printable(reply.substr(0, kShownReplyBytes));
+      details["received"] = shown;
+      finish(down("reply_mismatch",
+                  "expected '" + printable(config_->expect) + "' in the reply but got '" + shown +
+                      "' (" + std::to_string(reply.size()) + " bytes)",
+                  std::move(details)));
+      return;
+    }
+    finish(up(std::move(details)));
+  }
+
+  void close() {
+    std::error_code ignored;
+    socket_.close(ignored);
+    silence_.cancel();
+  }
+
+  std::shared_ptr<const UdpConfig> config_;
+  asio::ip::udp::socket socket_;
+  asio::steady_timer silence_;
+};
+
+class UdpCheck final : public Check {
+ public:
+  explicit UdpCheck(UdpConfig config)
+      : config_(std::make_shared<const UdpConfig>(std::move(config))) {}
+  std::string target() const override {
+    return config_->host + ":" + std::to_string(config_->port);
+  }
+  std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
+    return std::make_shared<UdpProbe>(env, config_);
+  }
+
+ private:
+  std::shared_ptr<const UdpConfig> config_;
+};
+
+}  // namespace
 
 Expected<CheckPtr> parse_udp_check(const CheckSpec& spec) {
-  return Error{check_error_prefix(spec) + "type 'udp' is not built yet"};
+  ParamReader params(spec);
+  UdpConfig config;
+  config.host = params.host("host");
+  config.port = params.port("port");
+  config.payload = params.payload("payload");
+  config.expect = params.payload("expect");
+
+  const std::chrono::milliseconds default_wait = spec.timeout * 4 / 5;
+  config.wait = params.duration("wait", default_wait);
+  if (params.has("wait")) {
+    const std::string field = "wait " + format_duration(config.wait);
+    if (config.wait <= std::chrono::milliseconds::zero()) {
+      params.fail(field, "must be positive (default: 80% of the timeout)");
+    } else if (config.wait >= spec.timeout) {
+      params.fail(field, "must be shorter than the timeout " + format_duration(spec.timeout) +
+                             " (default: 80% of the timeout)");
+    }
+  }
+
+  if (params.has("success")) {
+    config.success = 0;
+    for (const std::string& name : params.list("success")) {
+      if (name == "open") {
+        config.success |= kOpen;
+      } else if (name == "closed") {
+        config.success |= kClosed;
+      } else if (name == "open_or_filtered") {
+        config.success |= kOpenOrFiltered;
+      } else {
+        params.fail("success '" + name + "'",
+                    "is not allowed (allowed: " + std::string(kAllowedStates) + ")");
+      }
+    }
+    if (config.success == 0) {
+      params.fail("success",
+                  "must name at least one state (allowed: " + std::string(kAllowedStates) + ")");
+    }
+  } else {
+    params.list("success");  // known, so it is listed among the allowed parameters
+  }
+  if (auto ok = params.finish(); !ok) return ok.error();
+  return CheckPtr(std::make_shared<UdpCheck>(std::move(config)));
 }
 
 }  // namespace netmon::checks
