@@ -1,0 +1,391 @@
+#include "monitor/probe/probe_options.hpp"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "common/check_parser.hpp"
+#include "common/duration.hpp"
+#include "common/validate.hpp"
+
+namespace netmon::probe {
+namespace {
+
+constexpr std::size_t kMaxIdLength = 64;
+
+// A --check without interval= gets this, so one that has it can be told apart.
+constexpr std::chrono::milliseconds kUnsetInterval = kMaxInterval;
+
+constexpr const char* kDescription =
+    "netmon-probe: one-shot network monitoring from the command line.\n"
+    "\n"
+    "Every round (every -i) it pings each HOST and connects to each -p PORT on it,\n"
+    "and runs every --check and every check of a --checks file. A round's checks run\n"
+    "concurrently; rounds start at a fixed rate, and a check still running when the\n"
+    "next round starts is counted as an overrun, not started twice. Statistics per\n"
+    "target and per port/check are printed every 10 rounds and at the end.\n";
+
+constexpr const char* kUsage =
+    "Usage: netmon-probe [HOST...] [-p PORT...] [--check 'TYPE key=value ...']...\n"
+    "                    [--checks FILE]... [-i INTERVAL] [-c COUNT] [--timeout T]\n"
+    "                    [--no-ping] [-o FILE] [-v]\n";
+
+// CLI11's help with our synopsis instead of its generic usage line.
+class ProbeHelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App*, std::string) const override { return kUsage; }
+};
+
+constexpr const char* kFooter =
+    "Examples:\n"
+    "  netmon-probe google.com cloudflare.com -p 80 443 -i 2.5 -c 10 --timeout 5 -o results.json "
+    "-v\n"
+    "  netmon-probe 127.0.0.1 -p 12345 --no-ping -c 3\n"
+    "  netmon-probe --check 'dns server=127.0.0.1 port=15353 name=www.example.test record=A' \\\n"
+    "               --check 'ntp server=127.0.0.1 port=11123' -c 3\n"
+    "  netmon-probe --checks checks.yaml -i 10s -o results.json\n"
+    "  netmon-probe --check 'http url=http://127.0.0.1:8080/health expect_status=200' -i 500ms\n"
+    "\n"
+    "Notes:\n"
+    "  Give the HOSTs before -p (it takes several ports), or use -p once per port, or\n"
+    "  -p 80,443.\n"
+    "  Check types: http, https, icmp, traceroute, dns, ntp, tcp, udp, tcp_echo, udp_echo;\n"
+    "  their parameters are in docs/CONFIGURATION.md. A --check's id defaults to TYPE-N\n"
+    "  (dns-1, dns-2, ...); set one with id=NAME.\n"
+    "  Every check runs once per round (-i); a check's own interval is not used. A --check\n"
+    "  without timeout= gets --timeout; a check file's timeout is kept when it is below -i,\n"
+    "  otherwise it is lowered to --timeout (with a note on stderr).\n"
+    "  Ctrl+C or SIGTERM ends the run: the final statistics are printed and -o is written.\n"
+    "\n"
+    "Exit status: 0 when every check of the last complete round succeeded, 1 otherwise,\n"
+    "2 for usage errors (bad flags, invalid checks).\n";
+
+// What CLI11 fills in; validated into ProbeOptions afterwards.
+struct RawArgs {
+  std::vector<std::string> hosts;
+  std::vector<std::string> ports;
+  std::string interval;
+  std::string count;
+  std::string timeout;
+  std::string output;
+  std::vector<std::string> checks;
+  std::vector<std::string> check_files;
+  bool no_ping = false;
+  bool verbose = false;
+};
+
+ParsedCommand usage_error(const std::string& message) {
+  return ParsedCommand{std::nullopt, kUsageExitCode,
+                       "netmon-probe: " + message + "\nRun 'netmon-probe --help' for usage.\n"};
+}
+
+std::unique_ptr<CLI::App> make_app(RawArgs& raw) {
+  auto app = std::make_unique<CLI::App>(kDescription, "netmon-probe");
+  app->footer(kFooter);
+  auto formatter = std::make_shared<ProbeHelpFormatter>();
+  formatter->column_width(22);
+  app->formatter(formatter);
+  app->add_option("HOST", raw.hosts,
+                  "Host names or IP addresses to ping and connect to (icmp + tcp checks)")
+      ->type_name("");
+  app->add_option("-p,--port", raw.ports, "TCP ports to connect to on every HOST (1..65535)")
+      ->delimiter(',')
+      ->type_name("PORT");
+  app->add_option("-i,--interval", raw.interval,
+                  "Round interval: seconds (2.5) or 500ms, 2s, 1m; 100ms..1d [default: 1s]")
+      ->type_name("INTERVAL");
+  app->add_option("-c,--count", raw.count, "Number of rounds; 0 or absent = until Ctrl+C")
+      ->type_name("COUNT");
+  app->add_option("--timeout", raw.timeout,
+                  "Check timeout, below -i [default: min(3s, 0.8 x interval)]")
+      ->type_name("T");
+  app->add_option("-o,--output", raw.output,
+                  "Write session, statistics and every result as JSON (also on Ctrl+C)")
+      ->type_name("FILE");
+  app->add_flag("-v,--verbose", raw.verbose,
+                "Print every result: time, round, check, target, status, latency, reason");
+  app->add_flag("--no-ping", raw.no_ping, "Do not ping the HOSTs (tcp checks only)");
+  app->add_option("--check", raw.checks,
+                  "Run a check of any type: 'TYPE key=value ...' (repeatable)")
+      ->allow_extra_args(false)
+      ->type_name("CHECK");
+  app->add_option("--checks", raw.check_files,
+                  "Run the checks of a YAML or JSON check file (repeatable)")
+      ->allow_extra_args(false)
+      ->type_name("FILE");
+  return app;
+}
+
+Expected<std::uint16_t> parse_port(const std::string& text) {
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < 1 ||
+      value > 65535) {
+    return Error{"-p '" + text + "': a port is a number in 1..65535"};
+  }
+  return static_cast<std::uint16_t>(value);
+}
+
+Expected<std::uint64_t> parse_count(const std::string& text) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+    return Error{"-c '" + text + "': the count is a whole number of rounds (0 = until Ctrl+C)"};
+  }
+  return value;
+}
+
+// Check ids allow letters, digits, '-', '_' and '.'; anything else in a host
+// (the ':' of IPv6) becomes '_'.
+std::string id_safe(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) c = '_';
+  }
+  return out;
+}
+
+// "<prefix><host><suffix>", with the host shortened to fit 64 characters and
+// a "-N" added if that id is already taken.
+std::string host_check_id(const std::string& prefix, const std::string& host,
+                          const std::string& suffix, const std::set<std::string>& taken) {
+  std::string safe = id_safe(host);
+  const std::size_t room = kMaxIdLength - 4 - prefix.size() - suffix.size();
+  if (safe.size() > room) safe.resize(room);
+  std::string id = prefix + safe + suffix;
+  for (int n = 2; taken.contains(id); ++n)
+    id = prefix + safe + suffix + "-" + std::to_string(n);
+  return id;
+}
+
+Expected<void> add_check(ProbeOptions& options, std::set<std::string>& ids, CheckSpec spec,
+                         std::string group, std::string label, std::optional<std::uint16_t> port) {
+  if (!ids.insert(spec.id).second) {
+    return Error{check_error_prefix(spec) + "id is used by another check (set id=NAME)"};
+  }
+  auto prepared = checks::prepare_check(spec);
+  if (!prepared) return prepared.error();
+  if (group.empty()) group = prepared->check->target();
+  if (label.empty()) label = spec.id;
+  options.checks.push_back(
+      ProbeCheck{std::move(prepared).value(), std::move(group), std::move(label), port});
+  return {};
+}
+
+Expected<void> add_host_checks(ProbeOptions& options, std::set<std::string>& ids) {
+  for (const std::string& host : options.hosts) {
+    if (!is_ip_literal(host) && !is_hostname(host)) {
+      return Error{"HOST '" + host + "' is not a host name or IP address"};
+    }
+    CheckSpec base;
+    base.interval = options.interval;
+    base.timeout = options.timeout;
+    if (options.ping) {
+      CheckSpec spec = base;
+      spec.type = "icmp";
+      spec.id = host_check_id("icmp-", host, "", ids);
+      spec.params = {{"host", host}, {"count", "1"}};
+      if (auto added = add_check(options, ids, std::move(spec), host, "icmp", std::nullopt);
+          !added) {
+        return added;
+      }
+    }
+    for (const std::uint16_t port : options.ports) {
+      CheckSpec spec = base;
+      spec.type = "tcp";
+      spec.id = host_check_id("tcp-", host, "-" + std::to_string(port), ids);
+      spec.params = {{"host", host}, {"port", std::to_string(port)}};
+      if (auto added =
+              add_check(options, ids, std::move(spec), host, "tcp/" + std::to_string(port), port);
+          !added) {
+        return added;
+      }
+    }
+  }
+  return {};
+}
+
+Expected<void> add_arg_checks(ProbeOptions& options, std::set<std::string>& ids,
+                              const std::vector<std::string>& texts) {
+  std::map<std::string, int, std::less<>> per_type;
+  for (const std::string& text : texts) {
+    // The default id needs the type: the first word.
+    const std::size_t start = text.find_first_not_of(" \t\n");
+    const std::string type = start == std::string::npos
+                                 ? ""
+                                 : text.substr(start, text.find_first_of(" \t\n", start) - start);
+    const std::string default_id = id_safe(type) + "-" + std::to_string(++per_type[type]);
+    CheckDefaults defaults;
+    defaults.interval = kUnsetInterval;
+    defaults.timeout = options.timeout;
+    auto spec = check_from_args(text, defaults, default_id);
+    if (!spec) return Error{"--check: " + spec.error().message};
+    if (spec->interval != kUnsetInterval) {
+      return Error{"--check: " + check_error_prefix(*spec) +
+                   "interval is not a per-check setting here (every check runs once per round, "
+                   "set by -i)"};
+    }
+    if (spec->timeout >= options.interval) {
+      return Error{"--check: " + check_error_prefix(*spec) + "timeout " +
+                   format_duration(spec->timeout) + " must be below the interval " +
+                   format_duration(options.interval) + " (-i)"};
+    }
+    spec->interval = options.interval;
+    if (auto added = add_check(options, ids, std::move(spec).value(), "", "", std::nullopt);
+        !added) {
+      return Error{"--check: " + added.error().message};
+    }
+  }
+  return {};
+}
+
+Expected<void> add_file_checks(ProbeOptions& options, std::set<std::string>& ids,
+                               const std::vector<std::string>& files,
+                               std::vector<std::string>& notes) {
+  for (const std::string& file : files) {
+    auto specs = load_checks_file(file);
+    if (!specs) return Error{"--checks " + specs.error().message};
+    for (CheckSpec& spec : *specs) {
+      spec.interval = options.interval;
+      if (spec.timeout >= options.interval) {
+        notes.push_back(file + ": " + check_error_prefix(spec) + "timeout " +
+                        format_duration(spec.timeout) + " lowered to " +
+                        format_duration(options.timeout) + " to fit the interval " +
+                        format_duration(options.interval) + " (-i)");
+        spec.timeout = options.timeout;
+      }
+      if (auto added = add_check(options, ids, std::move(spec), "", "", std::nullopt); !added) {
+        return Error{"--checks " + file + ": " + added.error().message};
+      }
+    }
+  }
+  return {};
+}
+
+// -o must be writable now, not after an hour of probing.
+Expected<void> check_output_path(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Error{"-o '" + path + "' is a directory (give a file name)"};
+  }
+  const std::string probe_path = path + ".tmp." + std::to_string(::getpid());
+  std::FILE* file = std::fopen(probe_path.c_str(), "w");
+  if (!file) {
+    return Error{"-o '" + path + "' cannot be written (" + std::strerror(errno) + ")"};
+  }
+  std::fclose(file);
+  std::remove(probe_path.c_str());
+  return {};
+}
+
+template <class T>
+void dedupe(std::vector<T>& values) {
+  std::vector<T> unique;
+  for (T& value : values) {
+    if (std::find(unique.begin(), unique.end(), value) == unique.end()) {
+      unique.push_back(std::move(value));
+    }
+  }
+  values = std::move(unique);
+}
+
+ParsedCommand validate(RawArgs& raw) {
+  ProbeOptions options;
+  options.verbose = raw.verbose;
+  options.ping = !raw.no_ping;
+  options.hosts = raw.hosts;
+  dedupe(options.hosts);
+
+  if (options.hosts.empty() && raw.checks.empty() && raw.check_files.empty()) {
+    return usage_error(
+        "nothing to probe: give HOSTs, --check 'TYPE key=value ...' or --checks FILE");
+  }
+  for (const std::string& text : raw.ports) {
+    auto port = parse_port(text);
+    if (!port) return usage_error(port.error().message);
+    options.ports.push_back(*port);
+  }
+  dedupe(options.ports);
+  if (!options.ports.empty() && options.hosts.empty()) {
+    return usage_error("-p needs at least one HOST to connect to");
+  }
+  if (!options.hosts.empty() && !options.ping && options.ports.empty()) {
+    return usage_error("--no-ping without -p leaves nothing to check on the HOSTs");
+  }
+
+  if (!raw.interval.empty()) {
+    auto interval = parse_duration(raw.interval);
+    if (!interval) return usage_error("-i " + interval.error().message);
+    if (*interval < kMinInterval || *interval > kMaxInterval) {
+      return usage_error("-i " + raw.interval + ": the interval must be within 100ms..1d");
+    }
+    options.interval = *interval;
+  }
+  if (!raw.timeout.empty()) {
+    auto timeout = parse_duration(raw.timeout);
+    if (!timeout) return usage_error("--timeout " + timeout.error().message);
+    if (*timeout <= std::chrono::milliseconds::zero() || *timeout >= options.interval) {
+      return usage_error("--timeout " + raw.timeout + " must be above 0 and below the interval " +
+                         format_duration(options.interval) + " (-i)");
+    }
+    options.timeout = *timeout;
+  } else {
+    options.timeout = std::min(kMaxDefaultTimeout, options.interval * 4 / 5);
+  }
+  if (!raw.count.empty()) {
+    auto count = parse_count(raw.count);
+    if (!count) return usage_error(count.error().message);
+    options.count = *count;
+  }
+  if (!raw.output.empty()) {
+    if (auto writable = check_output_path(raw.output); !writable) {
+      return usage_error(writable.error().message);
+    }
+    options.output_path = raw.output;
+  }
+
+  std::set<std::string> ids;
+  if (auto ok = add_host_checks(options, ids); !ok) return usage_error(ok.error().message);
+  if (auto ok = add_arg_checks(options, ids, raw.checks); !ok) {
+    return usage_error(ok.error().message);
+  }
+  if (auto ok = add_file_checks(options, ids, raw.check_files, options.notes); !ok) {
+    return usage_error(ok.error().message);
+  }
+  if (options.checks.empty()) return usage_error("nothing to probe: the check files are empty");
+  return ParsedCommand{std::move(options), 0, {}};
+}
+
+}  // namespace
+
+ParsedCommand parse_probe_args(int argc, const char* const* argv) {
+  RawArgs raw;
+  const auto app = make_app(raw);
+  try {
+    app->parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return ParsedCommand{std::nullopt, 0, app->help()};
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e.what());
+  }
+  return validate(raw);
+}
+
+ParsedCommand parse_probe_args(const std::vector<std::string>& args) {
+  std::vector<const char*> argv{"netmon-probe"};
+  for (const std::string& arg : args)
+    argv.push_back(arg.c_str());
+  return parse_probe_args(static_cast<int>(argv.size()), argv.data());
+}
+
+}  // namespace netmon::probe

@@ -1,0 +1,247 @@
+#include "monitor/probe/probe_report.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+namespace netmon::probe {
+namespace {
+
+constexpr std::size_t kSpoolBufferBytes = 64 * 1024;
+
+double to_ms(std::chrono::microseconds value) {
+  return static_cast<double>(value.count()) / 1000.0;
+}
+
+// Milliseconds rounded to the microsecond, so averages do not print 15 digits.
+double rounded_ms(std::chrono::microseconds value) {
+  return std::round(to_ms(value) * 1000.0) / 1000.0;
+}
+
+std::string pad_right(std::string text, std::size_t width) {
+  if (text.size() < width) text.append(width - text.size(), ' ');
+  return text;
+}
+
+std::string pad_left(const std::string& text, std::size_t width) {
+  return text.size() < width ? std::string(width - text.size(), ' ') + text : text;
+}
+
+std::string fixed(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
+std::string errors_cell(const Counters& counters) {
+  std::string cell = std::to_string(counters.error_count());
+  if (counters.errors().empty()) return cell;
+  const std::string top = counters.top_error();
+  const std::uint64_t top_count = counters.errors().find(top)->second;
+  cell += " (" + top;
+  if (top_count != counters.error_count()) {
+    cell += " " + std::to_string(top_count) + ", other " +
+            std::to_string(counters.error_count() - top_count);
+  }
+  return cell + ")";
+}
+
+std::string table_row(const std::string& name, std::size_t name_width, const Counters& counters) {
+  const auto rate = counters.success_rate();
+  const auto latency = counters.latency();
+  const auto ms = [&](std::chrono::microseconds LatencySummary::*field) {
+    return latency ? fixed(to_ms((*latency).*field), 3) : std::string("-");
+  };
+  return pad_right(name, name_width) + pad_left(std::to_string(counters.total()), 8) +
+         pad_left(rate ? fixed(*rate, 1) + "%" : std::string("-"), 9) +
+         pad_left(ms(&LatencySummary::min), 10) + pad_left(ms(&LatencySummary::avg), 10) +
+         pad_left(ms(&LatencySummary::max), 10) + pad_left(ms(&LatencySummary::median), 11) + "  " +
+         errors_cell(counters) + "\n";
+}
+
+nlohmann::ordered_json latency_json(const Counters& counters) {
+  const auto latency = counters.latency();
+  if (!latency) {
+    return {{"min", nullptr}, {"max", nullptr}, {"avg", nullptr}, {"median", nullptr}};
+  }
+  return {{"min", rounded_ms(latency->min)},
+          {"max", rounded_ms(latency->max)},
+          {"avg", rounded_ms(latency->avg)},
+          {"median", rounded_ms(latency->median)}};
+}
+
+nlohmann::ordered_json counters_json(const Counters& counters) {
+  const auto rate = counters.success_rate();
+  const auto latency = counters.latency();
+  nlohmann::ordered_json errors = nlohmann::ordered_json::object();
+  for (const auto& [reason, count] : counters.errors())
+    errors[reason] = count;
+  return {
+      {"total", counters.total()},
+      {"successful", counters.successful()},
+      {"success_rate", rate ? nlohmann::ordered_json(std::round(*rate * 100.0) / 100.0) : nullptr},
+      {"avg_ms", latency ? nlohmann::ordered_json(rounded_ms(latency->avg)) : nullptr},
+      {"latency_ms", latency_json(counters)},
+      {"error_count", counters.error_count()},
+      {"errors", std::move(errors)},
+  };
+}
+
+}  // namespace
+
+std::string format_result_line(const CheckResult& result, std::uint64_t round,
+                               std::size_t check_width, std::size_t target_width) {
+  std::string line =
+      format_timestamp(result.timestamp) + "  #" + pad_right(std::to_string(round), 4) + " " +
+      pad_right(result.check_id, check_width) + "  " + pad_right(result.target, target_width) +
+      "  " + pad_right(std::string(to_string(result.status)), 7) +
+      pad_left(fixed(to_ms(result.latency), 3), 10) + " ms";
+  if (result.status != CheckStatus::kUp) {
+    line += "  " + (result.reason.empty() ? std::string(to_string(result.status)) : result.reason);
+    if (!result.error.empty()) line += ": " + result.error;
+  }
+  return line + "\n";
+}
+
+std::string format_statistics(const ProbeStatistics& stats, const std::string& title) {
+  const std::string heading = "TARGET / CHECK";
+  std::size_t width = heading.size();
+  for (const auto& group : stats.groups()) {
+    width = std::max(width, group.name.size());
+    for (const std::size_t check : group.checks) {
+      width = std::max(width, stats.label(check).size() + 2);
+    }
+  }
+  width += 2;
+  std::string out = "--- " + title + " ---\n";
+  out += pad_right(heading, width) + pad_left("CHECKS", 8) + pad_left("SUCCESS", 9) +
+         pad_left("MIN ms", 10) + pad_left("AVG ms", 10) + pad_left("MAX ms", 10) +
+         pad_left("MEDIAN ms", 11) + "  ERRORS\n";
+  for (const auto& group : stats.groups()) {
+    out += table_row(group.name, width, group.counters);
+    for (const std::size_t check : group.checks) {
+      out += table_row("  " + stats.label(check), width, stats.check(check));
+    }
+  }
+  return out;
+}
+
+nlohmann::ordered_json statistics_json(const ProbeStatistics& stats,
+                                       const std::vector<std::uint16_t>& ports) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& group : stats.groups()) {
+    nlohmann::ordered_json entry = counters_json(group.counters);
+    nlohmann::ordered_json checks = nlohmann::ordered_json::object();
+    nlohmann::ordered_json by_port = nlohmann::ordered_json::object();
+    for (const std::size_t check : group.checks) {
+      checks[stats.label(check)] = counters_json(stats.check(check));
+      if (check < ports.size() && ports[check] != 0) {
+        by_port[std::to_string(ports[check])] = counters_json(stats.check(check));
+      }
+    }
+    entry["checks"] = std::move(checks);
+    entry["ports"] = std::move(by_port);
+    out[group.name] = std::move(entry);
+  }
+  return out;
+}
+
+RawDataSpool::RawDataSpool() : file_(std::tmpfile()) {}
+
+RawDataSpool::~RawDataSpool() {
+  if (file_) std::fclose(file_);
+}
+
+void RawDataSpool::append(const CheckResult& result, std::uint64_t round) {
+  // to_json's keys in reading order (its object sorts them), after the round.
+  nlohmann::json plain = to_json(result);
+  nlohmann::ordered_json entry{{"round", round}};
+  for (const char* key : {"timestamp", "check", "type", "target", "status", "reason", "error",
+                          "latency_ms", "timings", "details"}) {
+    if (auto it = plain.find(key); it != plain.end()) {
+      entry[key] = std::move(*it);
+      plain.erase(it);
+    }
+  }
+  for (auto& [key, value] : plain.items())
+    entry[key] = std::move(value);
+  buffer_ += entry.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  buffer_ += '\n';
+  ++count_;
+  if (file_ && buffer_.size() >= kSpoolBufferBytes) flush_buffer();
+}
+
+void RawDataSpool::flush_buffer() {
+  if (buffer_.empty()) return;
+  if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) failed_ = true;
+  buffer_.clear();
+}
+
+bool RawDataSpool::write_elements(std::FILE* out, const std::string& indent) {
+  bool first = true;
+  const auto emit = [&](std::string_view line) {
+    if (line.empty()) return;
+    if (!first) std::fputs(",\n", out);
+    first = false;
+    std::fputs(indent.c_str(), out);
+    std::fwrite(line.data(), 1, line.size(), out);
+  };
+  if (file_) {
+    flush_buffer();
+    if (std::fflush(file_) != 0 || failed_) return false;
+    std::rewind(file_);
+    std::string line;
+    char chunk[8192];
+    while (std::fgets(chunk, sizeof chunk, file_)) {
+      line += chunk;
+      if (!line.empty() && line.back() == '\n') {
+        line.pop_back();
+        emit(line);
+        line.clear();
+      }
+    }
+    emit(line);
+    std::fseek(file_, 0, SEEK_END);  // appending may continue
+    if (std::ferror(file_)) return false;
+  } else {
+    std::size_t start = 0;
+    while (start < buffer_.size()) {
+      std::size_t end = buffer_.find('\n', start);
+      if (end == std::string::npos) end = buffer_.size();
+      emit(std::string_view(buffer_).substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  if (!first) std::fputs("\n", out);
+  return std::ferror(out) == 0;
+}
+
+Expected<void> write_json_report(const std::string& path, const nlohmann::ordered_json& session,
+                                 const nlohmann::ordered_json& statistics, RawDataSpool& raw_data) {
+  const nlohmann::ordered_json head{{"session", session}, {"statistics", statistics}};
+  // dump(2) of an object ends in "\n}"; raw_data is appended before that brace
+  // so its (possibly many) entries stream from the spool one per line.
+  std::string text = head.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  text.resize(text.size() - 2);
+
+  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  const auto fail = [&](const char* what) {
+    const std::string reason = std::strerror(errno);
+    std::remove(temp.c_str());
+    return Error{"cannot " + std::string(what) + " '" + path + "' (" + reason + ")"};
+  };
+  std::FILE* out = std::fopen(temp.c_str(), "w");
+  if (!out) return fail("write");
+  std::fputs(text.c_str(), out);
+  std::fputs(",\n  \"raw_data\": [\n", out);
+  const bool raw_ok = raw_data.write_elements(out, "    ");
+  std::fputs("  ]\n}\n", out);
+  const bool flushed = std::fflush(out) == 0 && std::ferror(out) == 0 && ::fsync(fileno(out)) == 0;
+  if (std::fclose(out) != 0 || !flushed || !raw_ok) return fail("write");
+  if (std::rename(temp.c_str(), path.c_str()) != 0) return fail("rename a temporary file to");
+  return {};
+}
+
+}  // namespace netmon::probe
