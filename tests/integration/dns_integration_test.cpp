@@ -155,6 +155,8 @@ TEST(DnsIntegration, AnswersMatchKdigForEveryRecordType) {
       {"netmon.test", "SOA"},
       {"10.0.0.127.in-addr.arpa", "PTR"},
       {"_http._tcp.netmon.test", "SRV"},
+      {"WWW.Netmon.TEST", "A"},   // names are case-insensitive
+      {"www.netmon.test.", "A"},  // absolute name with the root dot
   };
   for (const auto& [name, record] : questions) {
     SCOPED_TRACE(std::string(name) + " " + record);

@@ -138,16 +138,23 @@ TEST(HttpIntegration, RedirectIsFollowedLikeCurlLocation) {
   }
 }
 
-TEST(HttpIntegration, RedirectLoopFailsLikeCurl) {
+TEST(HttpIntegration, RedirectLoopFailsLikeCurlAfterTheSameNumberOfRedirects) {
   NETMON_REQUIRE_SERVERS();
   ProbeHarness harness;
-  const ToolOutput curl = run_tool({"curl", "-s", "-L", "--max-redirs", "5", "--max-time", "5",
-                                    "-o", "/dev/null", http_url("/loop")});
-  ASSERT_EQ(curl.exit_code, 47);  // CURLE_TOO_MANY_REDIRECTS
-  const CheckResult result =
-      run_http(harness, "http", {{"url", http_url("/loop")}, {"follow_redirects", "true"}});
-  EXPECT_EQ(result.status, CheckStatus::kDown) << result.details.dump();
-  EXPECT_EQ(result.reason, "too_many_redirects");
+  for (const std::string max : {"2", "5"}) {
+    SCOPED_TRACE("max_redirects " + max);
+    const ToolOutput curl =
+        run_tool({"curl", "-s", "-L", "--max-redirs", max, "--max-time", "5", "-o", "/dev/null",
+                  "-w", "%{num_redirects}", http_url("/loop")});
+    ASSERT_EQ(curl.exit_code, 47);  // CURLE_TOO_MANY_REDIRECTS
+    const CheckResult result = run_http(
+        harness, "http",
+        {{"url", http_url("/loop")}, {"follow_redirects", "true"}, {"max_redirects", max}});
+    EXPECT_EQ(result.status, CheckStatus::kDown) << result.details.dump();
+    EXPECT_EQ(result.reason, "too_many_redirects");
+    EXPECT_EQ(std::to_string(result.details.value("redirects", -1)), curl.out)
+        << result.details.dump();
+  }
 }
 
 TEST(HttpIntegration, HttpsWithoutVerificationMatchesCurlInsecure) {
@@ -170,6 +177,20 @@ TEST(HttpIntegration, HttpsVerificationRejectsTheSelfSignedCertificateLikeCurl) 
       run_tool({"curl", "-s", "--max-time", "5", "-o", "/dev/null", https_url("/ok")});
   ASSERT_EQ(curl.exit_code, 60);  // CURLE_PEER_FAILED_VERIFICATION
   const CheckResult result = run_http(harness, "https", {{"url", https_url("/ok")}});
+  EXPECT_EQ(result.status, CheckStatus::kDown) << result.details.dump();
+  EXPECT_EQ(result.reason, "cert_invalid");
+}
+
+TEST(HttpIntegration, HttpsVerificationRejectsACertificateForAnotherNameLikeCurl) {
+  NETMON_REQUIRE_SERVERS();
+  ProbeHarness harness;
+  // nginx serves the same certificate (for 127.0.0.1 and localhost) on 127.0.0.2.
+  const std::string url = "https://127.0.0.2:" + servers().https_port + "/ok";
+  const ToolOutput curl = run_tool(
+      {"curl", "-s", "--max-time", "5", "-o", "/dev/null", "--cacert", servers().ca_file, url});
+  ASSERT_EQ(curl.exit_code, 60);  // CURLE_PEER_FAILED_VERIFICATION: name mismatch
+  const CheckResult result =
+      run_http(harness, "https", {{"url", url}, {"ca_file", servers().ca_file}});
   EXPECT_EQ(result.status, CheckStatus::kDown) << result.details.dump();
   EXPECT_EQ(result.reason, "cert_invalid");
 }
@@ -291,10 +312,14 @@ TEST(HttpIntegration, CertificateExpiryMatchesOpensslEnddate) {
   ProbeHarness harness;
   const auto not_after = openssl_not_after(servers().ca_file);
   ASSERT_TRUE(not_after.has_value());
-  const double openssl_days = std::difftime(*not_after, std::time(nullptr)) / 86400.0;
-  ASSERT_GT(openssl_days, 29.0);  // servers.sh makes the certificate with -days 30
+  // Days left by openssl's notAfter, fractional, at the start of `now`'s second.
+  const auto openssl_days = [&](std::time_t now) {
+    return std::difftime(*not_after, now) / 86400.0;
+  };
+  ASSERT_GT(openssl_days(std::time(nullptr)), 29.0);  // servers.sh uses -days 30
   for (const std::string verify : {"true", "false"}) {
     SCOPED_TRACE("verify_tls=" + verify);
+    const std::time_t before = std::time(nullptr);
     const CheckResult result = run_http(
         harness, "https",
         {{"url", https_url("/ok")}, {"ca_file", servers().ca_file}, {"verify_tls", verify}});
@@ -305,9 +330,13 @@ TEST(HttpIntegration, CertificateExpiryMatchesOpensslEnddate) {
     const auto days = result.details.find("cert_days_left");
     ASSERT_NE(days, result.details.end()) << result.details.dump();
     ASSERT_TRUE(days->is_number()) << result.details.dump();
-    // netmon counts whole days left (floor), openssl's figure is fractional.
-    EXPECT_EQ(days->get<double>(), std::floor(openssl_days))
-        << "netmon " << days->dump() << " openssl " << openssl_days;
+    // netmon counts whole days left (floor) at some instant during the run;
+    // `time` has whole seconds, so allow one more second after the run.
+    const std::time_t after = std::time(nullptr) + 1;
+    EXPECT_LE(days->get<double>(), std::floor(openssl_days(before)))
+        << "netmon " << days->dump() << " openssl " << openssl_days(before);
+    EXPECT_GE(days->get<double>(), std::floor(openssl_days(after)))
+        << "netmon " << days->dump() << " openssl " << openssl_days(after);
   }
 }
 
@@ -320,19 +349,25 @@ TEST(HttpIntegration, MinCertDaysAgreesWithOpensslCheckend) {
                      servers().ca_file})
         .exit_code;
   };
-  ASSERT_EQ(checkend(20), 0);
-  ASSERT_EQ(checkend(60), 1);
-
-  const CheckResult enough = run_http(
-      harness, "https",
-      {{"url", https_url("/ok")}, {"ca_file", servers().ca_file}, {"min_cert_days", "20"}});
-  EXPECT_EQ(enough.status, CheckStatus::kUp) << enough.error;
-
-  const CheckResult too_few = run_http(
-      harness, "https",
-      {{"url", https_url("/ok")}, {"ca_file", servers().ca_file}, {"min_cert_days", "60"}});
-  EXPECT_EQ(too_few.status, CheckStatus::kDown) << too_few.details.dump();
-  EXPECT_EQ(too_few.reason, "cert_expiring");
+  // The certificate has just under 30 days left (-days 30); 30 itself is
+  // left out, as within its first second openssl still counts exactly 30.
+  for (const int days : {20, 29, 31, 60}) {
+    SCOPED_TRACE("min_cert_days " + std::to_string(days));
+    const int openssl = checkend(days);
+    ASSERT_TRUE(openssl == 0 || openssl == 1);
+    const CheckResult result = run_http(harness, "https",
+                                        {{"url", https_url("/ok")},
+                                         {"ca_file", servers().ca_file},
+                                         {"min_cert_days", std::to_string(days)}});
+    if (openssl == 0) {
+      EXPECT_EQ(result.status, CheckStatus::kUp) << result.error << " " << result.details.dump();
+    } else {
+      EXPECT_EQ(result.status, CheckStatus::kDown) << result.details.dump();
+      EXPECT_EQ(result.reason, "cert_expiring");
+    }
+  }
+  EXPECT_EQ(checkend(29), 0);
+  EXPECT_EQ(checkend(31), 1);
 }
 
 }  // namespace

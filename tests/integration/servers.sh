@@ -37,7 +37,7 @@ state_dir=$2
 env_file=$state_dir/servers.env
 
 # Prints a port in 20000..32767 (below the kernel's ephemeral range) that is
-# free for both TCP and UDP on 127.0.0.1 and not in the `taken` list.
+# free for TCP and UDP on 127.0.0.1 and TCP on 127.0.0.2, and not in `taken`.
 pick_port() {
   local taken=" $* " port
   for _ in $(seq 1 200); do
@@ -55,10 +55,11 @@ port_free() {
   /usr/bin/python3 - "$1" <<'EOF'
 import socket, sys
 port = int(sys.argv[1])
-for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+for address, kind in (("127.0.0.1", socket.SOCK_STREAM), ("127.0.0.1", socket.SOCK_DGRAM),
+                      ("127.0.0.2", socket.SOCK_STREAM)):
     s = socket.socket(socket.AF_INET, kind)
     try:
-        s.bind(("127.0.0.1", port))
+        s.bind((address, port))
     except OSError:
         sys.exit(1)
     finally:
@@ -142,6 +143,8 @@ http {
   server {
     listen 127.0.0.1:$http_port;
     listen 127.0.0.1:$https_port ssl;
+    # Same certificate on an address it does not name: hostname verification.
+    listen 127.0.0.2:$https_port ssl;
     server_name localhost;
     ssl_certificate $dir/tls/cert.pem;
     ssl_certificate_key $dir/tls/key.pem;
