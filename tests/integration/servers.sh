@@ -254,9 +254,11 @@ dumpdir $dir
 logdir $dir
 EOF
   # -d: foreground (we background it and keep the PID); -x: never touch the
-  # system clock; -u: stay the current user (root cannot drop to _chrony here
-  # because the temp dir is private).
-  env "$@" chronyd -d -x -u "$(id -un)" -f "$dir/chrony.conf" \
+  # system clock. As root, -u root keeps it from dropping to _chrony (which
+  # cannot enter the private temp dir); as any other user, -U lets it run.
+  local user_option=(-U)
+  [ "$(id -u)" = 0 ] && user_option=(-u root)
+  env "$@" chronyd -d -x "${user_option[@]}" -f "$dir/chrony.conf" \
     >>"$dir/chronyd.log" 2>&1 </dev/null &
   echo $!
 }
