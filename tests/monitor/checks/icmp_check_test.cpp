@@ -445,7 +445,7 @@ class ScriptedTarget {
         reply.back() ^= 0xff;
         break;
       case Answer::kShortPayload:
-        reply.resize(reply.size() - 4);
+        reply.erase(reply.end() - 4, reply.end());
         break;
       case Answer::kUnreachable:
       case Answer::kUnreachableWrongId: {
