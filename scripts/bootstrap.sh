@@ -20,7 +20,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real third-party servers and reference clients for the integration tier
   nginx-light knot knot-dnsutils chrony curl openssl python3 python3-ntplib socat
-  iproute2 procps
+  libfaketime iproute2 procps
 )
 
 install_missing() {
