@@ -194,6 +194,10 @@ Expected<OpenedIcmpSocket> open_icmp_socket(bool v6, const PingGroupPolicy& poli
     if (fd >= 0) return OpenedIcmpSocket{fd, kind};
     (datagram ? datagram_error : raw_error) = -fd;
   }
+  if (datagram_error == EAFNOSUPPORT && raw_error == EAFNOSUPPORT) {
+    return Error{std::string("cannot open an ICMP socket for ") + (v6 ? "IPv6" : "IPv4") +
+                 ": this kernel does not support the address family"};
+  }
   std::string range_note =
       policy.range.empty() ? std::string("unreadable") : "'" + policy.range + "'";
   return Error{std::string("cannot open an ICMP socket for ") + (v6 ? "IPv6" : "IPv4") +
@@ -642,6 +646,11 @@ void IcmpSocket::handle(const std::uint8_t* data, std::size_t size, const void* 
     }
     icmp += header;
     size -= header;
+    // The kernel checks ICMP checksums only after handing raw sockets their copy.
+    if (size >= 8 && internet_checksum(icmp, size) != 0) {
+      ++stats_.ignored;
+      return;
+    }
   }
   if (size < 8) {
     ++stats_.ignored;

@@ -247,8 +247,8 @@ class TracerouteProbe final : public Probe, public IcmpListener {
       return;
     }
     finish(down("unreachable_within_max_hops",
-                address + " did not answer within " + std::to_string(config_->max_hops) +
-                    " hops (" + std::to_string(last) + " hop" + (last == 1 ? "" : "s") +
+                address + " not reached within max_hops " + std::to_string(config_->max_hops) +
+                    " (" + std::to_string(last) + " hop" + (last == 1 ? "" : "s") +
                     " answered within " + format_duration(config_->wait) + ")",
                 std::move(details)));
   }
