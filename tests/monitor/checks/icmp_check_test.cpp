@@ -400,6 +400,22 @@ TEST_P(IcmpCheckInNamespace, ReportsNoReplyBeforeTheTimeoutWhenTheTargetIsSilent
   }
 }
 
+TEST(IcmpCheck, ReportsResolveFailedForANameNobodyKnows) {
+  // Inside a namespace with only loopback no DNS server is reachable: the
+  // lookup fails at once and nothing leaves the machine.
+  std::string why;
+  auto ns = make_namespace(IcmpSocketKind::kRaw, false, why);
+  if (!ns) GTEST_SKIP() << why;
+  EnterNetNamespace inside(*ns);
+  ProbeHarness harness;
+  const CheckResult result =
+      harness.run(make_spec("icmp", {{"host", "no-such-host.invalid"}}, std::chrono::seconds(5)));
+  EXPECT_EQ(result.status, CheckStatus::kDown) << result.error;
+  EXPECT_EQ(result.reason, "resolve_failed");
+  EXPECT_NE(result.error.find("no-such-host.invalid"), std::string::npos) << result.error;
+  EXPECT_TRUE(result.timings.resolve.has_value());
+}
+
 enum class Answer {
   kReply,
   kSilence,
