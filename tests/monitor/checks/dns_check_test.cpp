@@ -8,6 +8,7 @@
 
 #include "monitor/checks/check_registry.hpp"
 #include "tests/support/dns_test_server.hpp"
+#include "tests/support/net_namespace.hpp"
 #include "tests/support/probe_harness.hpp"
 
 namespace netmon {
@@ -398,6 +399,12 @@ TEST(DnsCheck, ReportsPortUnreachableWhenNothingListensOnUdp) {
 }
 
 TEST(DnsCheck, ReportsResolveFailedWhenServerNameDoesNotResolve) {
+  // Inside a namespace with only loopback the system resolver's server is
+  // unreachable: the lookup fails at once and no query leaves the machine.
+  auto ns = testing::NetNamespace::create("dns-resolve");
+  if (!ns) GTEST_SKIP() << ns.error().message;
+  testing::EnterNetNamespace inside(**ns);
+  ASSERT_TRUE(inside.ok());
   ProbeHarness harness;
   const CheckResult result = harness.run(make_spec(
       "dns", {{"server", "no-such-server.invalid"}, {"name", "a.test"}}, std::chrono::seconds(8)));
