@@ -25,6 +25,7 @@ engine  Builds netmon_engine_bench in Release (scripts/bootstrap.sh release,
           - lateness/tcp_10pct_dead: p50/p99 scheduling lateness of 10,000 tcp
             checks at 1 s while every tenth aims at a listener that drops SYNs,
             and resident memory per scheduled check (RSS delta, /proc/self/statm)
+          - memory/<type>: resident memory per scheduled check, 10,000 checks at 1 s
           - <type> saturated: 10,000 checks at 100 ms (demand 100,000/s):
             completed results/s, share up, overruns, missed ticks
           - <type> sustained: the highest demand (15% steps, binary search)
@@ -36,7 +37,8 @@ engine  Builds netmon_engine_bench in Release (scripts/bootstrap.sh release,
         Flags (passed to the benchmark program):
           --types=tcp,icmp,dns,ntp,udp_echo,http   figures to run (lateness always runs)
           --warmup_ms=1000 --window_ms=3000 --search_window_ms=1500
-          --lateness_window_ms=5000 --checks=10000 --ports=16 --no_search
+          --memory_window_ms=1000 --lateness_window_ms=5000 --checks=10000
+          --ports=16 --no_search
           --engine_cpu=N --server_cpu=N
           and Google Benchmark's own, e.g. --benchmark_filter=lateness
           --benchmark_format=json --benchmark_out=FILE

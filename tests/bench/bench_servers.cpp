@@ -275,6 +275,7 @@ void BenchServers::open_all(int ports_per_service) {
 }
 
 void BenchServers::run(int cpu) {
+  pthread_setname_np(pthread_self(), "bench-servers");
   pin_current_thread(cpu);
   std::array<epoll_event, 256> events{};
   for (;;) {
