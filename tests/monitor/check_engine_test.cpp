@@ -65,9 +65,10 @@ TEST_F(CheckEngineTest, RunsEveryCheckRepeatedlyAndReportsEachResult) {
     return grouped.count("open") && grouped.at("open").size() >= 3 && grouped.count("closed") &&
            grouped.at("closed").size() >= 3;
   }));
-  for (const auto& result : by_id().at("open"))
+  const auto grouped = by_id();
+  for (const auto& result : grouped.at("open"))
     EXPECT_EQ(result.status, CheckStatus::kUp);
-  for (const auto& result : by_id().at("closed")) {
+  for (const auto& result : grouped.at("closed")) {
     EXPECT_EQ(result.status, CheckStatus::kDown);
     EXPECT_EQ(result.reason, "connect_refused");
   }
