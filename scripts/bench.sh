@@ -22,9 +22,10 @@ engine  Builds netmon_engine_bench in Release (scripts/bootstrap.sh release,
         two dead targets) run on one thread pinned to the last CPU. Everything
         binds 127.0.0.1 and is stopped when the program exits. It prints
         Google Benchmark's lines with counters, then a table:
-          - lateness/tcp_10pct_dead: p50/p99 scheduling lateness of 10,000 tcp
-            checks at 1 s while every tenth aims at a listener that drops SYNs,
-            and resident memory per scheduled check (RSS delta, /proc/self/statm)
+          - lateness/tcp_10pct_dead, lateness/udp_echo_10pct_dead: p50/p99
+            scheduling lateness of 10,000 checks at 1 s while every tenth aims
+            at a target that never answers (a listener that drops SYNs, a UDP
+            port that swallows datagrams), and RSS per scheduled check
           - memory/<type>: resident memory per scheduled check, 10,000 checks at 1 s
           - <type> saturated: 10,000 checks at 100 ms (demand 100,000/s):
             completed results/s, share up, overruns, missed ticks
@@ -35,7 +36,7 @@ engine  Builds netmon_engine_bench in Release (scripts/bootstrap.sh release,
         machine (the load average is printed before and after).
 
         Flags (passed to the benchmark program):
-          --types=tcp,icmp,dns,ntp,udp_echo,http   figures to run (lateness always runs)
+          --types=tcp,icmp,dns,ntp,udp_echo,http   which types' figures to run
           --warmup_ms=1000 --window_ms=3000 --search_window_ms=1500
           --memory_window_ms=1000 --lateness_window_ms=5000 --checks=10000
           --ports=16 --no_search
