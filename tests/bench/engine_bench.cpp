@@ -623,7 +623,9 @@ void print_table(std::ostream& out, const std::string& load_note) {
          " 'overloaded' = under 99% up.\n"
          "sustained: the highest demand (15% steps) at which >= 99% of results were up;"
          " its completed/s is the throughput figure.\n"
-         "completed/s counts every result (up, down, timeout); targets count up results.\n";
+         "completed/s counts every result (up, down, timeout); targets count up results.\n"
+         "late p50/p99: CheckEngine::stats().lateness over the whole run (warm-up included);"
+         " the other columns cover the window only.\n";
 }
 
 std::string load_note() {
