@@ -1,5 +1,7 @@
 #include "monitor/check_engine.hpp"
 
+#include <asio/post.hpp>
+
 namespace netmon {
 
 CheckEngine::CheckEngine(asio::io_context& io, std::shared_ptr<spdlog::logger> log, ResultSink sink)
@@ -79,7 +81,17 @@ void CheckEngine::arm_timer() {
 void CheckEngine::on_tick() {
   const auto now = CheckScheduler::Clock::now();
   scheduler_.pop_due(
-      now, [&](std::size_t slot, CheckScheduler::TimePoint due) { fire(slot, due, now); });
+      now, [&](std::size_t slot, CheckScheduler::TimePoint due) { fire(slot, due, now); },
+      kMaxStartsPerTurn);
+  if (const auto next = scheduler_.next_due(); next && *next <= now) {
+    // More is due: let the loop handle I/O first, so replies that already
+    // arrived are read before their deadlines fire (under overload the
+    // deadlines would otherwise win and every check would time out).
+    asio::post(io_, [this, alive = alive_] {
+      if (*alive) on_tick();
+    });
+    return;
+  }
   arm_timer();
 }
 

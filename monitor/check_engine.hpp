@@ -35,6 +35,9 @@ class CheckEngine {
  public:
   using ResultSink = std::function<void(CheckResult)>;
 
+  // Runs started per loop turn before the loop handles I/O again.
+  static constexpr std::size_t kMaxStartsPerTurn = 64;
+
   CheckEngine(asio::io_context& io, std::shared_ptr<spdlog::logger> log, ResultSink sink);
   CheckEngine(const CheckEngine&) = delete;
   CheckEngine& operator=(const CheckEngine&) = delete;

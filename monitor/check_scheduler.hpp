@@ -7,6 +7,7 @@
 // (the loop stalled) are skipped and counted, never fired in a burst.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <queue>
@@ -32,12 +33,12 @@ class CheckScheduler {
 
   std::optional<TimePoint> next_due() const;
 
-  // Calls fire(slot, due) for every tick due at or before `now`, oldest first,
-  // and schedules each slot's next tick. Returns how many fired.
+  // Calls fire(slot, due) for up to `max` ticks due at or before `now`, oldest
+  // first, and schedules each slot's next tick. Returns how many fired.
   template <class Fire>
-  std::size_t pop_due(TimePoint now, Fire&& fire) {
+  std::size_t pop_due(TimePoint now, Fire&& fire, std::size_t max = SIZE_MAX) {
     std::size_t fired = 0;
-    while (!heap_.empty() && heap_.top().due <= now) {
+    while (fired < max && !heap_.empty() && heap_.top().due <= now) {
       const Item item = heap_.top();
       heap_.pop();
       Entry& entry = entries_[item.slot];

@@ -34,7 +34,8 @@ Expected<PreparedCheck> prepare_check(const CheckSpec& spec) {
     if (type.name != spec.type) continue;
     auto check = type.parse(spec);
     if (!check) return check.error();
-    return PreparedCheck{spec, std::move(check).value()};
+    std::string target = (*check)->target();
+    return PreparedCheck{spec, std::move(check).value(), std::move(target)};
   }
   std::string names;
   for (const CheckType& type : kCheckTypes) {

@@ -17,6 +17,7 @@ std::span<const CheckType> check_types();
 struct PreparedCheck {
   CheckSpec spec;
   CheckPtr check;
+  std::string target;  // check->target(), computed once rather than per run
 };
 
 // Validates the common fields and the type's parameters.

@@ -54,7 +54,7 @@ void CheckRunner::run(const PreparedCheck& check, Callback done) {
   CheckResult stamp;
   stamp.check_id = check.spec.id;
   stamp.type = check.spec.type;
-  stamp.target = check.check->target();
+  stamp.target = check.target;
   stamp.timestamp = std::chrono::system_clock::now();
   auto state =
       std::make_shared<RunState>(env_.io(), next_run_id_++, std::move(stamp), std::move(done));

@@ -84,5 +84,21 @@ TEST(CheckScheduler, ReportsNothingDueWhenEmpty) {
   EXPECT_FALSE(scheduler.next_due().has_value());
 }
 
+TEST(CheckScheduler, FiresAtMostTheGivenNumberPerCallAndKeepsTheRestDue) {
+  CheckScheduler scheduler;
+  for (std::size_t slot = 0; slot < 10; ++slot) {
+    scheduler.add(slot, "c" + std::to_string(slot), milliseconds(1000), kStart);
+  }
+  const TimePoint late = kStart + milliseconds(999);
+  std::set<std::size_t> fired;
+  EXPECT_EQ(scheduler.pop_due(
+                late, [&](std::size_t slot, TimePoint) { fired.insert(slot); }, 4),
+            4u);
+  EXPECT_LE(*scheduler.next_due(), late);  // the other six are still due
+  EXPECT_EQ(scheduler.pop_due(late, [&](std::size_t slot, TimePoint) { fired.insert(slot); }), 6u);
+  EXPECT_EQ(fired.size(), 10u);
+  EXPECT_GT(*scheduler.next_due(), late);
+}
+
 }  // namespace
 }  // namespace netmon
