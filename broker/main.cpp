@@ -1,0 +1,41 @@
+// netmon-broker: the standalone results bus (the manager embeds the same broker by default).
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "broker/result_broker.hpp"
+#include "common/logging.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "netmon-broker – forwards live results from monitors (XSUB, --in) to any subscriber "
+      "(XPUB, --out).\nThe manager embeds a broker by default; run this one for larger or "
+      "multi-subscriber setups and start the manager with --external-broker."};
+  netmon::BrokerEndpoints endpoints;
+  std::string log_level = "info";
+  app.add_option("--in", endpoints.in, "endpoint publishers connect to")->capture_default_str();
+  app.add_option("--out", endpoints.out, "endpoint subscribers connect to")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  netmon::setup_logging(log_level);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // the broker thread inherits the mask
+
+  try {
+    zmq::context_t context;
+    netmon::ResultBroker broker(context, endpoints);
+    int received = 0;
+    sigwait(&signals, &received);
+    broker.stop();
+  } catch (const zmq::error_t& e) {
+    std::cerr << "netmon-broker: cannot bind: " << e.what() << " (in=" << endpoints.in
+              << " out=" << endpoints.out << ")\n";
+    return 1;
+  }
+  return 0;
+}
