@@ -78,9 +78,24 @@ class Probe : public std::enable_shared_from_this<Probe> {
     return std::static_pointer_cast<Self>(shared_from_this());
   }
 
+  // Resolves `host` and continues with (self->*next)(first address). Handles
+  // what every check does with the answer: nothing after cancel, the resolve
+  // mark, and down("resolve_failed") when the name does not resolve.
+  template <class Self>
+  void resolve_then(const std::string& host, IpFamily family,
+                    void (Self::*next)(const asio::ip::address&)) {
+    env_.resolver().resolve(host, family,
+                            [self = self<Self>(), next](Expected<HostResolver::Addresses> answer) {
+                              if (self->take_resolved(answer)) ((*self).*next)(answer->front());
+                            });
+  }
+
   ProbeEnv& env_;
 
  private:
+  // True when the probe should go on with the answer's first address.
+  bool take_resolved(const Expected<HostResolver::Addresses>& answer);
+
   Completion completion_;
   PhaseTimings timings_;
   std::chrono::steady_clock::time_point started_;

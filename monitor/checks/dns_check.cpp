@@ -19,6 +19,7 @@
 #include "common/param_reader.hpp"
 #include "common/validate.hpp"
 #include "monitor/checks/socket_errors.hpp"
+#include "monitor/checks/udp_socket.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -248,23 +249,10 @@ class DnsProbe final : public Probe {
       send_query(*config_->literal);
       return;
     }
-    env_.resolver().resolve(config_->server, IpFamily::kAny,
-                            [self = self<DnsProbe>()](Expected<HostResolver::Addresses> answer) {
-                              self->on_resolved(std::move(answer));
-                            });
+    resolve_then(config_->server, IpFamily::kAny, &DnsProbe::send_query);
   }
 
   void on_cancel() override { close_sockets(); }
-
-  void on_resolved(Expected<HostResolver::Addresses> answer) {
-    if (done()) return;
-    mark(Phase::kResolve);
-    if (!answer) {
-      finish(down("resolve_failed", answer.error().message));
-      return;
-    }
-    send_query(answer->front());
-  }
 
   void send_query(const asio::ip::address& address) {
     address_ = address;
@@ -284,14 +272,9 @@ class DnsProbe final : public Probe {
 
   void start_udp() {
     udp_.emplace(env_.io());
-    std::error_code ec;
     const asio::ip::udp::endpoint endpoint(address_, config_->port);
-    udp_->open(endpoint.protocol(), ec);
-    if (!ec) udp_->connect(endpoint, ec);
-    if (ec) {
-      finish_now(is_local_failure(ec) ? failure("socket_failed", "udp socket: " + ec.message())
-                                      : down(reason_for(ec, "connect"), "connect: " + ec.message(),
-                                             transport_details()));
+    if (const SocketError error = open_connected_udp(*udp_, endpoint)) {
+      finish_now(socket_outcome(error.code, error.step, transport_details()));
       return;
     }
     mark(Phase::kConnect);
@@ -300,10 +283,7 @@ class DnsProbe final : public Probe {
     if (::send(udp_->native_handle(), query_.data() + 2, size, MSG_DONTWAIT | MSG_NOSIGNAL) !=
         static_cast<ssize_t>(size)) {
       const std::error_code send_ec(errno, std::system_category());
-      finish_now(is_local_failure(send_ec)
-                     ? failure("socket_failed", "send: " + send_ec.message())
-                     : down(reason_for(send_ec, "send"), "send: " + send_ec.message(),
-                            transport_details()));
+      finish_now(socket_outcome(send_ec, "send", transport_details()));
       return;
     }
     wait_udp();
@@ -366,9 +346,7 @@ class DnsProbe final : public Probe {
   void on_tcp_connected(const std::error_code& ec) {
     if (done()) return;
     if (ec) {
-      finish_now(is_local_failure(ec) ? failure("socket_failed", "tcp socket: " + ec.message())
-                                      : down(reason_for(ec, "connect"),
-                                             "tcp connect: " + ec.message(), transport_details()));
+      finish_now(socket_outcome(ec, "connect", transport_details(), "tcp connect"));
       return;
     }
     mark(Phase::kConnect);

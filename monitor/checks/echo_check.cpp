@@ -10,7 +10,9 @@
 #include <random>
 
 #include "common/param_reader.hpp"
+#include "monitor/checks/excerpt.hpp"
 #include "monitor/checks/socket_errors.hpp"
+#include "monitor/checks/udp_socket.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -86,33 +88,9 @@ std::size_t generate_sentence(std::array<char, kInlineBytes>& out) {
 
 // ---- helpers -----------------------------------------------------------------
 
-// Printable form for results: escapes control and non-ASCII bytes (the JSON
-// export must stay valid UTF-8), cut after kShownBytes.
+// Payload and echo bytes as results show them.
 std::string shown(std::string_view bytes) {
-  constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  const std::string_view head = bytes.substr(0, kShownBytes);
-  out.reserve(head.size() + 3);
-  for (const char c : head) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (byte < 0x20 || byte >= 0x7f) {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  if (bytes.size() > head.size()) out += "...";
-  return out;
+  return printable_excerpt(bytes, kShownBytes);
 }
 
 std::string target_of(const std::string& host, std::uint16_t port) {
@@ -196,27 +174,15 @@ class TcpEchoProbe final : public Probe {
       : Probe(env), config_(std::move(config)), payload_(*config_), socket_(env.io()) {}
 
  private:
-  void on_start() override {
-    env_.resolver().resolve(
-        config_->host, IpFamily::kAny,
-        [self = self<TcpEchoProbe>()](Expected<HostResolver::Addresses> answer) {
-          self->on_resolved(std::move(answer));
-        });
-  }
+  void on_start() override { resolve_then(config_->host, IpFamily::kAny, &TcpEchoProbe::connect); }
 
   void on_cancel() override {
     std::error_code ignored;
     socket_.close(ignored);
   }
 
-  void on_resolved(Expected<HostResolver::Addresses> answer) {
-    if (done()) return;
-    mark(Phase::kResolve);
-    if (!answer) {
-      finish(down("resolve_failed", answer.error().message));
-      return;
-    }
-    const asio::ip::tcp::endpoint endpoint(answer->front(), config_->port);
+  void connect(const asio::ip::address& address) {
+    const asio::ip::tcp::endpoint endpoint(address, config_->port);
     socket_.async_connect(endpoint, [self = self<TcpEchoProbe>()](const std::error_code& ec) {
       self->on_connected(ec);
     });
@@ -225,8 +191,7 @@ class TcpEchoProbe final : public Probe {
   void on_connected(const std::error_code& ec) {
     if (done()) return;
     if (ec) {
-      finish(is_local_failure(ec) ? failure("socket_failed", ec.message())
-                                  : down(reason_for(ec, "connect"), "connect: " + ec.message()));
+      finish(socket_outcome(ec, "connect"));
       return;
     }
     mark(Phase::kConnect);
@@ -314,45 +279,24 @@ class UdpEchoProbe final : public Probe {
       : Probe(env), config_(std::move(config)), payload_(*config_), socket_(env.io()) {}
 
  private:
-  void on_start() override {
-    env_.resolver().resolve(
-        config_->host, IpFamily::kAny,
-        [self = self<UdpEchoProbe>()](Expected<HostResolver::Addresses> answer) {
-          self->on_resolved(std::move(answer));
-        });
-  }
+  void on_start() override { resolve_then(config_->host, IpFamily::kAny, &UdpEchoProbe::send); }
 
   void on_cancel() override {
     std::error_code ignored;
     socket_.close(ignored);
   }
 
-  void on_resolved(Expected<HostResolver::Addresses> answer) {
-    if (done()) return;
-    mark(Phase::kResolve);
-    if (!answer) {
-      finish(down("resolve_failed", answer.error().message));
-      return;
-    }
-    const asio::ip::udp::endpoint endpoint(answer->front(), config_->port);
-    std::error_code ec;
-    socket_.open(endpoint.protocol(), ec);
-    if (!ec) socket_.non_blocking(true, ec);
-    if (ec) {
-      finish(failure("socket_failed", "udp socket: " + ec.message()));
-      return;
-    }
-    // A connected socket only hears its peer and learns of ICMP port unreachable.
-    socket_.connect(endpoint, ec);
-    if (ec) {
-      finish(is_local_failure(ec) ? failure("socket_failed", ec.message())
-                                  : down(reason_for(ec, "connect"), "connect: " + ec.message()));
+  void send(const asio::ip::address& address) {
+    const asio::ip::udp::endpoint endpoint(address, config_->port);
+    if (const SocketError error = open_connected_udp(socket_, endpoint)) {
+      close_and_finish(socket_outcome(error.code, error.step));
       return;
     }
     const std::string_view payload = payload_.view();
     // One spare byte tells a longer reply from an exact one.
     echo_ = buffer_.reserve(payload.size() + 1);
     sent_at_ = Clock::now();
+    std::error_code ec;
     socket_.send(asio::buffer(payload.data(), payload.size()), 0, ec);
     if (ec == asio::error::would_block) {
       socket_.async_send(asio::buffer(payload.data(), payload.size()),
@@ -376,10 +320,7 @@ class UdpEchoProbe final : public Probe {
       return down("port_unreachable", "the port is closed (ICMP port unreachable)",
                   echo_details(payload_, 0, false));
     }
-    if (is_local_failure(ec))
-      return failure("socket_failed", std::string(phase) + ": " + ec.message());
-    return down(reason_for(ec, phase), std::string(phase) + ": " + ec.message(),
-                echo_details(payload_, 0, false));
+    return socket_outcome(ec, phase, echo_details(payload_, 0, false));
   }
 
   void on_send_failed(const std::error_code& ec) { close_and_finish(socket_down(ec, "send")); }

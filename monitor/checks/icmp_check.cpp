@@ -5,6 +5,7 @@
 #include <asio/steady_timer.hpp>
 #include <charconv>
 #include <cmath>
+#include <optional>
 
 #include "common/duration.hpp"
 #include "common/param_reader.hpp"
@@ -25,6 +26,10 @@ struct IcmpConfig {
   std::chrono::milliseconds spacing = kDefaultSpacing;
   std::chrono::milliseconds wait{0};  // answers are awaited until this long after the start
   double max_loss_pct = 100;
+  // Set when host is an IP literal: the address text is formatted once per
+  // check, not on every run.
+  std::optional<asio::ip::address> literal;
+  std::string literal_text;
 };
 
 double rounded(double value, double scale) {
@@ -40,28 +45,19 @@ class IcmpProbe final : public Probe, public IcmpListener {
       : Probe(env), config_(std::move(config)), timer_(env.io()) {}
 
  private:
+  // No member initialisers: slots [0, next_) are written before they are read,
+  // so a probe does not zero room for kMaxCount echoes on every run.
   struct Echo {
-    std::uint16_t seq = 0;
-    bool pending = false;
+    std::uint16_t seq;
+    bool pending;
   };
 
-  void on_start() override {
-    env_.resolver().resolve(config_->host, config_->family,
-                            [self = self<IcmpProbe>()](Expected<HostResolver::Addresses> answer) {
-                              self->on_resolved(std::move(answer));
-                            });
-  }
+  void on_start() override { resolve_then(config_->host, config_->family, &IcmpProbe::measure); }
 
   void on_cancel() override { stop(); }
 
-  void on_resolved(Expected<HostResolver::Addresses> answer) {
-    if (done()) return;
-    mark(Phase::kResolve);
-    if (!answer) {
-      finish(down("resolve_failed", answer.error().message));
-      return;
-    }
-    target_ = answer->front();
+  void measure(const asio::ip::address& address) {
+    target_ = address;
     auto socket = env_.shared<IcmpSockets>().get(target_.is_v6());
     if (!socket) {
       finish(failure("icmp_unavailable", socket.error().message));
@@ -79,6 +75,7 @@ class IcmpProbe final : public Probe, public IcmpListener {
       const EchoTicket ticket = socket_->send_echo(
           EchoRequest{target_, config_->size, 0, this, static_cast<std::uint32_t>(next_)});
       if (ticket.error) {
+        echoes_[next_] = Echo{0, false};
         send_error_ = ticket.error;
       } else {
         echoes_[next_] = Echo{ticket.seq, true};
@@ -109,7 +106,7 @@ class IcmpProbe final : public Probe, public IcmpListener {
   }
 
   void on_icmp_event(const IcmpEvent& event) override {
-    if (done() || event.cookie >= static_cast<std::uint32_t>(config_->count)) return;
+    if (done() || event.cookie >= static_cast<std::uint32_t>(next_)) return;
     const auto keep = self<IcmpProbe>();  // finishing may drop the runner's reference
     Echo& echo = echoes_[event.cookie];
     if (!echo.pending) return;
@@ -144,7 +141,8 @@ class IcmpProbe final : public Probe, public IcmpListener {
   void conclude() {
     stop();
     const IcmpConfig& config = *config_;
-    const std::string address = target_.to_string();
+    const std::string address =
+        target_ == config.literal ? config.literal_text : target_.to_string();
     const double loss_pct =
         rounded(100.0 * (config.count - received_) / static_cast<double>(config.count), 100);
     nlohmann::json details = {{"sent", sent_},
@@ -189,10 +187,7 @@ class IcmpProbe final : public Probe, public IcmpListener {
                         icmp_error_->from.to_string() + ")",
                     std::move(details)));
       } else if (sent_ == 0 && send_error_) {
-        finish(is_local_failure(send_error_)
-                   ? failure("socket_failed", "send to " + address + ": " + send_error_.message())
-                   : down(reason_for(send_error_, "send"),
-                          "send to " + address + ": " + send_error_.message(), std::move(details)));
+        finish(socket_outcome(send_error_, "send", std::move(details), "send to " + address));
       } else {
         finish(down("no_reply",
                     "no reply to " + counted + " within " + format_duration(config.wait),
@@ -232,8 +227,8 @@ class IcmpProbe final : public Probe, public IcmpListener {
   int received_ = 0;  // replies (their rtts are rtts_ns_[0, received_))
   std::error_code send_error_;
   std::optional<IcmpEvent> icmp_error_;
-  std::array<Echo, kMaxCount> echoes_{};
-  std::array<std::int64_t, kMaxCount> rtts_ns_{};
+  std::array<Echo, kMaxCount> echoes_;           // [0, next_) written
+  std::array<std::int64_t, kMaxCount> rtts_ns_;  // [0, received_) written
 };
 
 class IcmpCheck final : public Check {
@@ -273,6 +268,12 @@ Expected<CheckPtr> parse_icmp_check(const CheckSpec& spec) {
   IcmpConfig config;
   config.host = params.host("host");
   config.family = read_family(params, config.host);
+  std::error_code not_literal;
+  const asio::ip::address literal = asio::ip::make_address(config.host, not_literal);
+  if (!not_literal) {
+    config.literal = literal;
+    config.literal_text = literal.to_string();
+  }
   config.count = static_cast<int>(params.integer("count", 1, kMaxCount, 3));
   config.size = static_cast<std::uint16_t>(
       params.integer("size", 0, static_cast<std::int64_t>(IcmpSocket::kMaxPayload), 56));

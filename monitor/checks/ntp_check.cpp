@@ -9,6 +9,7 @@
 
 #include "common/param_reader.hpp"
 #include "monitor/checks/socket_errors.hpp"
+#include "monitor/checks/udp_socket.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -134,40 +135,17 @@ class NtpProbe final : public Probe {
       : Probe(env), config_(std::move(config)), socket_(env.io()) {}
 
  private:
-  void on_start() override {
-    env_.resolver().resolve(config_->server, IpFamily::kAny,
-                            [self = self<NtpProbe>()](Expected<HostResolver::Addresses> answer) {
-                              self->on_resolved(std::move(answer));
-                            });
-  }
+  void on_start() override { resolve_then(config_->server, IpFamily::kAny, &NtpProbe::query); }
 
   void on_cancel() override {
     std::error_code ignored;
     socket_.close(ignored);
   }
 
-  void on_resolved(Expected<HostResolver::Addresses> answer) {
-    if (done()) return;
-    mark(Phase::kResolve);
-    if (!answer) {
-      finish(down("resolve_failed", answer.error().message));
-      return;
-    }
-    const asio::ip::udp::endpoint endpoint(answer->front(), config_->port);
-    std::error_code ec;
-    // A connected socket: the kernel drops datagrams from other peers and
-    // reports ICMP port unreachable as ECONNREFUSED on the next receive.
-    socket_.open(endpoint.protocol(), ec);
-    if (!ec) socket_.non_blocking(true, ec);
-    if (ec) {
-      finish(failure("socket_failed", "socket: " + ec.message()));
-      return;
-    }
-    socket_.connect(endpoint, ec);
-    if (ec) {
-      close_and_finish(is_local_failure(ec)
-                           ? failure("socket_failed", "connect: " + ec.message())
-                           : down(reason_for(ec, "connect"), "connect: " + ec.message()));
+  void query(const asio::ip::address& address) {
+    const asio::ip::udp::endpoint endpoint(address, config_->port);
+    if (const SocketError error = open_connected_udp(socket_, endpoint)) {
+      close_and_finish(socket_outcome(error.code, error.step));
       return;
     }
 
@@ -177,18 +155,17 @@ class NtpProbe final : public Probe {
     write_be64(request.data() + kTransmitAt, nonce_);
     t1_ = to_ntp_time(std::chrono::system_clock::now());
     sent_at_ = std::chrono::steady_clock::now();
+    std::error_code ec;
     socket_.send(asio::buffer(request), 0, ec);
+    if (ec == asio::error::connection_refused) {
+      close_and_finish(down("port_unreachable", "send: " + ec.message()));
+      return;
+    }
     if (ec) {
-      close_and_finish(is_local_failure(ec) || ec == asio::error::would_block
-                           ? failure("socket_failed", "send: " + ec.message())
-                           : down(send_reason(ec), "send: " + ec.message()));
+      close_and_finish(socket_outcome(ec, "send"));
       return;
     }
     wait_for_reply();
-  }
-
-  static std::string send_reason(const std::error_code& ec) {
-    return ec == asio::error::connection_refused ? "port_unreachable" : reason_for(ec, "send");
   }
 
   void wait_for_reply() {
@@ -218,9 +195,7 @@ class NtpProbe final : public Probe {
         return;
       }
       if (ec) {
-        close_and_finish(is_local_failure(ec)
-                             ? failure("socket_failed", "receive: " + ec.message())
-                             : down(reason_for(ec, "read"), "receive: " + ec.message()));
+        close_and_finish(socket_outcome(ec, "read", {}, "receive"));
         return;
       }
       const std::uint64_t t4 = t1_ + to_ntp_duration(std::chrono::steady_clock::now() - sent_at_);

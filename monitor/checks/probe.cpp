@@ -66,6 +66,16 @@ void Probe::mark(Phase phase, std::chrono::microseconds at) {
   if (!slot->has_value()) *slot = at;
 }
 
+bool Probe::take_resolved(const Expected<HostResolver::Addresses>& answer) {
+  if (done()) return false;
+  mark(Phase::kResolve);
+  if (!answer) {
+    finish(down("resolve_failed", answer.error().message));
+    return false;
+  }
+  return true;
+}
+
 void Probe::finish(Outcome outcome) {
   if (done_) return;
   done_ = true;

@@ -20,4 +20,16 @@ bool is_local_failure(const std::error_code& error) {
          error == asio::error::no_buffer_space;
 }
 
+Outcome socket_outcome(const std::error_code& error, std::string_view step, nlohmann::json details,
+                       std::string_view what) {
+  std::string text(what.empty() ? step : what);
+  text += ": ";
+  text += error.message();
+  // A send that would block means our own socket buffer is full: not the target's doing.
+  if (step == "socket" || is_local_failure(error) || error == asio::error::would_block) {
+    return failure("socket_failed", std::move(text));
+  }
+  return down(reason_for(error, step), std::move(text), std::move(details));
+}
+
 }  // namespace netmon::checks

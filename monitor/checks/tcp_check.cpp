@@ -5,12 +5,14 @@
 #include <asio/write.hpp>
 
 #include "common/param_reader.hpp"
+#include "monitor/checks/excerpt.hpp"
 #include "monitor/checks/socket_errors.hpp"
 
 namespace netmon::checks {
 namespace {
 
 constexpr std::size_t kMaxBannerBytes = 64 * 1024;
+constexpr std::size_t kShownBannerBytes = 120;
 
 struct TcpConfig {
   std::string host;
@@ -25,26 +27,15 @@ class TcpProbe final : public Probe {
       : Probe(env), config_(std::move(config)), socket_(env.io()) {}
 
  private:
-  void on_start() override {
-    env_.resolver().resolve(config_->host, IpFamily::kAny,
-                            [self = self<TcpProbe>()](Expected<HostResolver::Addresses> answer) {
-                              self->on_resolved(std::move(answer));
-                            });
-  }
+  void on_start() override { resolve_then(config_->host, IpFamily::kAny, &TcpProbe::connect); }
 
   void on_cancel() override {
     std::error_code ignored;
     socket_.close(ignored);
   }
 
-  void on_resolved(Expected<HostResolver::Addresses> answer) {
-    if (done()) return;
-    mark(Phase::kResolve);
-    if (!answer) {
-      finish(down("resolve_failed", answer.error().message));
-      return;
-    }
-    const asio::ip::tcp::endpoint endpoint(answer->front(), config_->port);
+  void connect(const asio::ip::address& address) {
+    const asio::ip::tcp::endpoint endpoint(address, config_->port);
     socket_.async_connect(
         endpoint, [self = self<TcpProbe>()](const std::error_code& ec) { self->on_connected(ec); });
   }
@@ -52,8 +43,7 @@ class TcpProbe final : public Probe {
   void on_connected(const std::error_code& ec) {
     if (done()) return;
     if (ec) {
-      finish(is_local_failure(ec) ? failure("socket_failed", ec.message())
-                                  : down(reason_for(ec, "connect"), "connect: " + ec.message()));
+      finish(socket_outcome(ec, "connect"));
       return;
     }
     mark(Phase::kConnect);
@@ -105,12 +95,13 @@ class TcpProbe final : public Probe {
       return;
     }
     if (ec || received_.size() >= kMaxBannerBytes) {
-      std::string shown = received_.substr(0, 120);
-      close_and_finish(down("banner_mismatch",
-                            "expected '" + config_->expect + "' but " +
-                                (ec ? "the server sent '" + shown + "' and " + ec.message()
-                                    : "the first 64 KiB did not contain it"),
-                            {{"received_bytes", received_.size()}, {"received", shown}}));
+      const std::string shown = printable_excerpt(received_, kShownBannerBytes);
+      close_and_finish(down(
+          "banner_mismatch",
+          "expected '" + printable_excerpt(config_->expect, config_->expect.size()) + "' but " +
+              (ec ? "the server sent '" + shown + "' and " + ec.message()
+                  : "the first 64 KiB did not contain it"),
+          {{"received_bytes", received_.size()}, {"received", shown}}));
       return;
     }
     read_more();

@@ -53,23 +53,13 @@ class TracerouteProbe final : public Probe, public IcmpListener {
   };
 
   void on_start() override {
-    env_.resolver().resolve(
-        config_->host, config_->family,
-        [self = self<TracerouteProbe>()](Expected<HostResolver::Addresses> answer) {
-          self->on_resolved(std::move(answer));
-        });
+    resolve_then(config_->host, config_->family, &TracerouteProbe::measure);
   }
 
   void on_cancel() override { stop(); }
 
-  void on_resolved(Expected<HostResolver::Addresses> answer) {
-    if (done()) return;
-    mark(Phase::kResolve);
-    if (!answer) {
-      finish(down("resolve_failed", answer.error().message));
-      return;
-    }
-    target_ = answer->front();
+  void measure(const asio::ip::address& address) {
+    target_ = address;
     auto socket = env_.shared<IcmpSockets>().get(target_.is_v6());
     if (!socket) {
       finish(failure("icmp_unavailable", socket.error().message));
@@ -240,10 +230,7 @@ class TracerouteProbe final : public Probe, public IcmpListener {
     }
     if (sent_ == 0 && send_error_) {
       // Nothing could be sent at all.
-      finish(is_local_failure(send_error_)
-                 ? failure("socket_failed", "send to " + address + ": " + send_error_.message())
-                 : down(reason_for(send_error_, "send"),
-                        "send to " + address + ": " + send_error_.message(), std::move(details)));
+      finish(socket_outcome(send_error_, "send", std::move(details), "send to " + address));
       return;
     }
     finish(down("unreachable_within_max_hops",

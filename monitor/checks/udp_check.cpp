@@ -3,11 +3,12 @@
 #include <array>
 #include <asio/ip/udp.hpp>
 #include <asio/steady_timer.hpp>
-#include <cstdio>
 
 #include "common/duration.hpp"
 #include "common/param_reader.hpp"
+#include "monitor/checks/excerpt.hpp"
 #include "monitor/checks/socket_errors.hpp"
+#include "monitor/checks/udp_socket.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -57,24 +58,6 @@ std::string success_names(unsigned success) {
   return names;
 }
 
-// Reply bytes for humans and JSON (which must stay valid UTF-8): printable
-// ASCII as is, everything else as \xHH.
-std::string printable(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  for (const char c : bytes) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte < 0x7f && byte != '\\') {
-      out.push_back(c);
-    } else {
-      std::array<char, 5> escaped{};
-      std::snprintf(escaped.data(), escaped.size(), "\\x%02x", byte);
-      out += escaped.data();
-    }
-  }
-  return out;
-}
-
 struct UdpConfig {
   std::string host;
   std::uint16_t port = 0;
@@ -97,43 +80,26 @@ class UdpProbe final : public Probe {
       : Probe(env), config_(std::move(config)), socket_(env.io()), silence_(env.io()) {}
 
  private:
-  void on_start() override {
-    env_.resolver().resolve(config_->host, IpFamily::kAny,
-                            [self = self<UdpProbe>()](Expected<HostResolver::Addresses> answer) {
-                              self->on_resolved(std::move(answer));
-                            });
-  }
+  void on_start() override { resolve_then(config_->host, IpFamily::kAny, &UdpProbe::send); }
 
   void on_cancel() override { close(); }
 
-  void on_resolved(Expected<HostResolver::Addresses> answer) {
-    if (done()) return;
-    mark(Phase::kResolve);
-    if (!answer) {
-      finish(down("resolve_failed", answer.error().message));
+  void send(const asio::ip::address& address) {
+    const asio::ip::udp::endpoint endpoint(address, config_->port);
+    if (const SocketError error = open_connected_udp(socket_, endpoint)) {
+      close();
+      finish(socket_outcome(error.code, error.step));
       return;
     }
-    const asio::ip::udp::endpoint endpoint(answer->front(), config_->port);
     std::error_code ec;
-    // Connected, so the kernel reports ICMP port unreachable as ECONNREFUSED
-    // and drops datagrams from anyone but the target.
-    socket_.open(endpoint.protocol(), ec);
-    if (!ec) socket_.non_blocking(true, ec);
-    if (ec) {
-      finish(failure("socket_failed", "socket: " + ec.message()));
-      return;
-    }
-    socket_.connect(endpoint, ec);
-    if (!ec) socket_.send(asio::buffer(config_->payload), 0, ec);
+    socket_.send(asio::buffer(config_->payload), 0, ec);
     if (ec == asio::error::connection_refused) {
       conclude(kClosed);
       return;
     }
     if (ec) {
       close();
-      finish(is_local_failure(ec) || ec == asio::error::would_block
-                 ? failure("socket_failed", "send: " + ec.message())
-                 : down(reason_for(ec, "send"), "send: " + ec.message()));
+      finish(socket_outcome(ec, "send"));
       return;
     }
     silence_.expires_after(config_->wait);
@@ -170,8 +136,7 @@ class UdpProbe final : public Probe {
     }
     if (ec) {
       close();
-      finish(is_local_failure(ec) ? failure("socket_failed", "receive: " + ec.message())
-                                  : down(reason_for(ec, "read"), "receive: " + ec.message()));
+      finish(socket_outcome(ec, "read", {}, "receive"));
       return;
     }
     mark(Phase::kFirstByte);
@@ -203,11 +168,12 @@ class UdpProbe final : public Probe {
     }
     if (state == kOpen && !config_->expect.empty() &&
         reply.find(config_->expect) == std::string_view::npos) {
-      const std::string shown = printable(reply.substr(0, kShownReplyBytes));
+      const std::string shown = printable_excerpt(reply, kShownReplyBytes);
       details["received"] = shown;
       finish(down("reply_mismatch",
-                  "expected '" + printable(config_->expect) + "' in the reply but got '" + shown +
-                      "' (" + std::to_string(reply.size()) + " bytes)",
+                  "expected '" + printable_excerpt(config_->expect, config_->expect.size()) +
+                      "' in the reply but got '" + shown + "' (" + std::to_string(reply.size()) +
+                      " bytes)",
                   std::move(details)));
       return;
     }

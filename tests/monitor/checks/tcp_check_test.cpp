@@ -115,6 +115,19 @@ TEST(TcpCheck, ReportsBannerMismatchOnGarbageReply) {
   EXPECT_EQ(result.reason, "banner_mismatch");
 }
 
+TEST(TcpCheck, EscapesNonUtf8BannerSoTheResultExportsAsJson) {
+  ProbeHarness harness;
+  BannerServer server(harness.io(), "\xff\xfe garbage");
+  const CheckResult result = harness.run(make_spec("tcp", {{"host", "127.0.0.1"},
+                                                           {"port", server.port()},
+                                                           {"send", "HELLO\\n"},
+                                                           {"expect", "SSH-2.0"}}));
+  EXPECT_EQ(result.status, CheckStatus::kDown);
+  EXPECT_EQ(result.reason, "banner_mismatch");
+  EXPECT_EQ(result.details["received"], "\\xff\\xfe garbage");
+  EXPECT_NO_THROW((void)to_json(result).dump());
+}
+
 TEST(TcpCheck, TimesOutWhenBannerNeverComes) {
   ProbeHarness harness;
   asio::ip::tcp::acceptor acceptor(harness.io(), {asio::ip::make_address("127.0.0.1"), 0});
