@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace netmon {
 namespace {
@@ -79,7 +80,18 @@ TEST_F(ResultBrokerTest, PublishersAndSubscribersCarryOnAfterTheBrokerRestarts) 
   ASSERT_TRUE(publish_until_received(publisher, subscriber, "res/a/b", "before").has_value());
 
   broker.reset();  // the broker dies; both peers keep their sockets
-  broker = std::make_unique<ResultBroker>(context_, bound);
+  // libzmq closes the old listeners on its I/O thread, shortly after the
+  // sockets are closed: bind again until the ports are free (bounded).
+  const auto bind_deadline = Clock::now() + std::chrono::seconds(5);
+  while (!broker) {
+    try {
+      broker = std::make_unique<ResultBroker>(context_, bound);
+    } catch (const zmq::error_t& e) {
+      ASSERT_EQ(e.num(), EADDRINUSE) << e.what();
+      ASSERT_LT(Clock::now(), bind_deadline) << "ports still taken after 5 s";
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // backoff between binds
+    }
+  }
 
   // Drain anything queued from before, then require fresh traffic to flow.
   const auto end = Clock::now() + std::chrono::seconds(10);
