@@ -1,0 +1,123 @@
+#include "common/sqlite_db.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace netmon::sqlite {
+namespace {
+
+class SqliteDbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "netmon-sqlite-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path file() const { return dir_ / "test.db"; }
+
+  std::filesystem::path dir_;
+};
+
+std::int64_t count_rows(Database& db) {
+  auto statement = db.prepare("SELECT count(*) FROM t");
+  EXPECT_TRUE(statement.step());
+  return statement.column_int64(0);
+}
+
+TEST_F(SqliteDbTest, BindsAndReadsBackEveryColumnKind) {
+  Database db(file(), {});
+  db.exec("CREATE TABLE t (i INTEGER, s TEXT, b BLOB, n INTEGER)");
+  const std::string blob("a\0b", 3);
+  db.prepare("INSERT INTO t VALUES (?, ?, ?, ?)")
+      .bind(1, std::int64_t{-7})
+      .bind(2, std::string_view("text"))
+      .bind_blob(3, blob)
+      .bind_null(4)
+      .run();
+  auto row = db.prepare("SELECT i, s, b, n FROM t");
+  ASSERT_TRUE(row.step());
+  EXPECT_EQ(row.column_int64(0), -7);
+  EXPECT_EQ(row.column_text(1), "text");
+  EXPECT_EQ(row.column_blob(2), blob);
+  EXPECT_TRUE(row.column_is_null(3));
+  EXPECT_FALSE(row.step());
+}
+
+TEST_F(SqliteDbTest, OpensInWalModeSoReadersWorkBesideTheWriter) {
+  Database db(file(), {});
+  auto mode = db.prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode.step());
+  EXPECT_EQ(mode.column_text(0), "wal");
+  auto sync = db.prepare("PRAGMA synchronous");
+  ASSERT_TRUE(sync.step());
+  EXPECT_EQ(sync.column_int64(0), 2);  // FULL
+}
+
+TEST_F(SqliteDbTest, TransactionRollsBackUnlessCommitted) {
+  Database db(file(), {});
+  db.exec("CREATE TABLE t (i INTEGER)");
+  {
+    Transaction transaction(db);
+    db.exec("INSERT INTO t VALUES (1)");
+  }
+  EXPECT_EQ(count_rows(db), 0);
+  {
+    Transaction transaction(db);
+    db.exec("INSERT INTO t VALUES (1)");
+    transaction.commit();
+  }
+  EXPECT_EQ(count_rows(db), 1);
+}
+
+TEST_F(SqliteDbTest, CommittedRowsSurviveReopenAndAreVisibleReadOnly) {
+  {
+    Database db(file(), {});
+    db.exec("CREATE TABLE t (i INTEGER)");
+    db.exec("INSERT INTO t VALUES (1), (2)");
+  }
+  Database reader(file(), {.read_only = true});
+  EXPECT_EQ(count_rows(reader), 2);
+  EXPECT_THROW(reader.exec("INSERT INTO t VALUES (3)"), SqliteError);
+}
+
+TEST_F(SqliteDbTest, ErrorsNameTheStatementAndTheCause) {
+  Database db(file(), {});
+  try {
+    db.prepare("SELECT * FROM missing");
+    FAIL() << "expected SqliteError";
+  } catch (const SqliteError& error) {
+    EXPECT_NE(std::string(error.what()).find("SELECT * FROM missing"), std::string::npos)
+        << error.what();
+    EXPECT_NE(std::string(error.what()).find("no such table: missing"), std::string::npos)
+        << error.what();
+  }
+}
+
+TEST_F(SqliteDbTest, UniqueViolationThrowsAndLeavesTheStatementReusable) {
+  Database db(file(), {});
+  db.exec("CREATE TABLE t (i INTEGER UNIQUE)");
+  auto insert = db.prepare("INSERT INTO t VALUES (?)");
+  insert.bind(1, std::int64_t{1}).run();
+  EXPECT_THROW(insert.bind(1, std::int64_t{1}).run(), SqliteError);
+  insert.reset();
+  insert.bind(1, std::int64_t{2}).run();
+  EXPECT_EQ(count_rows(db), 2);
+}
+
+TEST_F(SqliteDbTest, OpeningAFileInAMissingDirectoryNamesThePath) {
+  try {
+    Database db(dir_ / "missing" / "x.db", {});
+    FAIL() << "expected SqliteError";
+  } catch (const SqliteError& error) {
+    EXPECT_NE(std::string(error.what()).find("missing/x.db"), std::string::npos) << error.what();
+  }
+}
+
+}  // namespace
+}  // namespace netmon::sqlite
