@@ -1,0 +1,245 @@
+// A whole cluster in one process over inproc:// (PROTOCOL.md §2): the manager
+// with its embedded broker and monitors in synthetic mode. Config delivery,
+// storage exactly once, restarts of either side, and gap repair.
+
+#include <gtest/gtest.h>
+
+#include "common/protocol/codec.hpp"
+#include "tests/support/inproc_cluster.hpp"
+
+namespace netmon::testing {
+namespace {
+
+class InprocDelivery : public ::testing::Test {
+ protected:
+  InprocCluster cluster_;
+};
+
+TEST_F(InprocDelivery, ConfigIsAcknowledgedAndAReloadedConfigArrivesAsTheNextVersion) {
+  auto manager = cluster_.start_manager();
+  ASSERT_TRUE(manager);
+  auto agent = cluster_.start_agent(cluster_.monitor_options("edge-1", 20));
+
+  std::uint64_t version = 0;
+  ASSERT_TRUE(await([&] {
+    const auto status = monitor_status(*manager, "edge-1");
+    if (!status || status->state != "CONNECTED" || status->config_version == 0 ||
+        status->acked_config_version != status->config_version) {
+      return false;
+    }
+    version = status->config_version;
+    return true;
+  })) << "edge-1 never acknowledged its config";
+  ASSERT_TRUE(await([&] { return agent->stats().config_version == version; }))
+      << "agent runs version " << agent->stats().config_version << ", manager acked " << version;
+
+  cluster_.write_config(
+      {{"edge-1",
+        {InprocCluster::kPortCheck, "{id: port-10, type: tcp, host: 127.0.0.1, port: 10}"}},
+       {"edge-2", {InprocCluster::kPortCheck}}});
+  const auto reloaded = manager->reload_config();
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
+
+  EXPECT_TRUE(await([&] {
+    const auto status = monitor_status(*manager, "edge-1");
+    return status && status->config_version == version + 1 &&
+           status->acked_config_version == version + 1;
+  })) << "the reloaded config was not acknowledged as version "
+      << version + 1;
+  EXPECT_TRUE(await([&] { return agent->stats().config_version == version + 1; }))
+      << "agent runs version " << agent->stats().config_version;
+  // edge-2's checks did not change, so neither did its version.
+  const auto edge2 = monitor_status(*manager, "edge-2");
+  ASSERT_TRUE(edge2);
+  EXPECT_LE(edge2->config_version, 1u);
+}
+
+TEST_F(InprocDelivery, ConfigAckWithAWrongDigestMakesTheManagerSendTheConfigAgain) {
+  ManualClock clock;  // the resend waits a heartbeat interval: advance it instead of waiting
+  auto options = cluster_.manager_options();
+  options.clock = &clock;
+  options.heartbeat = std::chrono::milliseconds(1000);
+  auto manager = cluster_.start_manager(options);
+  ASSERT_TRUE(manager);
+
+  FakeMonitor monitor(cluster_.context, cluster_.control);
+  monitor.send(monitor.hello("edge-1"));
+  ASSERT_TRUE(monitor.await_message<protocol::Welcome>()) << "no WELCOME";
+  const auto config = monitor.await_message<protocol::Config>();
+  ASSERT_TRUE(config) << "no CONFIG after WELCOME";
+  ASSERT_EQ(config->checks.size(), 1u);
+  EXPECT_EQ(config->checks[0].id, "port-9");
+
+  protocol::ConfigAck wrong{config->version, {{"port-9", "0000000000000000"}}, ""};
+  monitor.send(wrong);
+  clock.advance(std::chrono::milliseconds(1100));
+  const auto again = monitor.await_message<protocol::Config>();
+  ASSERT_TRUE(again) << "a digest mismatch did not make the manager resend the config";
+  EXPECT_EQ(again->version, config->version);
+  EXPECT_GE(manager->stats().config_resends, 1u);
+  const auto status = monitor_status(*manager, "edge-1");
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->acked_config_version, config->version);
+
+  protocol::ConfigAck right{
+      config->version, {{"port-9", protocol::check_digest(config->checks[0])}}, ""};
+  monitor.send(right);
+  EXPECT_TRUE(await([&] {
+    const auto acked = monitor_status(*manager, "edge-1");
+    return acked && acked->acked_config_version == config->version;
+  })) << "matching digests were not accepted";
+}
+
+TEST_F(InprocDelivery, ResultsOfTwoMonitorsAreAllStoredExactlyOnce) {
+  auto manager = cluster_.start_manager();
+  ASSERT_TRUE(manager);
+  const auto options1 = cluster_.monitor_options("edge-1", 300);
+  const auto options2 = cluster_.monitor_options("edge-2", 300);
+  auto agent1 = cluster_.start_agent(options1);
+  auto agent2 = cluster_.start_agent(options2);
+
+  ASSERT_TRUE(await([&] {
+    return agent1->stats().acked_seq >= 300 && agent2->stats().acked_seq >= 300;
+  })) << "acked "
+      << agent1->stats().acked_seq << " and " << agent2->stats().acked_seq;
+  agent1->stop();
+  agent2->stop();
+  const auto final1 = drain(cluster_, options1);
+  const auto final2 = drain(cluster_, options2);
+  EXPECT_NE(final1.monitor_id, final2.monitor_id);
+
+  expect_stored_exactly_once(cluster_.manager_dir(), final1);
+  expect_stored_exactly_once(cluster_.manager_dir(), final2);
+  EXPECT_EQ(manager->stats().stored, final1.last_seq + final2.last_seq);
+}
+
+TEST_F(InprocDelivery, ManagerRecreatedOnItsStoreMidStreamLosesAndDuplicatesNothing) {
+  auto manager = cluster_.start_manager();
+  ASSERT_TRUE(manager);
+  const auto options1 = cluster_.monitor_options("edge-1", 300);
+  const auto options2 = cluster_.monitor_options("edge-2", 300);
+  auto agent1 = cluster_.start_agent(options1);
+  auto agent2 = cluster_.start_agent(options2);
+  ASSERT_TRUE(await([&] { return manager->stats().stored >= 200; }));
+  const auto id1 = agent1->stats().monitor_id;
+  const auto id2 = agent2->stats().monitor_id;
+
+  manager.reset();  // mid-stream: both monitors keep producing and buffering
+  const auto produced1 = agent1->stats().produced;
+  const auto produced2 = agent2->stats().produced;
+  ASSERT_TRUE(await([&] {
+    return agent1->stats().produced >= produced1 + 150 &&
+           agent2->stats().produced >= produced2 + 150;
+  }));
+
+  manager = cluster_.start_manager();
+  ASSERT_TRUE(manager);
+  // Both come back, their buffered results are stored, and new ones keep
+  // arriving (acked beyond what was produced while the manager was away).
+  const auto away1 = agent1->stats().last_seq;
+  const auto away2 = agent2->stats().last_seq;
+  EXPECT_TRUE(await([&] {
+    return agent1->stats().acked_seq >= away1 + 100 && agent2->stats().acked_seq >= away2 + 100;
+  })) << "after the restart: acked "
+      << agent1->stats().acked_seq << "/" << away1 << " and " << agent2->stats().acked_seq << "/"
+      << away2;
+  agent1->stop();
+  agent2->stop();
+  const auto final1 = drain(cluster_, options1);
+  const auto final2 = drain(cluster_, options2);
+  EXPECT_EQ(final1.monitor_id, id1) << "the recreated manager assigned a new id";
+  EXPECT_EQ(final2.monitor_id, id2);
+
+  expect_stored_exactly_once(cluster_.manager_dir(), final1);
+  expect_stored_exactly_once(cluster_.manager_dir(), final2);
+}
+
+// The instance id the manager registered for `name` (its store's monitors table).
+std::string registered_instance(const std::filesystem::path& manager_dir, const std::string& name) {
+  sqlite::OpenOptions options;
+  options.read_only = true;
+  sqlite::Database db(manager_dir / "netmon.db", options);
+  auto statement = db.prepare("SELECT instance FROM monitors WHERE name = ?");
+  statement.bind(1, name);
+  return statement.step() ? std::string(statement.column_text(0)) : std::string();
+}
+
+TEST_F(InprocDelivery, MonitorRecreatedOnItsDataDirKeepsIdentityEpochAndConfigAndDrainsItsOutbox) {
+  auto manager = cluster_.start_manager();
+  ASSERT_TRUE(manager);
+  const auto options = cluster_.monitor_options("edge-1", 300);
+  auto agent = cluster_.start_agent(options);
+  ASSERT_TRUE(await([&] {
+    const auto stats = agent->stats();
+    return stats.config_version > 0 && stats.acked_seq >= 100;
+  }));
+  agent->stop();
+  const auto first = agent->stats();
+  agent.reset();
+  EXPECT_TRUE(await([&] { return monitor_state(*manager, "edge-1") == "STOPPED"; }))
+      << "a clean stop (BYE) did not show as STOPPED";
+  const auto instance = registered_instance(cluster_.manager_dir(), "edge-1");
+  EXPECT_EQ(instance.size(), 32u);
+
+  // The manager is away: the monitor resumes with its stored identity and
+  // config and buffers what it produces.
+  manager.reset();
+  agent = cluster_.start_agent(options);
+  ASSERT_TRUE(await([&] { return agent->stats().last_seq >= first.last_seq + 100; }));
+  const auto resumed = agent->stats();
+  EXPECT_FALSE(resumed.connected);
+  EXPECT_EQ(resumed.monitor_id, first.monitor_id);
+  EXPECT_EQ(resumed.epoch, first.epoch);
+  EXPECT_EQ(resumed.config_version, first.config_version);
+  EXPECT_GE(resumed.outbox_records, resumed.last_seq - first.last_seq);
+
+  manager = cluster_.start_manager();
+  ASSERT_TRUE(manager);
+  EXPECT_TRUE(await([&] { return agent->stats().acked_seq > resumed.last_seq; }))
+      << "the buffered results were not acknowledged after the manager came back";
+  agent->stop();
+  agent.reset();
+  const auto final_stats = drain(cluster_, options);
+  EXPECT_EQ(final_stats.outbox_records, 0u);
+  EXPECT_EQ(final_stats.epoch, first.epoch);
+  EXPECT_EQ(registered_instance(cluster_.manager_dir(), "edge-1"), instance)
+      << "the monitor came back with another instance id";
+  expect_stored_exactly_once(cluster_.manager_dir(), final_stats);
+}
+
+TEST_F(InprocDelivery, PublicationsTheMonitorDropsAreRecoveredThroughReplayRequests) {
+  auto manager = cluster_.start_manager();
+  ASSERT_TRUE(manager);
+  auto options = cluster_.monitor_options("edge-1", 300);
+  options.drop_every_nth_publish = 10;
+  auto agent = cluster_.start_agent(options);
+
+  // Seq 10 never reaches the bus: acked past it without a reconnect means
+  // the manager asked for it.
+  ASSERT_TRUE(await([&] { return agent->stats().acked_seq >= 200; }))
+      << "acked " << agent->stats().acked_seq << " of " << agent->stats().last_seq;
+  EXPECT_GT(manager->stats().replay_requests, 0u);
+  EXPECT_GT(agent->stats().replayed, 0u);
+  agent->stop();
+  const auto final_stats = drain(cluster_, options);
+  expect_stored_exactly_once(cluster_.manager_dir(), final_stats);
+}
+
+TEST_F(InprocDelivery, ResultsTheManagerMissesOnTheBusAreRecoveredThroughReplayRequests) {
+  auto manager_options = cluster_.manager_options();
+  manager_options.drop_every_nth_result = 10;
+  auto manager = cluster_.start_manager(manager_options);
+  ASSERT_TRUE(manager);
+  const auto options = cluster_.monitor_options("edge-1", 300);
+  auto agent = cluster_.start_agent(options);
+
+  ASSERT_TRUE(await([&] { return agent->stats().acked_seq >= 200; }))
+      << "acked " << agent->stats().acked_seq << " of " << agent->stats().last_seq;
+  EXPECT_GT(manager->stats().replay_requests, 0u);
+  agent->stop();
+  const auto final_stats = drain(cluster_, options);
+  expect_stored_exactly_once(cluster_.manager_dir(), final_stats);
+}
+
+}  // namespace
+}  // namespace netmon::testing
