@@ -1,0 +1,50 @@
+#include "manager/check_state.hpp"
+
+namespace netmon::manager {
+
+void CheckStates::configure(const std::string& monitor, const std::vector<CheckSpec>& checks) {
+  auto& old = states_[monitor];
+  std::map<std::string, State, std::less<>> fresh;
+  for (const CheckSpec& spec : checks) {
+    State state;
+    if (auto it = old.find(spec.id); it != old.end()) state = it->second;
+    state.retries = spec.retries;
+    fresh.emplace(spec.id, state);
+  }
+  old = std::move(fresh);
+}
+
+std::optional<StateChange> CheckStates::apply(const std::string& monitor, const std::string& check,
+                                              netmon::CheckStatus status, std::int64_t ts_us) {
+  auto monitor_it = states_.find(monitor);
+  if (monitor_it == states_.end())
+    monitor_it = states_.emplace(monitor, decltype(monitor_it->second){}).first;
+  auto check_it = monitor_it->second.find(check);
+  // A check not (or no longer) configured still has a state: results are data.
+  if (check_it == monitor_it->second.end())
+    check_it = monitor_it->second.emplace(check, State{}).first;
+  State& state = check_it->second;
+  if (ts_us < state.newest_ts_us) return std::nullopt;
+  state.newest_ts_us = ts_us;
+  const std::string_view before = state.state;
+  if (status == netmon::CheckStatus::kUp) {
+    state.failures = 0;
+    state.state = kStateUp;
+  } else {
+    ++state.failures;
+    if (state.failures >= state.retries) state.state = kStateDown;
+  }
+  if (state.state == before) return std::nullopt;
+  return StateChange{before, state.state, state.failures};
+}
+
+std::vector<CheckStates::Entry> CheckStates::snapshot() const {
+  std::vector<Entry> entries;
+  for (const auto& [monitor, checks] : states_) {
+    for (const auto& [check, state] : checks)
+      entries.push_back({monitor, check, state.state});
+  }
+  return entries;
+}
+
+}  // namespace netmon::manager

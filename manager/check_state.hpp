@@ -1,0 +1,57 @@
+#pragma once
+// Check states from results: UNKNOWN until the first result, UP after one
+// success, DOWN only after `retries` consecutive failures (down, timeout or
+// error), UP again after one success. Results older than the newest one
+// applied for a check are ignored: replay delivers old records late.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/check_result.hpp"
+#include "common/check_spec.hpp"
+
+namespace netmon::manager {
+
+inline constexpr std::string_view kStateUnknown = "UNKNOWN";
+inline constexpr std::string_view kStateUp = "UP";
+inline constexpr std::string_view kStateDown = "DOWN";
+
+struct StateChange {
+  std::string_view from;
+  std::string_view to;
+  int failures = 0;  // consecutive failures when it changed
+};
+
+class CheckStates {
+ public:
+  // The monitor's current check list: known checks keep their state, removed
+  // ones are forgotten, new ones start UNKNOWN.
+  void configure(const std::string& monitor, const std::vector<CheckSpec>& checks);
+  // Applies one result; returns the change when the state changed.
+  std::optional<StateChange> apply(const std::string& monitor, const std::string& check,
+                                   netmon::CheckStatus status, std::int64_t ts_us);
+
+  struct Entry {
+    std::string monitor;
+    std::string check;
+    std::string_view state;
+  };
+  std::vector<Entry> snapshot() const;
+
+ private:
+  struct State {
+    std::string_view state = kStateUnknown;
+    int retries = CheckDefaults{}.retries;
+    int failures = 0;
+    std::int64_t newest_ts_us = INT64_MIN;
+  };
+  // monitor -> check -> state; ordered so the status table is stable.
+  std::map<std::string, std::map<std::string, State, std::less<>>, std::less<>> states_;
+};
+
+}  // namespace netmon::manager

@@ -1,0 +1,179 @@
+// netmon-manager: runs the manager (config, sessions, store, embedded broker)
+// or, with `export`, prints the stored results. Exit codes: 0 ok, 1 runtime
+// failure, 2 usage or config error.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "common/duration.hpp"
+#include "common/logging.hpp"
+#include "manager/manager.hpp"
+#include "manager/manager_config.hpp"
+#include "manager/result_export.hpp"
+
+namespace {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+int run_export(const std::filesystem::path& data_dir, const std::string& since,
+               const std::string& format) {
+  netmon::manager::ExportOptions options;
+  options.data_dir = data_dir;
+  auto parsed_format = netmon::manager::parse_export_format(format);
+  if (!parsed_format) {
+    std::cerr << "netmon-manager export: " << parsed_format.error().message << "\n";
+    return kExitUsage;
+  }
+  options.format = *parsed_format;
+  if (!since.empty()) {
+    auto parsed = netmon::manager::parse_since(since, std::chrono::system_clock::now());
+    if (!parsed) {
+      std::cerr << "netmon-manager export: " << parsed.error().message << "\n";
+      return kExitUsage;
+    }
+    options.since = *parsed;
+  }
+  auto count = netmon::manager::export_records(options, std::cout);
+  if (!count) {
+    std::cerr << "netmon-manager export: " << count.error().message << "\n";
+    return kExitRuntime;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "netmon-manager – holds the monitors' configuration and the result history.\n"
+      "Monitors connect to --control; their results arrive through the broker (embedded by\n"
+      "default: --broker-in for publishers, --broker-out for subscribers) and are stored in\n"
+      "DIR/netmon.db. SIGHUP reloads the config file; SIGINT/SIGTERM stop.\n"
+      "Exit codes: 0 ok, 1 runtime failure, 2 usage or config error."};
+  netmon::manager::ManagerOptions options;
+  std::string log_level = "info";
+  std::string sync = "full";
+  std::string heartbeat = "1s";
+  std::string status_interval = "10s";
+  bool check_config = false;
+  app.add_option("--config", options.config_file, "config file (YAML, see CONFIGURATION.md)");
+  app.add_option("--data-dir", options.data_dir, "directory of the store (DIR/netmon.db)");
+  app.add_option("--control", options.control, "endpoint monitors connect to (ROUTER)")
+      ->capture_default_str();
+  app.add_option("--broker-in", options.broker_in, "endpoint publishers connect to")
+      ->capture_default_str();
+  app.add_option("--broker-out", options.broker_out, "endpoint subscribers connect to")
+      ->capture_default_str();
+  bool external_broker = false;
+  app.add_flag("--external-broker", external_broker,
+               "connect to a running netmon-broker at --broker-in and --broker-out instead of "
+               "embedding one");
+  app.add_option("--sync", sync, "store durability: full (survives power loss) or normal")
+      ->capture_default_str();
+  app.add_option("--heartbeat", heartbeat,
+                 "heartbeat interval; a monitor silent for 3 intervals is LOST")
+      ->capture_default_str();
+  app.add_option("--status-interval", status_interval,
+                 "how often the status table is printed; 0 turns it off")
+      ->capture_default_str();
+  app.add_flag("--check-config", check_config,
+               "validate --config, print the result and exit (0 valid, 2 invalid)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+
+  CLI::App* export_command =
+      app.add_subcommand("export", "print stored results (works while the manager runs, too)");
+  std::filesystem::path export_dir;
+  std::string since;
+  std::string format = "jsonl";
+  export_command->add_option("--data-dir", export_dir, "the manager's data dir")->required();
+  export_command->add_option(
+      "--since", since,
+      "only results at or after TIME: RFC 3339 (2026-11-21T08:00:00Z, offsets allowed) or a "
+      "duration back from now (90s, 15m, 1h, 2d)");
+  export_command
+      ->add_option("--format", format,
+                   "jsonl: one object per line; json: one array. Keys: monitor, epoch, seq, "
+                   "check, type, target, ts, status, reason, latency_ms, details")
+      ->capture_default_str();
+  app.require_subcommand(0, 1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+  if (export_command->parsed()) return run_export(export_dir, since, format);
+
+  netmon::setup_logging(log_level);
+  if (options.config_file.empty() || (options.data_dir.empty() && !check_config)) {
+    std::cerr << "netmon-manager: --config and --data-dir are required (see --help)\n";
+    return kExitUsage;
+  }
+  if (auto config = netmon::manager::load_manager_config(options.config_file); !config) {
+    std::cerr << config.error().message << "\n";
+    return kExitUsage;
+  } else if (check_config) {
+    std::cout << options.config_file.string() << ": valid, " << config->monitors.size()
+              << " monitors\n";
+    return 0;
+  }
+  options.embedded_broker = !external_broker;
+  if (sync == "full") {
+    options.synchronous = netmon::sqlite::Synchronous::kFull;
+  } else if (sync == "normal") {
+    options.synchronous = netmon::sqlite::Synchronous::kNormal;
+  } else {
+    std::cerr << "netmon-manager: --sync '" << sync << "' is unknown (allowed: full, normal)\n";
+    return kExitUsage;
+  }
+  for (auto [text, target, flag] :
+       {std::tuple{&heartbeat, &options.heartbeat, "--heartbeat"},
+        std::tuple{&status_interval, &options.status_interval, "--status-interval"}}) {
+    if (*text == "0" && target == &options.status_interval) {
+      *target = std::chrono::milliseconds::zero();
+      continue;
+    }
+    auto parsed = netmon::parse_duration(*text);
+    if (!parsed) {
+      std::cerr << "netmon-manager: " << flag << " " << parsed.error().message << "\n";
+      return kExitUsage;
+    }
+    *target = *parsed;
+  }
+
+  // The loop thread inherits the mask; signals are taken here with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto log = netmon::component_logger("manager");
+  try {
+    zmq::context_t context;
+    netmon::manager::Manager manager(context, options);
+    manager.start();
+    for (;;) {
+      int received = 0;
+      sigwait(&signals, &received);
+      if (received != SIGHUP) break;
+      if (auto reloaded = manager.reload_config(); !reloaded) {
+        log->error("config not reloaded (the running config stays): {}", reloaded.error().message);
+      }
+    }
+    manager.stop();
+    const auto stats = manager.stats();
+    log->info(
+        "stopped stored={} duplicates={} replay_requests={} malformed_control={} "
+        "malformed_results={} unknown_peers={}",
+        stats.stored, stats.duplicates, stats.replay_requests, stats.malformed_control,
+        stats.malformed_results, stats.unknown_peers);
+  } catch (const std::exception& e) {
+    std::cerr << "netmon-manager: " << e.what() << "\n";
+    return kExitRuntime;
+  }
+  return 0;
+}

@@ -1,0 +1,876 @@
+#include "manager/manager.hpp"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include "broker/result_broker.hpp"
+#include "common/codec.hpp"
+#include "common/logging.hpp"
+#include "common/protocol/codec.hpp"
+#include "common/protocol/zmq_sockets.hpp"
+#include "manager/check_state.hpp"
+#include "manager/manager_config.hpp"
+#include "manager/result_store.hpp"
+#include "manager/seq_tracker.hpp"
+#include "manager/status_table.hpp"
+
+namespace netmon::manager {
+namespace {
+
+using TimePoint = MonotonicClock::TimePoint;
+namespace protocol = netmon::protocol;
+
+// The loop wakes at least this often (real time) to look at the clock, the
+// stop flag and a queued reload.
+constexpr std::chrono::milliseconds kPollInterval{10};
+// Messages taken from each socket per loop turn: one transaction per turn, so
+// bigger turns mean fewer fsyncs under load, smaller ones lower latency.
+constexpr int kMaxMessagesPerTurn = 4096;
+
+constexpr std::string_view kConnected = "CONNECTED";
+constexpr std::string_view kLost = "LOST";
+constexpr std::string_view kStopped = "STOPPED";
+constexpr std::string_view kNeverSeen = "NEVER_SEEN";
+
+std::int64_t wall_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// At most kBurst lines per kWindow per kind of bad input; the rest are counted
+// and summarised when the window ends.
+class LogLimiter {
+ public:
+  bool allow(TimePoint now, std::uint64_t& suppressed_out) {
+    suppressed_out = 0;
+    if (now - window_start_ >= kWindow) {
+      suppressed_out = suppressed_;
+      suppressed_ = 0;
+      lines_ = 0;
+      window_start_ = now;
+    }
+    if (lines_ < kBurst) {
+      ++lines_;
+      return true;
+    }
+    ++suppressed_;
+    return false;
+  }
+
+ private:
+  static constexpr int kBurst = 10;
+  static constexpr std::chrono::seconds kWindow{10};
+  TimePoint window_start_{};
+  int lines_ = 0;
+  std::uint64_t suppressed_ = 0;
+};
+
+// True for a HELLO that is well formed NMP but of another protocol version:
+// the one message answered (REJECT bad_version) instead of dropped.
+bool is_other_version_hello(std::string_view bytes) {
+  auto handle = unpack_bounded(bytes);
+  if (!handle) return false;
+  auto map = MsgMap::of(handle->get(), "message");
+  if (!map) return false;
+  auto proto = map->str("proto");
+  auto version = map->uint64("v");
+  auto type = map->str("type");
+  return proto && *proto == protocol::kSignature && version && *version != protocol::kVersion &&
+         type && *type == "HELLO";
+}
+
+struct DesiredConfig {
+  std::uint64_t version = 0;
+  std::vector<CheckSpec> checks;
+  std::map<std::string, std::string> digests;  // check id -> digest
+};
+
+struct Session {
+  std::string name;
+  std::uint64_t id = 0;
+  std::string instance;
+  std::string routing_id;
+  std::string_view state = kNeverSeen;
+  std::string epoch;
+  std::uint64_t acked_config_version = 0;
+  bool config_unacked = false;  // a CONFIG is out and not (correctly) acknowledged
+  TimePoint config_resend_at{};
+  TimePoint last_received{};
+  TimePoint last_sent{};
+  std::uint64_t acked_seq_sent = 0;
+  bool ack_due = false;  // a REPLAY batch arrived: answer with an ACK even if nothing is new
+  std::optional<TimePoint> gap_since;
+  std::uint64_t gap_contiguous = 0;
+  std::optional<SeqRange> replay_requested;
+  TimePoint replay_requested_at{};
+};
+
+struct PendingRecord {
+  std::uint64_t monitor_id = 0;
+  protocol::Record record;
+};
+
+}  // namespace
+
+class Manager::Loop {
+ public:
+  Loop(zmq::context_t& context, ManagerOptions options);
+  ~Loop();
+
+  void start();
+  void stop();
+  Expected<void> reload_config();
+  ManagerStats stats() const;
+  std::vector<MonitorStatus> monitors() const;
+  std::vector<CheckStatus> checks() const;
+
+  std::string control_endpoint;
+  std::string broker_in_endpoint;
+  std::string broker_out_endpoint;
+
+ private:
+  void run();
+  void turn();
+  void apply_config(const ManagerConfig& config);
+
+  void drain_control(TimePoint now);
+  void drain_results(TimePoint now);
+  void handle_control(const std::string& routing_id, std::string_view body, TimePoint now);
+  void handle_hello(const std::string& routing_id, const protocol::Hello& hello, TimePoint now);
+  void handle_config_ack(Session& session, const protocol::ConfigAck& ack, TimePoint now);
+  void handle_replay(Session& session, protocol::Replay& replay, TimePoint now);
+  void flush();
+  void run_timers(TimePoint now);
+  void check_gap(Session& session, TimePoint now);
+
+  bool send(Session& session, const protocol::ControlMessage& message, TimePoint now);
+  void send_to(const std::string& routing_id, const protocol::ControlMessage& message);
+  void send_config(Session& session, TimePoint now);
+  void set_state(Session& session, std::string_view state, const std::string& why);
+  void emit_event(protocol::Event event);
+  void bad_input(LogLimiter& limiter, std::atomic<std::uint64_t>& counter, TimePoint now,
+                 const std::string& text);
+  SeqTracker& tracker(std::uint64_t monitor_id, const std::string& epoch);
+  void publish_snapshot();
+  void print_status(TimePoint now);
+
+  zmq::context_t& context_;
+  ManagerOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<ResultBroker> broker_;
+  zmq::socket_t router_;
+  zmq::socket_t sub_;
+  zmq::socket_t events_;
+  std::unique_ptr<ResultStore> store_;
+
+  // Loop-thread state.
+  std::set<std::string, std::less<>> configured_;              // names in the config file
+  std::map<std::string, DesiredConfig, std::less<>> desired_;  // name -> current version
+  std::map<std::string, std::uint64_t, std::less<>> ids_;      // name -> monitor id
+  std::map<std::string, Session, std::less<>> sessions_;       // name -> session
+  std::unordered_map<std::string, std::string> routes_;        // routing id -> name
+  std::map<std::pair<std::uint64_t, std::string>, SeqTracker> trackers_;
+  CheckStates states_;
+  std::vector<PendingRecord> batch_;
+  std::vector<protocol::Event> events_to_store_;
+  std::uint64_t results_seen_ = 0;
+  TimePoint next_status_{};
+  bool snapshot_dirty_ = true;
+  LogLimiter control_limiter_, results_limiter_, peer_limiter_, send_limiter_;
+
+  // Shared with other threads.
+  std::atomic<bool> stop_requested_{false};
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::optional<ManagerConfig> pending_reload_;
+  std::vector<MonitorStatus> monitors_snapshot_;
+  std::vector<CheckStatus> checks_snapshot_;
+  std::atomic<std::uint64_t> stored_{0}, duplicates_{0}, replay_requests_{0}, malformed_control_{0},
+      malformed_results_{0}, unknown_peers_{0}, config_resends_{0}, events_count_{0};
+};
+
+Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
+    : context_(context),
+      options_(std::move(options)),
+      log_(component_logger("manager")),
+      router_(context, zmq::socket_type::router),
+      sub_(context, zmq::socket_type::sub),
+      events_(context, zmq::socket_type::pub) {
+  if (options_.heartbeat <= std::chrono::milliseconds::zero() || options_.liveness == 0) {
+    throw std::runtime_error("heartbeat and liveness must be positive");
+  }
+  auto config = load_manager_config(options_.config_file);
+  if (!config) throw std::runtime_error(config.error().message);
+  try {
+    store_ = std::make_unique<ResultStore>(options_.data_dir, options_.synchronous);
+    for (auto& [name, id] : store_->monitor_ids())
+      ids_.emplace(name, id);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("store in " + options_.data_dir.string() + ": " + e.what() +
+                             " (check --data-dir)");
+  }
+  apply_config(*config);
+
+  try {
+    router_.set(zmq::sockopt::router_mandatory, 1);
+    protocol::apply_input_limits(router_);
+    router_.bind(options_.control);
+    control_endpoint = router_.get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error("cannot bind --control " + options_.control + ": " + e.what());
+  }
+  broker_in_endpoint = options_.broker_in;
+  broker_out_endpoint = options_.broker_out;
+  if (options_.embedded_broker) {
+    try {
+      broker_ = std::make_unique<ResultBroker>(
+          context_, BrokerEndpoints{options_.broker_in, options_.broker_out});
+    } catch (const zmq::error_t& e) {
+      throw std::runtime_error("cannot bind the embedded broker (--broker-in " +
+                               options_.broker_in + ", --broker-out " + options_.broker_out +
+                               "): " + e.what() + " (or use --external-broker)");
+    }
+    broker_in_endpoint = broker_->in_endpoint();
+    broker_out_endpoint = broker_->out_endpoint();
+  }
+  try {
+    protocol::apply_input_limits(sub_);
+    protocol::apply_bus_watermarks(sub_);
+    sub_.set(zmq::sockopt::subscribe, "res/");
+    sub_.connect(broker_out_endpoint);
+    events_.set(zmq::sockopt::linger, protocol::kLingerMs);
+    protocol::apply_bus_watermarks(events_);
+    events_.connect(broker_in_endpoint);
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error("cannot connect to the broker (--broker-in " + broker_in_endpoint +
+                             ", --broker-out " + broker_out_endpoint + "): " + e.what());
+  }
+  publish_snapshot();
+}
+
+Manager::Loop::~Loop() {
+  stop();
+}
+
+void Manager::Loop::start() {
+  if (thread_.joinable()) return;
+  stop_requested_ = false;
+  thread_ = std::thread([this] { run(); });
+  log_->info("ready control={} broker_in={} broker_out={} store={}", control_endpoint,
+             broker_in_endpoint, broker_out_endpoint,
+             ResultStore::file_in(options_.data_dir).string());
+}
+
+void Manager::Loop::stop() {
+  if (!thread_.joinable()) return;
+  stop_requested_ = true;
+  thread_.join();
+}
+
+Expected<void> Manager::Loop::reload_config() {
+  auto config = load_manager_config(options_.config_file);
+  if (!config) return config.error();
+  std::lock_guard lock(mutex_);
+  pending_reload_ = std::move(config).value();
+  return {};
+}
+
+ManagerStats Manager::Loop::stats() const {
+  return {stored_.load(),
+          duplicates_.load(),
+          replay_requests_.load(),
+          malformed_control_.load(),
+          malformed_results_.load(),
+          unknown_peers_.load(),
+          config_resends_.load(),
+          events_count_.load()};
+}
+
+std::vector<MonitorStatus> Manager::Loop::monitors() const {
+  std::lock_guard lock(mutex_);
+  return monitors_snapshot_;
+}
+
+std::vector<CheckStatus> Manager::Loop::checks() const {
+  std::lock_guard lock(mutex_);
+  return checks_snapshot_;
+}
+
+void Manager::Loop::run() {
+  try {
+    next_status_ = options_.clock->now() + options_.status_interval;
+    while (!stop_requested_)
+      turn();
+    flush();  // what was received is committed (and acknowledged) before stopping
+  } catch (const std::exception& e) {
+    // Only the truly broken gets here (the store's disk vanished, a socket
+    // closed under us): say so loudly; stats and snapshots stay readable.
+    log_->critical("manager loop stopped: {}", e.what());
+  }
+}
+
+void Manager::Loop::turn() {
+  std::optional<ManagerConfig> reload;
+  {
+    std::lock_guard lock(mutex_);
+    reload.swap(pending_reload_);
+  }
+  if (reload) {
+    apply_config(*reload);
+    log_->info("config reloaded from {} monitors={}", options_.config_file.string(),
+               reload->monitors.size());
+  }
+  std::array<zmq::pollitem_t, 2> items{
+      {{router_.handle(), 0, ZMQ_POLLIN, 0}, {sub_.handle(), 0, ZMQ_POLLIN, 0}}};
+  zmq::poll(items.data(), items.size(), kPollInterval);
+  const TimePoint now = options_.clock->now();
+  if (items[0].revents & ZMQ_POLLIN) drain_control(now);
+  if (items[1].revents & ZMQ_POLLIN) drain_results(now);
+  flush();
+  run_timers(options_.clock->now());
+  if (snapshot_dirty_) publish_snapshot();
+  print_status(options_.clock->now());
+}
+
+// Stores each configured monitor's check list (a new version when it
+// changed) and delivers changes to connected monitors. A name dropped from
+// the file gets an empty list, so its monitor stops checking.
+void Manager::Loop::apply_config(const ManagerConfig& config) {
+  std::map<std::string, std::vector<CheckSpec>, std::less<>> wanted(config.monitors.begin(),
+                                                                    config.monitors.end());
+  for (const auto& [name, desired] : desired_) {
+    if (!wanted.contains(name) && !desired.checks.empty())
+      wanted.emplace(name, std::vector<CheckSpec>{});
+  }
+  configured_.clear();
+  for (const auto& [name, checks] : config.monitors)
+    configured_.insert(name);
+  const TimePoint now = options_.clock->now();
+  for (const auto& [name, checks] : wanted) {
+    const std::uint64_t version = store_->save_config(name, checks);
+    DesiredConfig& desired = desired_[name];
+    if (desired.version == version) continue;
+    desired.version = version;
+    desired.checks = checks;
+    desired.digests.clear();
+    for (const CheckSpec& spec : checks)
+      desired.digests[spec.id] = protocol::check_digest(spec);
+    states_.configure(name, checks);
+    snapshot_dirty_ = true;
+    if (auto it = sessions_.find(name); it != sessions_.end() && it->second.state == kConnected) {
+      send_config(it->second, now);
+    }
+  }
+}
+
+void Manager::Loop::drain_control(TimePoint now) {
+  zmq::message_t routing;
+  zmq::message_t body;
+  for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
+    if (!router_.recv(routing, zmq::recv_flags::dontwait)) return;
+    if (!routing.more()) {  // a ROUTER always prepends the routing id; nothing to answer
+      bad_input(control_limiter_, malformed_control_, now, "control message without a body");
+      continue;
+    }
+    (void)router_.recv(body, zmq::recv_flags::none);
+    if (body.more()) {
+      while (body.more())
+        (void)router_.recv(body, zmq::recv_flags::none);
+      bad_input(control_limiter_, malformed_control_, now,
+                "control message with more than one body frame");
+      continue;
+    }
+    handle_control(routing.to_string(), body.to_string_view(), now);
+  }
+}
+
+void Manager::Loop::drain_results(TimePoint now) {
+  zmq::message_t topic;
+  zmq::message_t body;
+  for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
+    if (!sub_.recv(topic, zmq::recv_flags::dontwait)) return;
+    if (!topic.more()) {
+      bad_input(results_limiter_, malformed_results_, now, "bus message without a body");
+      continue;
+    }
+    (void)sub_.recv(body, zmq::recv_flags::none);
+    if (body.more()) {
+      while (body.more())
+        (void)sub_.recv(body, zmq::recv_flags::none);
+      bad_input(results_limiter_, malformed_results_, now, "bus message with extra frames");
+      continue;
+    }
+    auto record = protocol::decode_record(body.to_string_view());
+    if (!record) {
+      bad_input(
+          results_limiter_, malformed_results_, now,
+          "bad record topic=" + topic.to_string().substr(0, 80) + ": " + record.error().message);
+      continue;
+    }
+    if (options_.drop_every_nth_result != 0 &&
+        ++results_seen_ % options_.drop_every_nth_result == 0) {
+      continue;
+    }
+    const auto id = ids_.find(record->key.monitor);
+    if (id == ids_.end()) continue;  // never said HELLO: its WELCOME will make it replay these
+    batch_.push_back({id->second, std::move(record).value()});
+  }
+}
+
+void Manager::Loop::handle_control(const std::string& routing_id, std::string_view body,
+                                   TimePoint now) {
+  auto decoded = protocol::decode_control(body);
+  if (!decoded) {
+    if (is_other_version_hello(body)) {
+      send_to(routing_id,
+              protocol::Reject{"bad_version", "this manager speaks NMP/" +
+                                                  std::to_string(protocol::kVersion) +
+                                                  "; upgrade or downgrade the monitor to match"});
+      bad_input(control_limiter_, malformed_control_, now, "HELLO of another protocol version");
+      return;
+    }
+    bad_input(control_limiter_, malformed_control_, now,
+              "bad control message: " + decoded.error().message);
+    return;
+  }
+  if (auto* hello = std::get_if<protocol::Hello>(&*decoded)) {
+    handle_hello(routing_id, *hello, now);
+    return;
+  }
+  const auto route = routes_.find(routing_id);
+  if (route == routes_.end()) {
+    std::uint64_t suppressed = 0;
+    ++unknown_peers_;
+    if (peer_limiter_.allow(now, suppressed)) {
+      log_->warn("message from an unknown peer ignored type={} (expected HELLO first)",
+                 protocol::type_name(*decoded));
+    }
+    return;
+  }
+  Session& session = sessions_.at(route->second);
+  session.last_received = now;
+  if (session.state == kLost) set_state(session, kConnected, "heard from again");
+  std::visit(
+      [&](auto& message) {
+        using T = std::decay_t<decltype(message)>;
+        if constexpr (std::is_same_v<T, protocol::Heartbeat>) {
+        } else if constexpr (std::is_same_v<T, protocol::ConfigAck>) {
+          handle_config_ack(session, message, now);
+        } else if constexpr (std::is_same_v<T, protocol::Replay>) {
+          handle_replay(session, message, now);
+        } else if constexpr (std::is_same_v<T, protocol::Bye>) {
+          set_state(session, kStopped, "said BYE");
+          routes_.erase(session.routing_id);
+        } else {
+          bad_input(control_limiter_, malformed_control_, now,
+                    std::string("unexpected ") + std::string(protocol::type_name(message)) +
+                        " from monitor=" + session.name);
+        }
+      },
+      *decoded);
+}
+
+void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::Hello& hello,
+                                 TimePoint now) {
+  if (!configured_.contains(hello.name)) {
+    send_to(routing_id,
+            protocol::Reject{"unknown_name", "monitor '" + hello.name.substr(0, 64) +
+                                                 "' is not in the manager's config file " +
+                                                 options_.config_file.string() +
+                                                 " (add it under monitors:)"});
+    log_->warn("HELLO refused monitor={} reason=unknown_name", hello.name.substr(0, 64));
+    return;
+  }
+  Session& session = sessions_[hello.name];
+  if (session.state == kConnected && session.instance != hello.instance) {
+    send_to(routing_id,
+            protocol::Reject{"name_in_use",
+                             "monitor name '" + hello.name +
+                                 "' is in use by another running instance (" + session.instance +
+                                 "); stop that one or give this one another --name"});
+    log_->warn("HELLO refused monitor={} reason=name_in_use instance={} holder={}", hello.name,
+               hello.instance, session.instance);
+    return;
+  }
+  if (!session.routing_id.empty()) routes_.erase(session.routing_id);
+  const std::uint64_t id = store_->register_monitor(hello.name, hello.instance);
+  ids_[hello.name] = id;
+  session.name = hello.name;
+  session.id = id;
+  session.instance = hello.instance;
+  session.routing_id = routing_id;
+  session.epoch = hello.epoch;
+  session.last_received = now;
+  session.gap_since.reset();
+  session.replay_requested.reset();
+  session.ack_due = false;
+  routes_[routing_id] = hello.name;
+  const std::uint64_t stored = tracker(id, hello.epoch).contiguous();
+  session.acked_seq_sent = stored;
+  log_->info("monitor connected monitor={} id={} instance={} epoch={} stored_seq={} last_seq={}",
+             hello.name, id, hello.instance, hello.epoch, stored, hello.last_seq);
+  if (session.state != kConnected) set_state(session, kConnected, "said HELLO");
+  send(session,
+       protocol::Welcome{id, stored, static_cast<std::uint32_t>(options_.heartbeat.count()),
+                         options_.liveness},
+       now);
+  const DesiredConfig& desired = desired_[hello.name];
+  if (hello.config_version == desired.version) {
+    session.acked_config_version = desired.version;
+    session.config_unacked = false;
+  } else {
+    send_config(session, now);
+  }
+  snapshot_dirty_ = true;
+}
+
+void Manager::Loop::handle_config_ack(Session& session, const protocol::ConfigAck& ack,
+                                      TimePoint now) {
+  const DesiredConfig& desired = desired_[session.name];
+  if (ack.version != desired.version) {
+    log_->info("stale CONFIG_ACK ignored monitor={} version={} current={}", session.name,
+               ack.version, desired.version);
+    return;
+  }
+  std::string problem;
+  if (!ack.error.empty()) problem = "refused: " + ack.error;
+  for (const auto& [id, digest] : desired.digests) {
+    const auto it = ack.digests.find(id);
+    if (it == ack.digests.end()) {
+      problem += " missing=" + id;
+    } else if (it->second != digest) {
+      problem += " mismatch=" + id;
+    }
+  }
+  for (const auto& [id, digest] : ack.digests) {
+    if (!desired.digests.contains(id)) problem += " extra=" + id.substr(0, 64);
+  }
+  if (!problem.empty()) {
+    log_->warn("config version {} not confirmed monitor={}{}; resending", ack.version, session.name,
+               problem);
+    session.config_unacked = true;
+    session.config_resend_at = now + options_.heartbeat;
+    return;
+  }
+  session.config_unacked = false;
+  session.acked_config_version = ack.version;
+  snapshot_dirty_ = true;
+  log_->info("config version {} acknowledged monitor={} checks={}", ack.version, session.name,
+             desired.checks.size());
+}
+
+void Manager::Loop::handle_replay(Session& session, protocol::Replay& replay, TimePoint now) {
+  session.ack_due = true;
+  for (auto& record : replay.records) {
+    if (record.key.monitor != session.name || record.key.epoch != replay.epoch) {
+      bad_input(control_limiter_, malformed_control_, now,
+                "REPLAY record of another monitor or epoch from monitor=" + session.name);
+      continue;
+    }
+    batch_.push_back({session.id, std::move(record)});
+  }
+}
+
+// One transaction for everything received this turn; ACKs only after COMMIT.
+void Manager::Loop::flush() {
+  if (batch_.empty() && events_to_store_.empty()) return;
+  std::vector<std::pair<SeqTracker*, std::uint64_t>> inserted;
+  inserted.reserve(batch_.size());
+  std::uint64_t duplicates = 0;
+  try {
+    const std::int64_t stored_us = wall_us();
+    store_->begin();
+    for (const PendingRecord& pending : batch_) {
+      const protocol::RecordKey& key = pending.record.key;
+      SeqTracker& seqs = tracker(pending.monitor_id, key.epoch);
+      if (seqs.contains(key.seq) ||
+          !store_->insert(pending.monitor_id, pending.record, stored_us)) {
+        ++duplicates;
+        continue;
+      }
+      inserted.emplace_back(&seqs, key.seq);
+      if (const auto* loss = std::get_if<protocol::LossRange>(&pending.record.body)) {
+        log_->warn(
+            "monitor lost records monitor={} epoch={} from_seq={} to_seq={} count={} "
+            "reason={}",
+            key.monitor, key.epoch, loss->from_seq, loss->to_seq, loss->count, loss->reason);
+        continue;
+      }
+      const auto& result = std::get<CheckResult>(pending.record.body);
+      const std::int64_t ts_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(result.timestamp.time_since_epoch())
+              .count();
+      if (auto change = states_.apply(key.monitor, result.check_id, result.status, ts_us)) {
+        std::string text = "check " + key.monitor + "/" + result.check_id + " " +
+                           std::string(change->from) + " -> " + std::string(change->to) +
+                           " status=" + std::string(to_string(result.status)) +
+                           (result.reason.empty() ? "" : " reason=" + result.reason);
+        if (change->to == kStateDown) {
+          text += " after " + std::to_string(change->failures) + " consecutive failures";
+        }
+        emit_event({std::chrono::system_clock::now(), key.monitor, result.check_id,
+                    std::string(change->from), std::string(change->to), std::move(text)});
+      }
+    }
+    for (const protocol::Event& event : events_to_store_)
+      store_->add_event(event);
+    store_->commit();
+  } catch (const sqlite::SqliteError& e) {
+    // Nothing of this batch is acknowledged: the monitors still hold it and
+    // will replay it.
+    store_->rollback();
+    log_->error("store write failed, {} records not stored (monitors keep them): {}", batch_.size(),
+                e.what());
+    batch_.clear();
+    events_to_store_.clear();
+    return;
+  }
+  for (auto& [seqs, seq] : inserted)
+    seqs->add(seq);
+  stored_ += inserted.size();
+  duplicates_ += duplicates;
+  batch_.clear();
+  events_to_store_.clear();
+  const TimePoint now = options_.clock->now();
+  for (auto& [name, session] : sessions_) {
+    if (session.state != kConnected) continue;
+    const std::uint64_t contiguous = tracker(session.id, session.epoch).contiguous();
+    if (contiguous > session.acked_seq_sent || session.ack_due) {
+      if (send(session, protocol::Ack{session.epoch, contiguous}, now)) {
+        session.acked_seq_sent = contiguous;
+        session.ack_due = false;
+      }
+    }
+  }
+  snapshot_dirty_ = true;
+}
+
+void Manager::Loop::run_timers(TimePoint now) {
+  const auto silent_limit = options_.heartbeat * options_.liveness;
+  for (auto& [name, session] : sessions_) {
+    if (session.state != kConnected) continue;
+    if (now - session.last_received >= silent_limit) {
+      set_state(session, kLost,
+                "silent for " + std::to_string(options_.liveness) + " heartbeat intervals");
+      continue;
+    }
+    if (session.config_unacked && now >= session.config_resend_at) {
+      ++config_resends_;
+      send_config(session, now);
+    }
+    check_gap(session, now);
+    if (now - session.last_sent >= options_.heartbeat) send(session, protocol::Heartbeat{}, now);
+  }
+}
+
+// A gap that outlives one heartbeat interval without the contiguous run
+// moving is asked for; a replay in progress keeps moving it, so no request
+// duplicates what the monitor is already sending.
+void Manager::Loop::check_gap(Session& session, TimePoint now) {
+  const SeqTracker& seqs = tracker(session.id, session.epoch);
+  const auto gap = seqs.first_gap();
+  if (session.replay_requested && seqs.contiguous() >= session.replay_requested->to) {
+    session.replay_requested.reset();
+  }
+  if (!gap) {
+    session.gap_since.reset();
+    return;
+  }
+  if (!session.gap_since || session.gap_contiguous != seqs.contiguous()) {
+    session.gap_since = now;
+    session.gap_contiguous = seqs.contiguous();
+    return;
+  }
+  if (now - *session.gap_since < options_.heartbeat) return;
+  if (session.replay_requested &&
+      now - session.replay_requested_at < options_.heartbeat * options_.liveness) {
+    return;
+  }
+  if (send(session, protocol::ReplayReq{session.epoch, gap->from, gap->to}, now)) {
+    ++replay_requests_;
+    session.replay_requested = *gap;
+    session.replay_requested_at = now;
+    log_->info("REPLAY_REQ sent monitor={} epoch={} from_seq={} to_seq={}", session.name,
+               session.epoch, gap->from, gap->to);
+  }
+}
+
+bool Manager::Loop::send(Session& session, const protocol::ControlMessage& message, TimePoint now) {
+  const std::string bytes = protocol::encode(message);
+  try {
+    if (router_.send(zmq::buffer(session.routing_id),
+                     zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+        router_.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
+      session.last_sent = now;
+      return true;
+    }
+  } catch (const zmq::error_t& e) {
+    // EHOSTUNREACH: the monitor's connection is gone; liveness will tell.
+    std::uint64_t suppressed = 0;
+    if (send_limiter_.allow(now, suppressed)) {
+      log_->warn("send failed monitor={} type={}: {}", session.name, protocol::type_name(message),
+                 e.what());
+    }
+    return false;
+  }
+  return false;  // the peer's queue is full; a later turn sends again
+}
+
+void Manager::Loop::send_to(const std::string& routing_id,
+                            const protocol::ControlMessage& message) {
+  const std::string bytes = protocol::encode(message);
+  try {
+    if (router_.send(zmq::buffer(routing_id),
+                     zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      (void)router_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    }
+  } catch (const zmq::error_t&) {
+    // The peer went away before hearing its answer; nothing to keep.
+  }
+}
+
+void Manager::Loop::send_config(Session& session, TimePoint now) {
+  const DesiredConfig& desired = desired_[session.name];
+  session.config_unacked = true;
+  // Unanswered, it goes again after the liveness interval.
+  session.config_resend_at = now + options_.heartbeat * options_.liveness;
+  if (send(session, protocol::Config{desired.version, desired.checks}, now)) {
+    log_->info("config version {} sent monitor={} checks={}", desired.version, session.name,
+               desired.checks.size());
+  }
+}
+
+void Manager::Loop::set_state(Session& session, std::string_view state, const std::string& why) {
+  const std::string_view from = session.state;
+  session.state = state;
+  snapshot_dirty_ = true;
+  emit_event({std::chrono::system_clock::now(), session.name, "", std::string(from),
+              std::string(state),
+              "monitor " + session.name + " " + std::string(from) + " -> " + std::string(state) +
+                  " (" + why + ")"});
+}
+
+void Manager::Loop::emit_event(protocol::Event event) {
+  log_->critical("{}", event.text);
+  const std::string topic = protocol::event_topic(event);
+  const std::string body = protocol::encode_event(event);
+  try {
+    (void)events_.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    (void)events_.send(zmq::buffer(body), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    log_->warn("event not published: {}", e.what());
+  }
+  ++events_count_;
+  events_to_store_.push_back(std::move(event));
+}
+
+void Manager::Loop::bad_input(LogLimiter& limiter, std::atomic<std::uint64_t>& counter,
+                              TimePoint now, const std::string& text) {
+  ++counter;
+  std::uint64_t suppressed = 0;
+  const bool allowed = limiter.allow(now, suppressed);
+  if (suppressed != 0) log_->warn("{} similar bad messages were not logged", suppressed);
+  if (allowed) log_->warn("dropped: {}", text);
+}
+
+SeqTracker& Manager::Loop::tracker(std::uint64_t monitor_id, const std::string& epoch) {
+  auto key = std::make_pair(monitor_id, epoch);
+  auto it = trackers_.find(key);
+  if (it == trackers_.end()) {
+    it = trackers_.emplace(std::move(key), SeqTracker(store_->epoch_progress(monitor_id, epoch)))
+             .first;
+  }
+  return it->second;
+}
+
+void Manager::Loop::publish_snapshot() {
+  std::vector<MonitorStatus> monitors;
+  std::set<std::string, std::less<>> names(configured_.begin(), configured_.end());
+  for (const auto& [name, session] : sessions_)
+    names.insert(name);
+  for (const std::string& name : names) {
+    MonitorStatus status;
+    status.name = name;
+    status.state = std::string(kNeverSeen);
+    if (auto id = ids_.find(name); id != ids_.end()) status.id = id->second;
+    if (auto desired = desired_.find(name); desired != desired_.end()) {
+      status.config_version = desired->second.version;
+    }
+    if (auto it = sessions_.find(name); it != sessions_.end()) {
+      const Session& session = it->second;
+      status.state = std::string(session.state);
+      status.acked_config_version = session.acked_config_version;
+      status.epoch = session.epoch;
+      if (auto seqs = trackers_.find({session.id, session.epoch}); seqs != trackers_.end()) {
+        status.stored_seq = seqs->second.contiguous();
+      }
+    }
+    monitors.push_back(std::move(status));
+  }
+  std::vector<CheckStatus> checks;
+  for (const auto& entry : states_.snapshot()) {
+    checks.push_back({entry.monitor, entry.check, std::string(entry.state)});
+  }
+  std::lock_guard lock(mutex_);
+  monitors_snapshot_ = std::move(monitors);
+  checks_snapshot_ = std::move(checks);
+  snapshot_dirty_ = false;
+}
+
+void Manager::Loop::print_status(TimePoint now) {
+  if (options_.status_interval <= std::chrono::milliseconds::zero() || now < next_status_) return;
+  next_status_ = now + options_.status_interval;
+  log_->info("{}", format_status_table(monitors(), checks()));
+}
+
+Manager::Manager(zmq::context_t& context, ManagerOptions options)
+    : loop_(std::make_unique<Loop>(context, std::move(options))) {}
+
+Manager::~Manager() {
+  stop();
+}
+
+void Manager::start() {
+  loop_->start();
+}
+
+void Manager::stop() {
+  loop_->stop();
+}
+
+Expected<void> Manager::reload_config() {
+  return loop_->reload_config();
+}
+
+ManagerStats Manager::stats() const {
+  return loop_->stats();
+}
+
+std::vector<MonitorStatus> Manager::monitors() const {
+  return loop_->monitors();
+}
+
+std::vector<CheckStatus> Manager::checks() const {
+  return loop_->checks();
+}
+
+std::string Manager::control_endpoint() const {
+  return loop_->control_endpoint;
+}
+
+std::string Manager::broker_in_endpoint() const {
+  return loop_->broker_in_endpoint;
+}
+
+std::string Manager::broker_out_endpoint() const {
+  return loop_->broker_out_endpoint;
+}
+
+}  // namespace netmon::manager

@@ -1,0 +1,82 @@
+#pragma once
+// The manager: one loop thread owns the control ROUTER, the results SUB, the
+// events PUB and the store (see docs/PROTOCOL.md for the dialog). Other
+// threads only read snapshots and queue a reload; they never touch a socket
+// or the store.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "common/expected.hpp"
+#include "common/monotonic_clock.hpp"
+#include "common/sqlite_db.hpp"
+
+namespace netmon::manager {
+
+struct ManagerOptions {
+  std::filesystem::path config_file;  // --config
+  std::filesystem::path data_dir;     // --data-dir (store: DIR/netmon.db)
+  std::string control = "tcp://127.0.0.1:5555";
+  std::string broker_in = "tcp://127.0.0.1:5556";
+  std::string broker_out = "tcp://127.0.0.1:5557";
+  bool embedded_broker = true;  // false: --external-broker
+  std::chrono::milliseconds heartbeat{1000};
+  std::uint32_t liveness = 3;
+  sqlite::Synchronous synchronous = sqlite::Synchronous::kFull;
+  std::uint32_t drop_every_nth_result = 0;  // test hook: ignore every Nth record from SUB
+  const MonotonicClock* clock = &SteadyClock::instance();
+  // How often the status table is printed (on `clock`); 0 turns it off.
+  std::chrono::milliseconds status_interval{10'000};
+};
+
+struct MonitorStatus {
+  std::string name;
+  std::uint64_t id = 0;
+  std::string state;  // CONNECTED/LOST/STOPPED/NEVER_SEEN
+  std::uint64_t config_version = 0, acked_config_version = 0, stored_seq = 0;
+  std::string epoch;
+};
+
+struct CheckStatus {
+  std::string monitor, check, state;  // UNKNOWN/UP/DOWN
+};
+
+struct ManagerStats {
+  std::uint64_t stored = 0, duplicates = 0, replay_requests = 0, malformed_control = 0,
+                malformed_results = 0, unknown_peers = 0, config_resends = 0, events = 0;
+};
+
+class Manager {
+ public:
+  // Loads the config (errors carry file:line) and the store, binds the control
+  // socket and starts the embedded broker. Throws std::runtime_error.
+  Manager(zmq::context_t& context, ManagerOptions options);
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+  ~Manager();  // stop()
+
+  void start();  // runs the loop thread; logs `ready`
+  void stop();   // idempotent; commits what was received, then returns
+  // Re-reads config_file; a bad file changes nothing and returns the error.
+  Expected<void> reload_config();
+
+  ManagerStats stats() const;
+  std::vector<MonitorStatus> monitors() const;
+  std::vector<CheckStatus> checks() const;
+
+  // The endpoints actually bound or connected (tcp port 0 resolved).
+  std::string control_endpoint() const;
+  std::string broker_in_endpoint() const;
+  std::string broker_out_endpoint() const;
+
+ private:
+  class Loop;
+  std::unique_ptr<Loop> loop_;
+};
+
+}  // namespace netmon::manager

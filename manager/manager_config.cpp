@@ -1,0 +1,154 @@
+#include "manager/manager_config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/check_parser.hpp"
+#include "monitor/checks/check_registry.hpp"
+
+namespace netmon::manager {
+namespace {
+
+bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+
+// A type's parameter error reads "check 'ID': FIELD ...": point at FIELD's own
+// line when the check is written in block style, else at the check.
+std::string location_of_param_error(std::string_view source_name, const YAML::Node& check,
+                                    const CheckSpec& spec, const std::string& message) {
+  const std::string prefix = check_error_prefix(spec);
+  if (message.rfind(prefix, 0) == 0) {
+    const std::string_view rest = std::string_view(message).substr(prefix.size());
+    for (const auto& entry : check) {
+      const std::string key = entry.first.as<std::string>("");
+      if (key.empty() || rest.rfind(key, 0) != 0) continue;
+      const char after = rest.size() > key.size() ? rest[key.size()] : ' ';
+      if (after == ' ' || after == '\'' || after == ':' || after == '[') {
+        return yaml_location(source_name, entry.second);
+      }
+    }
+  }
+  return yaml_location(source_name, check);
+}
+
+Expected<std::vector<CheckSpec>> monitor_checks(const YAML::Node& body, const std::string& name,
+                                                CheckDefaults defaults,
+                                                std::string_view source_name) {
+  const std::string at = yaml_location(source_name, body);
+  if (!body.IsMap()) {
+    return Error{at + "monitors." + name + " must be a map with a 'checks' list"};
+  }
+  for (const auto& entry : body) {
+    const std::string key = entry.first.as<std::string>("");
+    if (key != "defaults" && key != "checks") {
+      return Error{yaml_location(source_name, entry.first) + "unknown key 'monitors." + name + "." +
+                   key + "' (allowed: defaults, checks)"};
+    }
+  }
+  if (const YAML::Node own = body["defaults"]) {
+    if (auto ok = defaults_from_yaml(own, defaults, yaml_location(source_name, own)); !ok) {
+      return Error{ok.error().message + " (in monitors." + name + ")"};
+    }
+  }
+  const YAML::Node checks = body["checks"];
+  if (!checks) return Error{at + "monitors." + name + ": no 'checks' list (add checks: [...])"};
+  if (!checks.IsSequence()) {
+    return Error{yaml_location(source_name, checks) + "monitors." + name +
+                 ".checks must be a list of checks"};
+  }
+  std::vector<CheckSpec> specs;
+  std::set<std::string, std::less<>> ids;
+  for (const auto& node : checks) {
+    const std::string where = yaml_location(source_name, node);
+    auto spec = check_from_yaml(node, defaults, where);
+    if (!spec) return spec.error();
+    if (auto prepared = checks::prepare_check(*spec); !prepared) {
+      return Error{location_of_param_error(source_name, node, *spec, prepared.error().message) +
+                   prepared.error().message};
+    }
+    if (!ids.insert(spec->id).second) {
+      const YAML::Node id = node["id"];
+      return Error{yaml_location(source_name, id ? id : node) + check_error_prefix(*spec) +
+                   "id is used by another check of monitor '" + name + "' (ids must be unique)"};
+    }
+    specs.push_back(std::move(spec).value());
+  }
+  return specs;
+}
+
+}  // namespace
+
+std::string monitor_name_problem(std::string_view name) {
+  if (name.empty()) return "is empty";
+  if (name.size() > kMaxMonitorNameLength) return "is longer than 64 characters";
+  for (const char c : name) {
+    if (!name_char(c)) return "may only use A-Z a-z 0-9 - _ .";
+  }
+  return {};
+}
+
+Expected<ManagerConfig> parse_manager_config(std::string_view text, std::string_view source_name) {
+  const std::string source(source_name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return Error{source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg};
+  }
+  if (!root.IsMap()) {
+    return Error{source +
+                 ":1: expected a map with 'defaults' and 'monitors' (see CONFIGURATION.md)"};
+  }
+  for (const auto& entry : root) {
+    const std::string key = entry.first.as<std::string>("");
+    if (key != "defaults" && key != "monitors") {
+      return Error{yaml_location(source_name, entry.first) + "unknown key '" + key +
+                   "' (allowed: defaults, monitors)"};
+    }
+  }
+  CheckDefaults defaults;
+  if (const YAML::Node node = root["defaults"]) {
+    if (auto ok = defaults_from_yaml(node, defaults, yaml_location(source_name, node)); !ok) {
+      return ok.error();
+    }
+  }
+  const YAML::Node monitors = root["monitors"];
+  if (!monitors)
+    return Error{source + ":1: no 'monitors' map (add monitors: {NAME: {checks: []}})"};
+  if (!monitors.IsMap()) {
+    return Error{yaml_location(source_name, monitors) +
+                 "monitors must be a map of monitor name -> {checks: [...]}"};
+  }
+  ManagerConfig config;
+  for (const auto& entry : monitors) {
+    const std::string name = entry.first.as<std::string>("");
+    if (const std::string problem = monitor_name_problem(name); !problem.empty()) {
+      return Error{yaml_location(source_name, entry.first) + "monitor name '" + name + "' " +
+                   problem + " (use 1..64 of A-Z a-z 0-9 - _ .)"};
+    }
+    auto checks = monitor_checks(entry.second, name, defaults, source_name);
+    if (!checks) return checks.error();
+    if (!config.monitors.emplace(name, std::move(checks).value()).second) {
+      return Error{yaml_location(source_name, entry.first) + "monitor '" + name +
+                   "' is listed twice (names must be unique)"};
+    }
+  }
+  return config;
+}
+
+Expected<ManagerConfig> load_manager_config(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  if (!file) {
+    return Error{path.string() + ": cannot open the config file (check --config and permissions)"};
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  return parse_manager_config(text.str(), path.string());
+}
+
+}  // namespace netmon::manager

@@ -1,0 +1,79 @@
+#pragma once
+// The manager's SQLite store, DIR/netmon.db (WAL): monitors (ids kept
+// forever), versioned configs per monitor name, every stored record and the
+// state-change events. Owned by the manager's loop thread; export opens the
+// file separately, read-only.
+//
+// `records` has UNIQUE(monitor_id, epoch, seq): inserts are idempotent
+// (INSERT OR IGNORE), so a replayed record is stored once. LOSS records live in
+// the same table (check "_loss", status "loss", details {from_seq, to_seq,
+// count, reason}), so the seqs of an epoch are 1..N without holes. `stored_us`
+// is the wall clock when the batch was written, just before its COMMIT.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/check_spec.hpp"
+#include "common/protocol/messages.hpp"
+#include "common/sqlite_db.hpp"
+
+namespace netmon::manager {
+
+inline constexpr std::string_view kStoreFileName = "netmon.db";
+inline constexpr std::string_view kLossCheckId = "_loss";
+
+struct StoredConfig {
+  std::uint64_t version = 0;
+  std::vector<CheckSpec> checks;
+};
+
+// What is stored of one (monitor, epoch): the highest seq up to which every
+// seq is stored, and the stored seqs beyond it (ascending).
+struct EpochProgress {
+  std::uint64_t contiguous = 0;
+  std::vector<std::uint64_t> above;
+};
+
+class ResultStore {
+ public:
+  // Creates DIR and the schema if needed. Throws sqlite::SqliteError or
+  // std::filesystem::filesystem_error.
+  ResultStore(const std::filesystem::path& data_dir, sqlite::Synchronous synchronous);
+
+  static std::filesystem::path file_in(const std::filesystem::path& data_dir);
+
+  // Monitors: an id is assigned on the first registration of a name and kept.
+  std::optional<std::uint64_t> monitor_id(std::string_view name);
+  std::uint64_t register_monitor(std::string_view name, std::string_view instance);
+  std::map<std::string, std::uint64_t> monitor_ids();
+
+  // Configs: save_config stores a new version (latest + 1) only when the
+  // check list differs from the latest; returns the current version.
+  std::optional<StoredConfig> latest_config(std::string_view name);
+  std::uint64_t save_config(std::string_view name, const std::vector<CheckSpec>& checks);
+
+  EpochProgress epoch_progress(std::uint64_t monitor_id, std::string_view epoch);
+
+  // One batch = one transaction: begin(), insert()/add_event() ..., commit().
+  void begin();
+  // True when stored, false when the key was already there (a duplicate).
+  bool insert(std::uint64_t monitor_id, const protocol::Record& record, std::int64_t stored_us);
+  void add_event(const protocol::Event& event);
+  void commit();
+  // Drops an open batch (after an error).
+  void rollback();
+  bool in_batch() const { return transaction_.has_value(); }
+
+ private:
+  sqlite::Database db_;
+  sqlite::Statement insert_record_;
+  sqlite::Statement insert_event_;
+  std::optional<sqlite::Transaction> transaction_;
+};
+
+}  // namespace netmon::manager
