@@ -2,7 +2,7 @@
 # Benchmarks: numbers for the closing notes, never part of the test suite.
 #
 #   scripts/bench.sh engine [flags]   build (Release) and run the check-engine benchmark
-#   scripts/bench.sh bus              arrives with the bus issue
+#   scripts/bench.sh bus [flags]      build (Release) and run the bus benchmark
 #   scripts/bench.sh --help
 set -euo pipefail
 
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 usage() {
   cat <<'EOF'
 usage: scripts/bench.sh engine [flags...]
-       scripts/bench.sh bus        (arrives with the bus issue; not available yet)
+       scripts/bench.sh bus [flags...]
        scripts/bench.sh --help
 
 engine  Builds netmon_engine_bench in Release (scripts/bootstrap.sh release,
@@ -44,12 +44,37 @@ engine  Builds netmon_engine_bench in Release (scripts/bootstrap.sh release,
           and Google Benchmark's own, e.g. --benchmark_filter=lateness
           --benchmark_format=json --benchmark_out=FILE
 
-bus     Arrives with the bus issue (broker throughput and latency).
+bus     Builds netmon_bus_bench, netmon-manager and netmon-monitor in Release
+        (same build directory rules as engine) and runs the bus as real
+        processes on 127.0.0.1 (free ports, temporary data dirs, everything
+        stopped by PID at the end). Three figures, each from a fresh cluster
+        of one netmon-manager (embedded broker) and N netmon-monitor
+        --synthetic processes, read back from the manager's store:
+          - committed results/s: monitors offer more than the target; rows
+            whose COMMIT time (stored_us) falls in a 10 s window / 10 s.
+            Target >= 100,000/s.
+          - latency p50/p99 at 10,000 results/s in total: check completion
+            (ts + latency) to COMMIT (stored_us). Target p99 <= 20 ms.
+          - replay: the monitors buffer 1,000,000 results with no manager
+            running, stop; a manager starts on an empty store and the
+            monitors restart without --synthetic; time from their start to
+            the COMMIT of the last buffered result. Target >= 100,000/s.
+        Each figure comes with the CPU every process used in its window
+        (/proc/PID/stat) and a verdict on what limited it. Ends with a
+        Markdown table. Takes about 2-4 minutes; run it on an idle machine.
+
+        Flags (passed to the benchmark program):
+          --monitors=4 --offered=150000 --warmup-ms=3000 --window-ms=10000
+          --latency-rate=10000 --latency-window-ms=10000
+          --replay-count=1000000 --fill-rate=100000 --fill-timeout-s=90
+          --replay-timeout-s=90 --sync=full|normal (the monitors' outboxes)
+          --phases=throughput,latency,replay
 EOF
 }
 
-build_engine_bench() {
-  local build_dir=${NETMON_BUILD_DIR:-build/release}
+# build_release TARGET...: configures (Release) and builds the targets.
+build_release() {
+  build_dir=${NETMON_BUILD_DIR:-build/release}
   if [ -z "${NETMON_BUILD_DIR:-}" ]; then
     scripts/bootstrap.sh release
   elif [ ! -f "$build_dir/build.ninja" ]; then
@@ -57,21 +82,29 @@ build_engine_bench() {
     command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
     cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
   fi
-  cmake --build "$build_dir" --target netmon_engine_bench >&2
-  bench_binary="$build_dir/tests/bench/netmon_engine_bench"
+  cmake --build "$build_dir" --target "$@" >&2
+}
+
+load_note() {
+  echo "bench: load average $1 the run: $(cut -d' ' -f1-3 /proc/loadavg)" \
+    "(2 cores: numbers are only meaningful near 0)"
 }
 
 case "${1:-}" in
   engine)
     shift
-    build_engine_bench
-    echo "bench: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" \
-      "(2 cores: numbers are only meaningful near 0)"
-    exec "$bench_binary" "$@"
+    build_release netmon_engine_bench
+    load_note before
+    exec "$build_dir/tests/bench/netmon_engine_bench" "$@"
     ;;
   bus)
-    echo "bench.sh: 'bus' arrives with the bus issue; only 'engine' exists so far" >&2
-    exit 2
+    shift
+    build_release netmon_bus_bench netmon-manager netmon-monitor
+    load_note before
+    status=0
+    "$build_dir/tests/bench/netmon_bus_bench" "$@" || status=$?
+    load_note after
+    exit "$status"
     ;;
   -h | --help | help)
     usage
