@@ -1,0 +1,687 @@
+#include "monitor/agent/monitor_agent.hpp"
+
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "common/logging.hpp"
+#include "common/protocol/codec.hpp"
+#include "common/protocol/zmq_sockets.hpp"
+#include "monitor/agent/engine_thread.hpp"
+#include "monitor/agent/monitor_state.hpp"
+#include "monitor/agent/produced_log.hpp"
+#include "monitor/agent/reconnect_backoff.hpp"
+#include "monitor/agent/replay_message.hpp"
+#include "monitor/agent/replay_window.hpp"
+#include "monitor/agent/result_outbox.hpp"
+#include "monitor/agent/result_queue.hpp"
+
+namespace netmon::agent {
+namespace {
+
+// The poll wakes at least this often to check deadlines on the (possibly
+// manual) clock; results and control messages wake it at once.
+constexpr std::chrono::milliseconds kPollTimeout{10};
+constexpr std::chrono::seconds kBufferingReportInterval{10};
+constexpr std::chrono::seconds kWarningInterval{1};
+// Control messages handled per turn before results get a turn again.
+constexpr std::size_t kMaxControlPerTurn = 1000;
+constexpr std::size_t kMaxNameLength = 64;
+constexpr std::size_t kMaxIdsInLogLine = 20;
+constexpr std::uint32_t kMinHeartbeatMs = 10;
+constexpr std::uint32_t kMaxHeartbeatMs = 3'600'000;
+constexpr const char* kLockFileName = "monitor.lock";
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > kMaxNameLength) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void validate(const MonitorOptions& options) {
+  if (options.name.empty()) throw std::runtime_error("--name is required (e.g. --name edge-1)");
+  if (!valid_name(options.name)) {
+    throw std::runtime_error("--name '" + options.name +
+                             "': use 1..64 characters of A-Z a-z 0-9 - _ .");
+  }
+  if (options.data_dir.empty()) {
+    throw std::runtime_error(
+        "--data-dir is required: the monitor keeps its identity, config and outbox there");
+  }
+  if (options.outbox_max_records == 0) {
+    throw std::runtime_error("--outbox-max-records must be at least 1");
+  }
+  if (options.outbox_max_age < std::chrono::seconds(1)) {
+    throw std::runtime_error("--outbox-max-age must be at least 1s (e.g. 7d, 12h)");
+  }
+  if (options.reconnect_min <= std::chrono::milliseconds::zero() ||
+      options.reconnect_max < options.reconnect_min) {
+    throw std::runtime_error("reconnect backoff: min must be positive and at most max");
+  }
+  if (!(options.synthetic_rate >= 0) || !std::isfinite(options.synthetic_rate)) {
+    throw std::runtime_error("--synthetic must be a rate of at least 0 results/s");
+  }
+}
+
+// Holds an exclusive lock on DIR/monitor.lock: two monitors on one data dir
+// would hand out the same sequence numbers.
+int lock_data_dir(const std::filesystem::path& dir) {
+  const std::filesystem::path path = dir / kLockFileName;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw std::runtime_error("--data-dir " + dir.string() + ": cannot create " + kLockFileName +
+                             " (" + std::strerror(errno) +
+                             "); choose a directory you can write or fix its permissions");
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    throw std::runtime_error("--data-dir " + dir.string() +
+                             " is in use by another netmon-monitor; give each monitor its own "
+                             "data dir");
+  }
+  return fd;
+}
+
+void prepare_data_dir(const std::filesystem::path& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error || !std::filesystem::is_directory(dir)) {
+    throw std::runtime_error("--data-dir " + dir.string() + ": cannot create the directory (" +
+                             (error ? error.message() : "not a directory") +
+                             "); choose another path");
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    throw std::runtime_error("--data-dir " + dir.string() +
+                             ": not writable; choose a directory you can write or fix its "
+                             "permissions");
+  }
+}
+
+std::string check_ids(const std::vector<CheckSpec>& checks) {
+  std::string text;
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (i == kMaxIdsInLogLine) {
+      text += ", ... (" + std::to_string(checks.size() - i) + " more)";
+      break;
+    }
+    if (i > 0) text += ", ";
+    text += checks[i].id;
+  }
+  return text;
+}
+
+std::int64_t to_ms(MonotonicClock::Duration duration) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+}
+
+}  // namespace
+
+class MonitorAgent::Impl {
+ public:
+  Impl(zmq::context_t& context, MonitorOptions options);
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl();
+
+  void start();
+  void stop();
+  MonitorStats stats() const {
+    std::lock_guard lock(stats_mutex_);
+    return snapshot_;
+  }
+
+ private:
+  using TimePoint = MonotonicClock::TimePoint;
+
+  void run();
+  void turn();
+  void commit_and_publish();
+  void publish(const std::vector<OutboxRecord>& records);
+  void apply_stored_config();
+  void apply_config(const protocol::Config& config, TimePoint now);
+
+  void open_control(TimePoint now);
+  void close_control(int linger_ms);
+  void retry_later(TimePoint now);
+  bool send_control(const protocol::ControlMessage& message, TimePoint now);
+  bool send_bytes(const std::string& bytes, TimePoint now);
+  void receive_control(TimePoint now);
+  void handle(protocol::ControlMessage& message, TimePoint now);
+  void on_welcome(const protocol::Welcome& welcome, TimePoint now);
+  void on_ack(const protocol::Ack& ack, TimePoint now);
+  void on_timers(TimePoint now);
+  void pump_replay(TimePoint now);
+
+  void malformed(std::string_view why, TimePoint now);
+  bool warning_allowed(TimePoint now);
+  void update_stats();
+
+  std::chrono::milliseconds heartbeat() const { return std::chrono::milliseconds(heartbeat_ms_); }
+  MonotonicClock::Duration silence_limit() const { return heartbeat() * liveness_; }
+
+  zmq::context_t& context_;
+  MonitorOptions options_;
+  const MonotonicClock& clock_;
+  std::shared_ptr<spdlog::logger> log_;
+  int lock_fd_ = -1;
+  std::unique_ptr<MonitorState> state_;
+  std::unique_ptr<ResultOutbox> outbox_;
+  std::unique_ptr<ProducedLog> produced_log_;
+  ResultQueue queue_;
+  EngineThread engine_;
+  zmq::socket_t pub_;
+  std::optional<zmq::socket_t> dealer_;
+
+  // Agent thread only, from here on.
+  bool welcomed_ = false;
+  std::uint32_t heartbeat_ms_ = protocol::kDefaultHeartbeatMs;
+  std::uint32_t liveness_ = protocol::kDefaultLiveness;
+  TimePoint last_received_{};
+  TimePoint last_sent_{};
+  TimePoint reconnect_at_{};
+  TimePoint last_ack_progress_{};
+  TimePoint next_buffering_report_{};
+  TimePoint next_warning_{};
+  std::uint64_t suppressed_warnings_ = 0;
+  ReconnectBackoff backoff_;
+  ReplayWindow window_;
+  std::uint64_t replayed_this_session_ = 0;
+  bool replay_reported_ = true;
+  std::vector<CheckResult> batch_;
+  std::vector<CheckResult> incoming_;
+  std::uint64_t publish_count_ = 0;
+  MonitorStats counters_;
+
+  mutable std::mutex stats_mutex_;
+  MonitorStats snapshot_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+  bool stopped_ = false;
+};
+
+MonitorAgent::Impl::Impl(zmq::context_t& context, MonitorOptions options)
+    : context_(context),
+      options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : SteadyClock::instance()),
+      log_(component_logger("monitor")),
+      engine_(queue_, options_.synthetic_rate),
+      pub_(context, zmq::socket_type::pub),
+      backoff_(options_.reconnect_min, options_.reconnect_max) {
+  validate(options_);
+  prepare_data_dir(options_.data_dir);
+  lock_fd_ = lock_data_dir(options_.data_dir);
+  try {
+    state_ = std::make_unique<MonitorState>(options_.data_dir, options_.synchronous);
+    outbox_ = std::make_unique<ResultOutbox>(
+        options_.data_dir, options_.name,
+        OutboxOptions{options_.outbox_max_records, options_.outbox_max_age, options_.synchronous});
+    if (!options_.produced_log.empty()) {
+      produced_log_ = std::make_unique<ProducedLog>(options_.produced_log, outbox_->epoch(),
+                                                    outbox_->last_seq());
+    }
+  } catch (const sqlite::SqliteError& e) {
+    ::close(lock_fd_);
+    throw std::runtime_error("--data-dir " + options_.data_dir.string() +
+                             ": cannot open the monitor's databases (" + e.what() +
+                             "); check the directory's permissions and free space");
+  } catch (...) {
+    ::close(lock_fd_);
+    throw;
+  }
+  try {
+    protocol::apply_input_limits(pub_);
+    protocol::apply_bus_watermarks(pub_);
+    pub_.connect(options_.broker);
+  } catch (const zmq::error_t& e) {
+    ::close(lock_fd_);
+    throw std::runtime_error("--broker '" + options_.broker + "': " + e.what() +
+                             " (expected e.g. tcp://127.0.0.1:5556)");
+  }
+  try {
+    // Connecting checks the endpoint's syntax now rather than in the loop.
+    zmq::socket_t probe(context_, zmq::socket_type::dealer);
+    probe.set(zmq::sockopt::linger, 0);
+    probe.connect(options_.manager);
+  } catch (const zmq::error_t& e) {
+    ::close(lock_fd_);
+    throw std::runtime_error("--manager '" + options_.manager + "': " + e.what() +
+                             " (expected e.g. tcp://127.0.0.1:5555)");
+  }
+  counters_.monitor_id = state_->monitor_id();
+  counters_.epoch = outbox_->epoch();
+  update_stats();
+}
+
+MonitorAgent::Impl::~Impl() {
+  stop();
+  ::close(lock_fd_);
+}
+
+void MonitorAgent::Impl::start() {
+  if (thread_.joinable() || stopped_) return;
+  engine_.start();
+  apply_stored_config();
+  update_stats();
+  thread_ = std::thread([this] { run(); });
+  log_->info("ready monitor={} instance={} epoch={} last_seq={} outbox={} manager={} broker={}",
+             options_.name, state_->instance(), outbox_->epoch(), outbox_->last_seq(),
+             outbox_->size(), options_.manager, options_.broker);
+  if (options_.synthetic_rate > 0) {
+    log_->info("synthetic mode: {} results/s, no checks run", options_.synthetic_rate);
+  }
+}
+
+void MonitorAgent::Impl::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (!thread_.joinable()) return;
+  // The engine stops first, so the agent's last turn commits every result it produced.
+  engine_.stop();
+  stopping_ = true;
+  queue_.wake();
+  thread_.join();
+  log_->info("stopped monitor={} produced={} published={} acked_seq={} outbox={}", options_.name,
+             counters_.produced, counters_.published, counters_.acked_seq, outbox_->size());
+}
+
+void MonitorAgent::Impl::apply_stored_config() {
+  if (!state_->config_error().empty()) {
+    log_->error("ignoring the stored config: {}; waiting for the manager's",
+                state_->config_error());
+  }
+  const protocol::Config& config = state_->config();
+  if (config.version == 0) return;
+  if (auto applied = engine_.set_checks(config.checks); !applied) {
+    log_->error("stored config version {} cannot run: {}; waiting for the manager's",
+                config.version, applied.error().message);
+    return;
+  }
+  counters_.config_version = config.version;
+  log_->info("config version {} applied ({} checks: {}) from the data dir", config.version,
+             config.checks.size(), check_ids(config.checks));
+}
+
+void MonitorAgent::Impl::run() {
+  try {
+    reconnect_at_ = clock_.now();
+    next_buffering_report_ = reconnect_at_ + kBufferingReportInterval;
+    while (!stopping_.load()) {
+      turn();
+    }
+    commit_and_publish();
+    if (dealer_ && welcomed_) send_control(protocol::Bye{}, clock_.now());
+    close_control(protocol::kLingerMs);
+  } catch (const std::exception& e) {
+    log_->critical("agent stopped on an unexpected error: {}", e.what());
+  }
+  welcomed_ = false;
+  update_stats();
+}
+
+void MonitorAgent::Impl::turn() {
+  std::array<zmq::pollitem_t, 2> items{{
+      {nullptr, queue_.fd(), ZMQ_POLLIN, 0},
+      {dealer_ ? dealer_->handle() : nullptr, 0, ZMQ_POLLIN, 0},
+  }};
+  try {
+    zmq::poll(items.data(), dealer_ ? 2 : 1, kPollTimeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+    return;
+  }
+  commit_and_publish();
+  const TimePoint now = clock_.now();
+  if (dealer_ && (items[1].revents & ZMQ_POLLIN)) receive_control(now);
+  on_timers(now);
+  pump_replay(now);
+  update_stats();
+}
+
+void MonitorAgent::Impl::commit_and_publish() {
+  queue_.drain(incoming_);
+  if (batch_.empty()) {
+    batch_.swap(incoming_);
+  } else {
+    for (auto& result : incoming_)
+      batch_.push_back(std::move(result));
+  }
+  if (batch_.empty()) return;
+  AppendOutcome outcome;
+  try {
+    outcome = outbox_->append(batch_, state_->monitor_id(), std::chrono::system_clock::now());
+  } catch (const sqlite::SqliteError& e) {
+    // Keep the results and retry next turn: nothing is published uncommitted.
+    if (warning_allowed(clock_.now())) {
+      log_->error("outbox commit failed, retrying: {} (results waiting={})", e.what(),
+                  batch_.size());
+    }
+    return;
+  }
+  batch_.clear();
+  counters_.produced += outcome.records.size();
+  if (outcome.dropped > 0) {
+    counters_.dropped_by_cap += outcome.dropped;
+    log_->warn(
+        "outbox cap reached: dropped the {} oldest records (a loss record tells the manager)",
+        outcome.dropped);
+  }
+  if (produced_log_) {
+    try {
+      produced_log_->append(outcome.records);
+    } catch (const std::runtime_error& e) {
+      if (warning_allowed(clock_.now())) log_->error("{}", e.what());
+    }
+  }
+  publish(outcome.records);
+}
+
+void MonitorAgent::Impl::publish(const std::vector<OutboxRecord>& records) {
+  for (const OutboxRecord& record : records) {
+    if (options_.drop_every_nth_publish > 0 &&
+        ++publish_count_ % options_.drop_every_nth_publish == 0) {
+      continue;
+    }
+    // PUB never blocks: at the high-water mark it drops, and replay repairs.
+    pub_.send(zmq::buffer(record.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    pub_.send(zmq::buffer(record.body), zmq::send_flags::dontwait);
+    ++counters_.published;
+  }
+}
+
+void MonitorAgent::Impl::open_control(TimePoint now) {
+  dealer_.emplace(context_, zmq::socket_type::dealer);
+  protocol::apply_input_limits(*dealer_);
+  dealer_->connect(options_.manager);
+  welcomed_ = false;
+  window_.reset();
+  last_received_ = now;
+  last_sent_ = now;
+  protocol::Hello hello{
+      options_.name,    state_->instance(),   state_->monitor_id(), counters_.config_version,
+      outbox_->epoch(), outbox_->first_seq(), outbox_->last_seq()};
+  send_control(hello, now);
+  log_->debug("HELLO sent manager={} first_seq={} last_seq={}", options_.manager, hello.first_seq,
+              hello.last_seq);
+}
+
+void MonitorAgent::Impl::close_control(int linger_ms) {
+  if (!dealer_) return;
+  dealer_->set(zmq::sockopt::linger, linger_ms);
+  dealer_.reset();
+  welcomed_ = false;
+  window_.reset();
+}
+
+void MonitorAgent::Impl::retry_later(TimePoint now) {
+  close_control(0);
+  const auto delay = backoff_.next();
+  reconnect_at_ = now + delay;
+  ++counters_.reconnects;
+  log_->info("reconnecting to manager={} in {} ms", options_.manager, delay.count());
+}
+
+bool MonitorAgent::Impl::send_control(const protocol::ControlMessage& message, TimePoint now) {
+  return send_bytes(protocol::encode(message), now);
+}
+
+bool MonitorAgent::Impl::send_bytes(const std::string& bytes, TimePoint now) {
+  if (!dealer_) return false;
+  try {
+    if (!dealer_->send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
+      if (warning_allowed(now)) log_->warn("control channel full; will send again later");
+      return false;
+    }
+  } catch (const zmq::error_t& e) {
+    if (warning_allowed(now)) log_->warn("control send failed: {}", e.what());
+    return false;
+  }
+  last_sent_ = now;
+  return true;
+}
+
+void MonitorAgent::Impl::receive_control(TimePoint now) {
+  for (std::size_t i = 0; i < kMaxControlPerTurn && dealer_; ++i) {
+    zmq::message_t frame;
+    if (!dealer_->recv(frame, zmq::recv_flags::dontwait)) return;
+    last_received_ = now;  // any message counts as a heartbeat
+    if (frame.more()) {
+      std::size_t parts = 1;
+      while (frame.more() && dealer_->recv(frame, zmq::recv_flags::dontwait))
+        ++parts;
+      malformed("a control message of " + std::to_string(parts) + " frames (expected 1)", now);
+      continue;
+    }
+    auto decoded = protocol::decode_control(frame.to_string_view());
+    if (!decoded) {
+      malformed(decoded.error().message, now);
+      continue;
+    }
+    handle(*decoded, now);
+  }
+}
+
+void MonitorAgent::Impl::handle(protocol::ControlMessage& message, TimePoint now) {
+  using namespace protocol;
+  if (const auto* welcome = std::get_if<Welcome>(&message)) {
+    on_welcome(*welcome, now);
+  } else if (const auto* reject = std::get_if<Reject>(&message)) {
+    log_->error("manager={} refused this monitor: {} (reason={})", options_.manager, reject->text,
+                reject->reason);
+    retry_later(now);
+  } else if (std::holds_alternative<Heartbeat>(message)) {
+    // Liveness only.
+  } else if (!welcomed_) {
+    // A session's messages mean nothing before its WELCOME (a stale one's, say).
+    log_->debug("{} before WELCOME ignored", type_name(message));
+  } else if (const auto* config = std::get_if<Config>(&message)) {
+    apply_config(*config, now);
+  } else if (const auto* ack = std::get_if<Ack>(&message)) {
+    on_ack(*ack, now);
+  } else if (const auto* request = std::get_if<ReplayReq>(&message)) {
+    if (request->epoch != outbox_->epoch()) {
+      malformed("REPLAY_REQ for epoch " + request->epoch.substr(0, 32) + ", not ours", now);
+      return;
+    }
+    // The part already dropped at the cap is covered by a loss record.
+    const std::uint64_t from = std::max(request->from_seq, outbox_->first_seq());
+    const std::uint64_t to = std::min(request->to_seq, outbox_->last_seq());
+    log_->debug("REPLAY_REQ from_seq={} to_seq={} holding={}..{}", request->from_seq,
+                request->to_seq, from, to);
+    window_.request(from, to);
+  } else {
+    malformed(std::string(type_name(message)) + " is not a message a manager sends", now);
+  }
+}
+
+void MonitorAgent::Impl::on_welcome(const protocol::Welcome& welcome, TimePoint now) {
+  if (welcome.monitor_id == 0) {
+    malformed("WELCOME with monitor_id 0", now);
+    return;
+  }
+  try {
+    state_->save_monitor_id(welcome.monitor_id);
+  } catch (const sqlite::SqliteError& e) {
+    log_->error("cannot store monitor_id={}: {}", welcome.monitor_id, e.what());
+  }
+  counters_.monitor_id = welcome.monitor_id;
+  heartbeat_ms_ = std::clamp(welcome.heartbeat_ms, kMinHeartbeatMs, kMaxHeartbeatMs);
+  liveness_ = std::max<std::uint32_t>(1, welcome.liveness);
+  welcomed_ = true;
+  backoff_.reset();
+  const std::uint64_t acked = std::min(welcome.acked_seq, outbox_->last_seq());
+  counters_.acked_seq = acked;
+  try {
+    outbox_->trim(acked);
+  } catch (const sqlite::SqliteError& e) {
+    log_->error("outbox trim failed: {}", e.what());
+  }
+  window_.reset();
+  window_.request(std::max(acked + 1, outbox_->first_seq()), outbox_->last_seq());
+  replayed_this_session_ = 0;
+  replay_reported_ = window_.idle();
+  last_ack_progress_ = now;
+  log_->info("connected manager={} monitor_id={} acked_seq={} to_replay={}", options_.manager,
+             welcome.monitor_id, acked, outbox_->last_seq() - acked);
+}
+
+void MonitorAgent::Impl::on_ack(const protocol::Ack& ack, TimePoint now) {
+  if (ack.epoch != outbox_->epoch()) {
+    malformed("ACK for epoch " + ack.epoch.substr(0, 32) + ", not ours", now);
+    return;
+  }
+  const std::uint64_t acked = std::min(ack.seq, outbox_->last_seq());
+  if (acked > counters_.acked_seq) {
+    counters_.acked_seq = acked;
+    last_ack_progress_ = now;
+    try {
+      outbox_->trim(acked);
+    } catch (const sqlite::SqliteError& e) {
+      if (warning_allowed(now)) log_->error("outbox trim failed: {}", e.what());
+    }
+  }
+  window_.acknowledge(counters_.acked_seq);
+}
+
+void MonitorAgent::Impl::apply_config(const protocol::Config& config, TimePoint now) {
+  protocol::ConfigAck ack;
+  ack.version = config.version;
+  for (const CheckSpec& spec : config.checks)
+    ack.digests[spec.id] = protocol::check_digest(spec);
+  if (auto applied = engine_.set_checks(config.checks); !applied) {
+    ack.error = applied.error().message;
+    log_->error("config version {} refused: {}; still running version {}", config.version,
+                ack.error, counters_.config_version);
+  } else {
+    try {
+      state_->save_config(config);  // persisted before it is acknowledged
+      counters_.config_version = config.version;
+      log_->info("config version {} applied ({} checks: {})", config.version, config.checks.size(),
+                 check_ids(config.checks));
+    } catch (const sqlite::SqliteError& e) {
+      ack.error = std::string("cannot store the config in --data-dir: ") + e.what();
+      log_->error("config version {} not stored: {}", config.version, e.what());
+      // Run what a restart would resume.
+      (void)engine_.set_checks(state_->config().checks);
+    }
+  }
+  send_control(ack, now);
+}
+
+void MonitorAgent::Impl::on_timers(TimePoint now) {
+  if (!welcomed_ && now >= next_buffering_report_) {
+    if (outbox_->size() > 0) {
+      log_->info("buffering {} results (manager={} away)", outbox_->size(), options_.manager);
+    }
+    next_buffering_report_ = now + kBufferingReportInterval;
+  }
+  if (!dealer_) {
+    if (now >= reconnect_at_) open_control(now);
+    return;
+  }
+  if (now - last_received_ >= silence_limit()) {
+    if (welcomed_) {
+      log_->warn("manager lost manager={} silent_ms={}", options_.manager,
+                 to_ms(now - last_received_));
+    } else {
+      log_->warn("no answer from manager={} for {} ms", options_.manager,
+                 to_ms(now - last_received_));
+    }
+    retry_later(now);
+    return;
+  }
+  if (!welcomed_) return;
+  if (now - last_sent_ >= heartbeat()) send_control(protocol::Heartbeat{}, now);
+  if (window_.in_flight() > 0 && now - last_ack_progress_ >= silence_limit()) {
+    log_->warn("no ACK for replayed records in {} ms; sending them again from seq {}",
+               to_ms(now - last_ack_progress_), counters_.acked_seq + 1);
+    window_.resend_in_flight(counters_.acked_seq);
+    last_ack_progress_ = now;
+  }
+}
+
+void MonitorAgent::Impl::pump_replay(TimePoint now) {
+  if (!welcomed_) return;
+  while (const auto range = window_.next()) {
+    const std::size_t want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(protocol::kMaxRecordsPerReplay, range->to - range->from + 1));
+    std::vector<OutboxRecord> records = outbox_->read(range->from, want, kMaxReplayBodyBytes);
+    while (!records.empty() && records.back().seq > range->to)
+      records.pop_back();
+    if (records.empty()) {
+      window_.skip_next();  // trimmed or dropped meanwhile
+      continue;
+    }
+    if (!send_bytes(encode_replay(outbox_->epoch(), records), now)) return;
+    if (window_.in_flight() == 0) last_ack_progress_ = now;
+    window_.sent_through(records.back().seq);
+    counters_.replayed += records.size();
+    replayed_this_session_ += records.size();
+    replay_reported_ = false;
+  }
+  if (!replay_reported_ && window_.idle()) {
+    log_->info("replayed {} results", replayed_this_session_);
+    replayed_this_session_ = 0;
+    replay_reported_ = true;
+  }
+}
+
+void MonitorAgent::Impl::malformed(std::string_view why, TimePoint now) {
+  ++counters_.malformed;
+  if (warning_allowed(now)) {
+    log_->warn("control message dropped: {} manager={} malformed={}", why, options_.manager,
+               counters_.malformed);
+  }
+}
+
+bool MonitorAgent::Impl::warning_allowed(TimePoint now) {
+  if (now < next_warning_) {
+    ++suppressed_warnings_;
+    return false;
+  }
+  if (suppressed_warnings_ > 0) {
+    log_->warn("{} similar warnings suppressed", suppressed_warnings_);
+    suppressed_warnings_ = 0;
+  }
+  next_warning_ = now + kWarningInterval;
+  return true;
+}
+
+void MonitorAgent::Impl::update_stats() {
+  counters_.connected = welcomed_;
+  counters_.outbox_records = outbox_->size();
+  counters_.last_seq = outbox_->last_seq();
+  std::lock_guard lock(stats_mutex_);
+  snapshot_ = counters_;
+}
+
+MonitorAgent::MonitorAgent(zmq::context_t& context, MonitorOptions options)
+    : impl_(std::make_unique<Impl>(context, std::move(options))) {}
+
+MonitorAgent::~MonitorAgent() = default;
+
+void MonitorAgent::start() {
+  impl_->start();
+}
+
+void MonitorAgent::stop() {
+  impl_->stop();
+}
+
+MonitorStats MonitorAgent::stats() const {
+  return impl_->stats();
+}
+
+}  // namespace netmon::agent

@@ -1,0 +1,179 @@
+#include "monitor/agent/monitor_command.hpp"
+
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+
+#include "common/duration.hpp"
+#include "common/logging.hpp"
+
+namespace netmon::agent {
+namespace {
+
+constexpr const char* kDescription =
+    "netmon-monitor: runs the checks the manager assigns to --name and reports every result.\n"
+    "\n"
+    "Each result is committed to a durable outbox in --data-dir (SQLite) before it is\n"
+    "published to the broker; it stays there until the manager acknowledges it has stored\n"
+    "it, and whatever the manager missed is replayed over the control channel. The last\n"
+    "config, the monitor's identity and its sequence numbers live in --data-dir too, so after\n"
+    "a restart it resumes checking at once, even while the manager is away. When the outbox\n"
+    "reaches --outbox-max-records or --outbox-max-age, the oldest results are dropped and a\n"
+    "loss record tells the manager how many: checks never stop, loss is never silent.\n";
+
+constexpr const char* kFooter =
+    "Examples:\n"
+    "  netmon-monitor --name edge-1 --data-dir /var/lib/netmon/edge-1\n"
+    "  netmon-monitor --name edge-2 --data-dir ./edge-2 --manager tcp://10.0.0.5:5555 \\\n"
+    "                 --broker tcp://10.0.0.5:5556 --outbox-max-age 2d\n"
+    "\n"
+    "Console: 'ready' once started; 'connected' (manager, monitor id), 'config version V\n"
+    "applied (N checks: ids)', 'manager lost', 'buffering N results' (every 10 s while the\n"
+    "manager is away), 'replayed N results', and the manager's text when it refuses the\n"
+    "monitor (it retries with backoff, 1 s doubling to 32 s).\n"
+    "Ctrl+C or SIGTERM stops cleanly: pending results are committed and the manager is told.\n"
+    "\n"
+    "Exit status: 0 after a clean stop, 1 when the monitor cannot start (data dir, endpoints),\n"
+    "2 for usage errors.\n";
+
+struct RawArgs {
+  std::string max_records;
+  std::string max_age;
+  std::string sync = "full";
+  std::string synthetic;
+};
+
+ParsedMonitorCommand usage_error(const std::string& message) {
+  ParsedMonitorCommand parsed;
+  parsed.exit_code = kExitUsage;
+  parsed.message = "netmon-monitor: " + message + "\nRun 'netmon-monitor --help' for usage.\n";
+  return parsed;
+}
+
+}  // namespace
+
+ParsedMonitorCommand parse_monitor_args(int argc, const char* const* argv) {
+  MonitorOptions options;
+  RawArgs raw;
+  std::string log_level = "info";
+  std::string data_dir;
+  std::string produced_log;
+  CLI::App app(kDescription, "netmon-monitor");
+  app.footer(kFooter);
+  app.add_option("--name", options.name,
+                 "This monitor's name: its checks are the manager config's monitors.NAME "
+                 "(1..64 of A-Z a-z 0-9 - _ .)")
+      ->required();
+  app.add_option("--data-dir", data_dir,
+                 "Directory for identity, last config and outbox (created if missing; one "
+                 "monitor per directory)")
+      ->required();
+  app.add_option("--manager", options.manager, "The manager's control endpoint")
+      ->capture_default_str();
+  app.add_option("--broker", options.broker, "The broker's results-in endpoint (XSUB)")
+      ->capture_default_str();
+  app.add_option("--outbox-max-records", raw.max_records,
+                 "Most records the outbox holds while unacknowledged [default: 1000000]")
+      ->type_name("N");
+  app.add_option("--outbox-max-age", raw.max_age,
+                 "Oldest an unacknowledged record may get: 30s, 12h, 7d ... [default: 7d]")
+      ->type_name("DURATION");
+  app.add_option("--sync", raw.sync,
+                 "Outbox durability: full survives power loss, normal only a crash of the "
+                 "process (faster)")
+      ->capture_default_str()
+      ->type_name("full|normal");
+  app.add_option("--synthetic", raw.synthetic,
+                 "Emit RATE synthetic results/s instead of running checks (benchmarks)")
+      ->type_name("RATE");
+  app.add_option("--produced-log", produced_log,
+                 "Append '<epoch> <seq>' per committed record to FILE (tests compare it with "
+                 "'netmon-manager export')")
+      ->type_name("FILE");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    ParsedMonitorCommand parsed;
+    parsed.message = app.help();
+    return parsed;
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e.what());
+  }
+  options.data_dir = data_dir;
+  options.produced_log = produced_log;
+  if (!raw.max_records.empty()) {
+    const auto& text = raw.max_records;
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value == 0) {
+      return usage_error("--outbox-max-records '" + text +
+                         "': a whole number of records, at "
+                         "least 1");
+    }
+    options.outbox_max_records = value;
+  }
+  if (!raw.max_age.empty()) {
+    auto age = parse_duration(raw.max_age);
+    if (!age || *age < std::chrono::seconds(1)) {
+      return usage_error("--outbox-max-age '" + raw.max_age +
+                         "': a duration of at least 1s, like 30s, 12h or 7d");
+    }
+    options.outbox_max_age = std::chrono::duration_cast<std::chrono::seconds>(*age);
+  }
+  if (raw.sync == "full") {
+    options.synchronous = sqlite::Synchronous::kFull;
+  } else if (raw.sync == "normal") {
+    options.synchronous = sqlite::Synchronous::kNormal;
+  } else {
+    return usage_error("--sync '" + raw.sync + "': use full or normal");
+  }
+  if (!raw.synthetic.empty()) {
+    double rate = 0;
+    const auto& text = raw.synthetic;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), rate);
+    if (ec != std::errc{} || end != text.data() + text.size() || !(rate >= 0) || rate > 1e7) {
+      return usage_error("--synthetic '" + text + "': a rate in results/s, 0..10000000");
+    }
+    options.synthetic_rate = rate;
+  }
+  ParsedMonitorCommand parsed;
+  parsed.options = std::move(options);
+  parsed.log_level = log_level;
+  return parsed;
+}
+
+int monitor_main(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  ParsedMonitorCommand parsed = parse_monitor_args(argc, argv);
+  if (!parsed.options) {
+    (parsed.exit_code == kExitOk ? out : err) << parsed.message << std::flush;
+    return parsed.exit_code;
+  }
+  setup_logging(parsed.log_level);
+
+  // Block the stop signals before any thread exists, so every thread
+  // inherits the mask and only sigwait() below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  try {
+    zmq::context_t context;
+    MonitorAgent agent(context, std::move(*parsed.options));
+    agent.start();
+    int received = 0;
+    sigwait(&signals, &received);
+    component_logger("monitor")->info("stopping on signal {}", received);
+    agent.stop();
+  } catch (const std::exception& e) {
+    err << "netmon-monitor: " << e.what() << "\n" << std::flush;
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace netmon::agent

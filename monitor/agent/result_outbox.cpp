@@ -1,0 +1,207 @@
+#include "monitor/agent/result_outbox.hpp"
+
+#include <algorithm>
+
+#include "common/protocol/codec.hpp"
+#include "monitor/agent/random_id.hpp"
+
+namespace netmon::agent {
+namespace {
+
+constexpr std::size_t kEpochBytes = 8;
+
+std::int64_t to_us(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
+}
+
+std::int64_t as_int(std::uint64_t value) {
+  return static_cast<std::int64_t>(value);
+}
+
+}  // namespace
+
+ResultOutbox::ResultOutbox(const std::filesystem::path& dir, std::string monitor_name,
+                           OutboxOptions options)
+    : monitor_name_(std::move(monitor_name)),
+      options_(options),
+      db_(dir / kFileName, sqlite::OpenOptions{.synchronous = options.synchronous}) {
+  db_.exec(
+      "CREATE TABLE IF NOT EXISTS outbox_meta ("
+      " id INTEGER PRIMARY KEY CHECK (id = 1),"
+      " epoch TEXT NOT NULL,"
+      " last_seq INTEGER NOT NULL,"
+      " created_us INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS records ("
+      " seq INTEGER PRIMARY KEY,"
+      " created_us INTEGER NOT NULL,"
+      " body BLOB NOT NULL);");
+  {
+    sqlite::Transaction transaction(db_);
+    auto meta = db_.prepare("SELECT epoch, last_seq FROM outbox_meta WHERE id = 1");
+    if (meta.step()) {
+      epoch_ = std::string(meta.column_text(0));
+      last_seq_ = static_cast<std::uint64_t>(meta.column_int64(1));
+      meta.reset();
+    } else {
+      meta.reset();
+      epoch_ = random_hex(kEpochBytes);
+      db_.prepare("INSERT INTO outbox_meta (id, epoch, last_seq, created_us) VALUES (1, ?, 0, ?)")
+          .bind(1, epoch_)
+          .bind(2, to_us(std::chrono::system_clock::now()))
+          .run();
+    }
+    transaction.commit();
+  }
+  auto oldest = db_.prepare("SELECT MIN(seq) FROM records");
+  oldest.step();
+  first_seq_ =
+      oldest.column_is_null(0) ? last_seq_ + 1 : static_cast<std::uint64_t>(oldest.column_int64(0));
+  oldest.reset();
+
+  insert_ = db_.prepare("INSERT INTO records (seq, created_us, body) VALUES (?, ?, ?)");
+  delete_through_ = db_.prepare("DELETE FROM records WHERE seq <= ?");
+  read_from_ = db_.prepare("SELECT seq, body FROM records WHERE seq >= ? ORDER BY seq LIMIT ?");
+  created_at_ = db_.prepare("SELECT created_us FROM records WHERE seq = ?");
+  save_last_seq_ = db_.prepare("UPDATE outbox_meta SET last_seq = ? WHERE id = 1");
+}
+
+std::int64_t ResultOutbox::created_us(std::uint64_t seq) {
+  created_at_.bind(1, as_int(seq));
+  const std::int64_t created = created_at_.step() ? created_at_.column_int64(0) : 0;
+  created_at_.reset();
+  return created;
+}
+
+void ResultOutbox::drop_through(std::uint64_t seq) {
+  delete_through_.bind(1, as_int(seq)).run();
+  first_seq_ = std::max(first_seq_, seq + 1);
+}
+
+void ResultOutbox::insert(std::uint64_t seq, std::int64_t created, const std::string& body) {
+  insert_.bind(1, as_int(seq)).bind(2, created).bind_blob(3, body).run();
+}
+
+std::string ResultOutbox::encode_loss(std::uint64_t seq, std::uint64_t monitor_id,
+                                      std::uint64_t from, std::uint64_t to,
+                                      const char* reason) const {
+  protocol::Record loss{{monitor_name_, monitor_id, epoch_, seq},
+                        protocol::LossRange{from, to, to - from + 1, reason}};
+  return protocol::encode_record(loss);
+}
+
+AppendOutcome ResultOutbox::append(const std::vector<CheckResult>& results,
+                                   std::uint64_t monitor_id,
+                                   std::chrono::system_clock::time_point now) {
+  AppendOutcome outcome;
+  const std::int64_t now_us = to_us(now);
+  const std::uint64_t first_before = first_seq_;
+  const std::uint64_t last_before = last_seq_;
+  const std::string loss_topic = "res/" + monitor_name_ + "/_loss";
+  sqlite::Transaction transaction(db_);
+  try {
+    // Age cap: seq order is append order, so the too-old rows are a prefix;
+    // a binary search over created_us finds its end in a few lookups.
+    const std::int64_t cutoff_us =
+        now_us - std::chrono::duration_cast<std::chrono::microseconds>(options_.max_age).count();
+    if (size() > 0 && created_us(first_seq_) < cutoff_us) {
+      std::uint64_t low = first_seq_;  // known too old
+      std::uint64_t high = last_seq_;
+      while (low < high) {
+        const std::uint64_t middle = low + (high - low + 1) / 2;
+        if (created_us(middle) < cutoff_us) {
+          low = middle;
+        } else {
+          high = middle - 1;
+        }
+      }
+      const std::uint64_t from = first_seq_;
+      drop_through(low);
+      outcome.dropped += low - from + 1;
+      const std::uint64_t seq = ++last_seq_;
+      std::string body = encode_loss(seq, monitor_id, from, low, "outbox_age");
+      insert(seq, now_us, body);
+      outcome.records.push_back({seq, loss_topic, std::move(body)});
+    }
+
+    // Record cap: drop the oldest (held rows first, then the batch's own
+    // earliest results, which are never written) down to 1% below the cap,
+    // so a full outbox writes one loss record per 1% instead of per batch.
+    const std::uint64_t held = size();
+    const std::uint64_t total = held + results.size();
+    std::uint64_t drop_held = 0;
+    std::uint64_t drop_batch = 0;
+    if (total > options_.max_records) {
+      const std::uint64_t keep =
+          std::max<std::uint64_t>(1, options_.max_records - options_.max_records / 100);
+      const std::uint64_t drop = total + 1 - keep;
+      drop_held = std::min(drop, held);
+      drop_batch = drop - drop_held;
+    }
+    const std::uint64_t drop_from = first_seq_;
+    if (drop_held > 0) {
+      const std::uint64_t through = first_seq_ + drop_held - 1;
+      // A loss record among the dropped rows no longer reaches the manager.
+      outcome.records.erase(
+          std::remove_if(outcome.records.begin(), outcome.records.end(),
+                         [through](const OutboxRecord& record) { return record.seq <= through; }),
+          outcome.records.end());
+      drop_through(through);
+    }
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const std::uint64_t seq = ++last_seq_;
+      if (i < drop_batch) continue;
+      protocol::Record record{{monitor_name_, monitor_id, epoch_, seq}, results[i]};
+      std::string body = protocol::encode_record(record);
+      if (body.size() > kMaxBodyBytes) {
+        auto& result = std::get<CheckResult>(record.body);
+        result.details = nlohmann::json{{"truncated", "details over 256 KiB were dropped"}};
+        body = protocol::encode_record(record);
+      }
+      insert(seq, now_us, body);
+      outcome.records.push_back({seq, protocol::record_topic(record), std::move(body)});
+    }
+    if (drop_held + drop_batch > 0) {
+      const std::uint64_t to = drop_from + drop_held + drop_batch - 1;
+      outcome.dropped += drop_held + drop_batch;
+      const std::uint64_t seq = ++last_seq_;
+      // Every held row went, and the batch's dropped results were never written.
+      if (drop_batch > 0) first_seq_ = to + 1;
+      std::string body = encode_loss(seq, monitor_id, drop_from, to, "outbox_full");
+      insert(seq, now_us, body);
+      outcome.records.push_back({seq, loss_topic, std::move(body)});
+    }
+    if (last_seq_ != last_before) save_last_seq_.bind(1, as_int(last_seq_)).run();
+    transaction.commit();
+  } catch (...) {
+    first_seq_ = first_before;
+    last_seq_ = last_before;
+    throw;
+  }
+  return outcome;
+}
+
+std::vector<OutboxRecord> ResultOutbox::read(std::uint64_t from_seq, std::size_t max_records,
+                                             std::size_t max_bytes) {
+  std::vector<OutboxRecord> records;
+  std::size_t bytes = 0;
+  read_from_.bind(1, as_int(std::max(from_seq, first_seq_))).bind(2, as_int(max_records));
+  while (read_from_.step()) {
+    const std::string_view body = read_from_.column_blob(1);
+    if (!records.empty() && bytes + body.size() > max_bytes) break;
+    bytes += body.size();
+    records.push_back(
+        {static_cast<std::uint64_t>(read_from_.column_int64(0)), std::string(), std::string(body)});
+  }
+  read_from_.reset();
+  return records;
+}
+
+std::uint64_t ResultOutbox::trim(std::uint64_t acked_seq) {
+  const std::uint64_t through = std::min(acked_seq, last_seq_);
+  if (through < first_seq_) return 0;
+  const std::uint64_t removed = through - first_seq_ + 1;
+  drop_through(through);
+  return removed;
+}
+
+}  // namespace netmon::agent

@@ -1,0 +1,89 @@
+#pragma once
+// The monitor's durable outbox (PROTOCOL.md §8): DIR/outbox.db, SQLite in WAL
+// mode. Every record (a result or a loss record) gets the next gap-free seq of
+// the outbox's epoch and is committed before anyone publishes it; rows go
+// only on the manager's cumulative ACK or at the cap, and a cap drop always
+// leaves a LOSS record behind. Bodies are stored encoded, so the bus and
+// REPLAY carry exactly the committed bytes. Owned by one thread.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/check_result.hpp"
+#include "common/sqlite_db.hpp"
+
+namespace netmon::agent {
+
+struct OutboxOptions {
+  std::uint64_t max_records = 1'000'000;
+  std::chrono::seconds max_age = std::chrono::hours(24 * 7);
+  sqlite::Synchronous synchronous = sqlite::Synchronous::kFull;
+};
+
+struct OutboxRecord {
+  std::uint64_t seq = 0;
+  std::string topic;  // res/<name>/<check>; filled by append() only
+  std::string body;   // protocol::encode_record bytes
+};
+
+struct AppendOutcome {
+  std::vector<OutboxRecord> records;  // committed and still held: publish these, ascending seq
+  std::uint64_t dropped = 0;          // records the cap removed in this transaction
+};
+
+class ResultOutbox {
+ public:
+  static constexpr const char* kFileName = "outbox.db";
+  // A larger body has its details replaced by a note, so any record fits in
+  // a REPLAY message and through the broker's 1 MiB limit.
+  static constexpr std::size_t kMaxBodyBytes = 256 * 1024;
+
+  // Opens or creates DIR/outbox.db; a new file gets a new random epoch.
+  // Throws sqlite::SqliteError when the file cannot be opened or written.
+  ResultOutbox(const std::filesystem::path& dir, std::string monitor_name, OutboxOptions options);
+
+  // Commits the whole batch in one transaction (group commit), applying the
+  // age and record caps first. `now` is the wall clock stored with each row.
+  AppendOutcome append(const std::vector<CheckResult>& results, std::uint64_t monitor_id,
+                       std::chrono::system_clock::time_point now);
+
+  // Records from `from_seq` on, ascending: at most `max_records`, and at
+  // most `max_bytes` of bodies (always at least one record if any).
+  std::vector<OutboxRecord> read(std::uint64_t from_seq, std::size_t max_records,
+                                 std::size_t max_bytes);
+
+  // Deletes every record with seq <= acked_seq; returns how many went.
+  std::uint64_t trim(std::uint64_t acked_seq);
+
+  const std::string& epoch() const { return epoch_; }
+  // Oldest seq held; last_seq() + 1 when empty.
+  std::uint64_t first_seq() const { return first_seq_; }
+  // Newest seq ever assigned in this epoch, 0 if none.
+  std::uint64_t last_seq() const { return last_seq_; }
+  std::uint64_t size() const { return last_seq_ + 1 - first_seq_; }
+  const std::filesystem::path& path() const { return db_.path(); }
+
+ private:
+  std::int64_t created_us(std::uint64_t seq);
+  void drop_through(std::uint64_t seq);
+  std::string encode_loss(std::uint64_t seq, std::uint64_t monitor_id, std::uint64_t from,
+                          std::uint64_t to, const char* reason) const;
+  void insert(std::uint64_t seq, std::int64_t created, const std::string& body);
+
+  std::string monitor_name_;
+  OutboxOptions options_;
+  sqlite::Database db_;
+  sqlite::Statement insert_;
+  sqlite::Statement delete_through_;
+  sqlite::Statement read_from_;
+  sqlite::Statement created_at_;
+  sqlite::Statement save_last_seq_;
+  std::string epoch_;
+  std::uint64_t first_seq_ = 1;
+  std::uint64_t last_seq_ = 0;
+};
+
+}  // namespace netmon::agent

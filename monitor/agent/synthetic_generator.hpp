@@ -1,0 +1,48 @@
+#pragma once
+// Synthetic mode (--synthetic RATE): instead of running checks, emits RATE
+// small, realistic results per second on the engine's loop, through the same
+// queue real results take. The bus benchmark uses it to load the system
+// without depending on targets.
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "common/check_result.hpp"
+
+namespace netmon::agent {
+
+class SyntheticGenerator {
+ public:
+  using BatchSink = std::function<void(std::vector<CheckResult>&)>;
+  // Batches are emitted this often.
+  static constexpr std::chrono::milliseconds kTick{2};
+  static constexpr int kCheckCount = 4;
+
+  SyntheticGenerator(asio::io_context& io, double rate_per_second, BatchSink sink);
+  // Loop thread only.
+  void start();
+  void stop();
+  std::uint64_t emitted() const { return emitted_; }
+
+  // The n-th synthetic result (check synthetic-<n mod 4>), timestamped so that
+  // it completes now.
+  static CheckResult make_result(std::uint64_t n);
+
+ private:
+  void arm();
+  void tick();
+
+  asio::steady_timer timer_;
+  double rate_;
+  BatchSink sink_;
+  std::chrono::steady_clock::time_point started_;
+  std::uint64_t emitted_ = 0;
+  std::vector<CheckResult> batch_;
+  bool running_ = false;
+};
+
+}  // namespace netmon::agent
