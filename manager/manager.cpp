@@ -101,6 +101,7 @@ struct Session {
   std::string epoch;
   std::uint64_t acked_config_version = 0;
   bool config_unacked = false;  // a CONFIG is out and not (correctly) acknowledged
+  TimePoint config_sent_at{};
   TimePoint config_resend_at{};
   TimePoint last_received{};
   TimePoint last_sent{};
@@ -144,7 +145,7 @@ class Manager::Loop {
   void drain_results(TimePoint now);
   void handle_control(const std::string& routing_id, std::string_view body, TimePoint now);
   void handle_hello(const std::string& routing_id, const protocol::Hello& hello, TimePoint now);
-  void handle_config_ack(Session& session, const protocol::ConfigAck& ack, TimePoint now);
+  void handle_config_ack(Session& session, const protocol::ConfigAck& ack);
   void handle_replay(Session& session, protocol::Replay& replay, TimePoint now);
   void flush();
   void run_timers(TimePoint now);
@@ -462,7 +463,7 @@ void Manager::Loop::handle_control(const std::string& routing_id, std::string_vi
         using T = std::decay_t<decltype(message)>;
         if constexpr (std::is_same_v<T, protocol::Heartbeat>) {
         } else if constexpr (std::is_same_v<T, protocol::ConfigAck>) {
-          handle_config_ack(session, message, now);
+          handle_config_ack(session, message);
         } else if constexpr (std::is_same_v<T, protocol::Replay>) {
           handle_replay(session, message, now);
         } else if constexpr (std::is_same_v<T, protocol::Bye>) {
@@ -531,8 +532,7 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
   snapshot_dirty_ = true;
 }
 
-void Manager::Loop::handle_config_ack(Session& session, const protocol::ConfigAck& ack,
-                                      TimePoint now) {
+void Manager::Loop::handle_config_ack(Session& session, const protocol::ConfigAck& ack) {
   const DesiredConfig& desired = desired_[session.name];
   if (ack.version != desired.version) {
     log_->info("stale CONFIG_ACK ignored monitor={} version={} current={}", session.name,
@@ -555,8 +555,10 @@ void Manager::Loop::handle_config_ack(Session& session, const protocol::ConfigAc
   if (!problem.empty()) {
     log_->warn("config version {} not confirmed monitor={}{}; resending", ack.version, session.name,
                problem);
+    // At least one interval after the CONFIG went out, not after this answer:
+    // a slow answer does not delay the correction further.
     session.config_unacked = true;
-    session.config_resend_at = now + options_.heartbeat;
+    session.config_resend_at = session.config_sent_at + options_.heartbeat;
     return;
   }
   session.config_unacked = false;
@@ -739,6 +741,7 @@ void Manager::Loop::send_to(const std::string& routing_id,
 void Manager::Loop::send_config(Session& session, TimePoint now) {
   const DesiredConfig& desired = desired_[session.name];
   session.config_unacked = true;
+  session.config_sent_at = now;
   // Unanswered, it goes again after the liveness interval.
   session.config_resend_at = now + options_.heartbeat * options_.liveness;
   if (send(session, protocol::Config{desired.version, desired.checks}, now)) {

@@ -70,9 +70,10 @@ ResultStore::ResultStore(const std::filesystem::path& data_dir, sqlite::Synchron
       }()) {
   db_.exec(kSchema);
   insert_record_ = db_.prepare(
-      R"sql(INSERT OR IGNORE INTO records(monitor_id, epoch, seq, "check", type, target, ts_us,
+      R"sql(INSERT INTO records(monitor_id, epoch, seq, "check", type, target, ts_us,
             status, reason, error, latency_us, details, stored_us)
-            VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13))sql");
+            VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            ON CONFLICT(monitor_id, epoch, seq) DO NOTHING)sql");
   insert_event_ = db_.prepare(
       R"sql(INSERT INTO events(ts_us, monitor, "check", from_state, to_state, text)
             VALUES(?1, ?2, ?3, ?4, ?5, ?6))sql");
@@ -176,7 +177,7 @@ bool ResultStore::insert(std::uint64_t monitor_id, const protocol::Record& recor
                                     {"to_seq", loss->to_seq},
                                     {"count", loss->count},
                                     {"reason", loss->reason}};
-    s.bind(4, kLossCheckId).bind(5, kLossCheckId).bind(6, std::string_view());
+    s.bind(4, kLossCheckId).bind(5, kLossCheckId).bind(6, std::string_view(""));
     s.bind(7, stored_us).bind(8, std::string_view("loss")).bind(9, loss->reason);
     s.bind(10, "dropped " + std::to_string(loss->count) + " records at the monitor's outbox cap");
     s.bind(11, std::int64_t{0}).bind(12, details.dump());

@@ -5,10 +5,10 @@
 // file separately, read-only.
 //
 // `records` has UNIQUE(monitor_id, epoch, seq): inserts are idempotent
-// (INSERT OR IGNORE), so a replayed record is stored once. LOSS records live in
-// the same table (check "_loss", status "loss", details {from_seq, to_seq,
-// count, reason}), so the seqs of an epoch are 1..N without holes. `stored_us`
-// is the wall clock when the batch was written, just before its COMMIT.
+// (ON CONFLICT DO NOTHING on that key only), so a replayed record is stored once. LOSS records live
+// in the same table (check "_loss", status "loss", details {from_seq, to_seq, count, reason}), so
+// the seqs of an epoch are 1..N without holes. `stored_us` is the wall clock when the batch was
+// written, just before its COMMIT.
 
 #include <cstdint>
 #include <filesystem>

@@ -1,0 +1,72 @@
+#include "manager/check_state.hpp"
+
+#include <gtest/gtest.h>
+
+namespace netmon::manager {
+namespace {
+
+CheckSpec check_with_retries(const std::string& id, int retries) {
+  CheckSpec spec;
+  spec.id = id;
+  spec.type = "tcp";
+  spec.retries = retries;
+  return spec;
+}
+
+std::string_view state_of(const CheckStates& states, const std::string& check) {
+  for (const auto& entry : states.snapshot()) {
+    if (entry.check == check) return entry.state;
+  }
+  return "";
+}
+
+TEST(CheckStates, GoUpAfterOneSuccessAndDownOnlyAfterRetriesConsecutiveFailures) {
+  CheckStates states;
+  states.configure("edge-1", {check_with_retries("web", 3)});
+  EXPECT_EQ(state_of(states, "web"), kStateUnknown);
+  auto change = states.apply("edge-1", "web", netmon::CheckStatus::kUp, 1);
+  ASSERT_TRUE(change);
+  EXPECT_EQ(change->from, kStateUnknown);
+  EXPECT_EQ(change->to, kStateUp);
+  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, 2));
+  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kTimeout, 3));
+  change = states.apply("edge-1", "web", netmon::CheckStatus::kError, 4);
+  ASSERT_TRUE(change) << "three consecutive failures with retries 3 did not make it DOWN";
+  EXPECT_EQ(change->to, kStateDown);
+  EXPECT_EQ(change->failures, 3);
+  change = states.apply("edge-1", "web", netmon::CheckStatus::kUp, 5);
+  ASSERT_TRUE(change);
+  EXPECT_EQ(change->to, kStateUp);
+}
+
+TEST(CheckStates, ASuccessBetweenFailuresRestartsTheCount) {
+  CheckStates states;
+  states.configure("edge-1", {check_with_retries("web", 2)});
+  states.apply("edge-1", "web", netmon::CheckStatus::kUp, 1);
+  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, 2));
+  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kUp, 3));
+  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, 4));
+  EXPECT_EQ(state_of(states, "web"), kStateUp);
+}
+
+TEST(CheckStates, IgnoreResultsOlderThanTheNewestApplied) {
+  CheckStates states;
+  states.configure("edge-1", {check_with_retries("web", 1)});
+  states.apply("edge-1", "web", netmon::CheckStatus::kUp, 100);
+  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, 50))
+      << "a replayed old failure changed the state";
+  EXPECT_EQ(state_of(states, "web"), kStateUp);
+}
+
+TEST(CheckStates, ReconfiguringKeepsKnownChecksAndForgetsRemovedOnes) {
+  CheckStates states;
+  states.configure("edge-1", {check_with_retries("web", 1), check_with_retries("dns", 1)});
+  states.apply("edge-1", "web", netmon::CheckStatus::kDown, 1);
+  states.configure("edge-1", {check_with_retries("web", 1), check_with_retries("ntp", 1)});
+  EXPECT_EQ(state_of(states, "web"), kStateDown);
+  EXPECT_EQ(state_of(states, "ntp"), kStateUnknown);
+  EXPECT_EQ(state_of(states, "dns"), "");
+}
+
+}  // namespace
+}  // namespace netmon::manager

@@ -1,0 +1,140 @@
+#include "manager/result_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/manager/manager_test_support.hpp"
+
+namespace netmon::manager {
+namespace {
+
+using testing::loss_record;
+using testing::result_record;
+
+std::int64_t count_rows(const std::filesystem::path& dir, const std::string& sql) {
+  sqlite::OpenOptions options;
+  options.read_only = true;
+  sqlite::Database db(ResultStore::file_in(dir), options);
+  auto statement = db.prepare(sql);
+  return statement.step() ? statement.column_int64(0) : -1;
+}
+
+TEST(ResultStore, StoresARecordOnceUnderTheSameKey) {
+  netmon::testing::TempDir dir;
+  ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+  const auto record = result_record("edge-1", "00000000000000aa", 1, "web");
+  store.begin();
+  EXPECT_TRUE(store.insert(1, record, 100));
+  EXPECT_FALSE(store.insert(1, record, 200)) << "a duplicate was reported as stored";
+  store.commit();
+  store.begin();
+  EXPECT_FALSE(store.insert(1, record, 300)) << "a duplicate in a later batch was stored";
+  EXPECT_TRUE(store.insert(2, record, 300)) << "another monitor's record is not a duplicate";
+  EXPECT_TRUE(store.insert(1, result_record("edge-1", "00000000000000bb", 1, "web"), 300))
+      << "another epoch's record is not a duplicate";
+  store.commit();
+  EXPECT_EQ(count_rows(dir.path(), "SELECT COUNT(*) FROM records"), 3);
+  EXPECT_EQ(count_rows(dir.path(),
+                       "SELECT stored_us FROM records WHERE monitor_id = 1 AND "
+                       "epoch = '00000000000000aa'"),
+            100);
+}
+
+TEST(ResultStore, KeepsColumnsTheLatencyBenchmarkReads) {
+  netmon::testing::TempDir dir;
+  ResultStore store(dir.path(), sqlite::Synchronous::kFull);
+  const auto ts = std::chrono::system_clock::time_point(std::chrono::microseconds(1'000'000));
+  store.begin();
+  ASSERT_TRUE(store.insert(
+      1, result_record("edge-1", "e", 1, "web", netmon::CheckStatus::kDown, ts), 1'010'000));
+  store.commit();
+  EXPECT_EQ(count_rows(dir.path(), "SELECT stored_us - (ts_us + latency_us) FROM records"),
+            1'010'000 - 1'000'000 - 1500);
+  EXPECT_EQ(count_rows(dir.path(),
+                       "SELECT COUNT(*) FROM records WHERE \"check\" = 'web' AND "
+                       "status = 'down' AND reason = 'connect_refused'"),
+            1);
+}
+
+TEST(ResultStore, StoresLossRecordsInTheSameSequence) {
+  netmon::testing::TempDir dir;
+  ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+  store.begin();
+  ASSERT_TRUE(store.insert(1, result_record("edge-1", "e", 1, "web"), 5));
+  ASSERT_TRUE(store.insert(1, loss_record("edge-1", "e", 2, 2, 40), 5));
+  store.commit();
+  EXPECT_EQ(count_rows(dir.path(),
+                       "SELECT seq FROM records WHERE \"check\" = '_loss' AND "
+                       "json_extract(details, '$.count') = 39"),
+            2);
+  EXPECT_EQ(store.epoch_progress(1, "e").contiguous, 2u);
+}
+
+TEST(ResultStore, RecoversTheContiguousSeqAndTheSeqsBeyondAGapAfterReopening) {
+  netmon::testing::TempDir dir;
+  {
+    ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+    store.begin();
+    for (std::uint64_t seq : {1, 2, 3, 5, 6, 9}) {
+      ASSERT_TRUE(store.insert(7, result_record("edge-1", "e", seq, "web"), 1));
+    }
+    ASSERT_TRUE(store.insert(7, result_record("edge-1", "other", 2, "web"), 1));
+    store.commit();
+  }
+  ResultStore reopened(dir.path(), sqlite::Synchronous::kNormal);
+  const auto progress = reopened.epoch_progress(7, "e");
+  EXPECT_EQ(progress.contiguous, 3u);
+  EXPECT_EQ(progress.above, (std::vector<std::uint64_t>{5, 6, 9}));
+  const auto other = reopened.epoch_progress(7, "other");
+  EXPECT_EQ(other.contiguous, 0u) << "seq 1 is missing, so nothing is contiguous";
+  EXPECT_EQ(other.above, (std::vector<std::uint64_t>{2}));
+  EXPECT_EQ(reopened.epoch_progress(8, "e").contiguous, 0u);
+}
+
+TEST(ResultStore, AssignsMonitorIdsOnceAndKeepsThemAcrossReopening) {
+  netmon::testing::TempDir dir;
+  std::uint64_t first = 0;
+  {
+    ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+    EXPECT_FALSE(store.monitor_id("edge-1"));
+    first = store.register_monitor("edge-1", "instance-a");
+    EXPECT_EQ(store.register_monitor("edge-1", "instance-b"), first);
+    EXPECT_NE(store.register_monitor("edge-2", "instance-c"), first);
+  }
+  ResultStore reopened(dir.path(), sqlite::Synchronous::kNormal);
+  EXPECT_EQ(reopened.monitor_id("edge-1"), first);
+  EXPECT_EQ(reopened.monitor_ids().size(), 2u);
+}
+
+TEST(ResultStore, BumpsTheConfigVersionOnlyWhenTheCheckListChanges) {
+  netmon::testing::TempDir dir;
+  CheckSpec check;
+  check.id = "web";
+  check.type = "tcp";
+  check.params = {{"host", std::string("127.0.0.1")}, {"port", std::string("80")}};
+  {
+    ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+    EXPECT_EQ(store.save_config("edge-1", {check}), 1u);
+    EXPECT_EQ(store.save_config("edge-1", {check}), 1u);
+    check.interval = std::chrono::seconds(30);
+    EXPECT_EQ(store.save_config("edge-1", {check}), 2u);
+    EXPECT_EQ(store.save_config("edge-2", {}), 1u);
+  }
+  ResultStore reopened(dir.path(), sqlite::Synchronous::kNormal);
+  const auto latest = reopened.latest_config("edge-1");
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->version, 2u);
+  EXPECT_EQ(latest->checks, std::vector<CheckSpec>{check});
+  EXPECT_EQ(reopened.save_config("edge-1", {check}), 2u);
+}
+
+TEST(ResultStore, ARolledBackBatchLeavesNothing) {
+  netmon::testing::TempDir dir;
+  ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+  store.begin();
+  ASSERT_TRUE(store.insert(1, result_record("edge-1", "e", 1, "web"), 1));
+  store.rollback();
+  EXPECT_EQ(count_rows(dir.path(), "SELECT COUNT(*) FROM records"), 0);
+}
+
+}  // namespace
+}  // namespace netmon::manager
