@@ -9,6 +9,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -235,6 +236,15 @@ inline std::optional<Binaries> built_binaries() {
 #endif
 }
 
+// "edge-1: produced N, stored N; ..." for the test's output.
+inline std::string summary(const std::map<std::string, Comparison>& comparisons) {
+  std::string text;
+  for (const auto& [name, c] : comparisons)
+    text += name + ": produced " + std::to_string(c.produced) + ", stored " +
+            std::to_string(c.stored) + "; ";
+  return text;
+}
+
 // "" when every monitor's produced keys are stored exactly once, nothing else
 // is stored, and each monitor produced at least `min_produced`; otherwise
 // what is wrong, per monitor.
@@ -359,6 +369,25 @@ class ProcessCluster {
     return sum;
   }
   std::uint64_t stored() const { return stored_rows(manager_dir()); }
+
+  // Waits until the monitors produced `more` results beyond what they have
+  // now and the store holds everything they produced up to then: the whole
+  // path, monitor to COMMIT, is flowing. False after `timeout`.
+  bool await_stored_progress(std::uint64_t more, std::chrono::milliseconds timeout) {
+    const std::uint64_t target = produced_total() + more;
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    if (!wait_until([&] { return produced_total() >= target; }, timeout)) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
+    return wait_until([&] { return stored() >= target; },
+                      std::max(left, std::chrono::milliseconds(0)));
+  }
+
+  // "stored N of M produced" for failure messages.
+  std::string progress() const {
+    return "stored " + std::to_string(stored()) + " of " + std::to_string(produced_total()) +
+           " produced\n";
+  }
 
   // SIGTERM to every monitor (each must exit 0); then each restarts without
   // --synthetic so its outbox drains into the store, until the store holds
