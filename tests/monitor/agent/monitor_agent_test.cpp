@@ -1,0 +1,502 @@
+#include "monitor/agent/monitor_agent.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "common/codec.hpp"
+#include "common/protocol/codec.hpp"
+#include "monitor/agent/monitor_state.hpp"
+#include "monitor/agent/result_outbox.hpp"
+#include "tests/support/child_process.hpp"
+
+namespace netmon::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string unique_endpoint(const std::string& what) {
+  static std::atomic<int> counter{0};
+  return "inproc://agent-test-" + what + "-" + std::to_string(counter++);
+}
+
+// Polls `condition` every 2 ms until it holds or `timeout` passes.
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
+  const auto end = Clock::now() + timeout;
+  while (Clock::now() < end) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return condition();
+}
+
+// The manager's end of the control channel: a raw ROUTER speaking the codec.
+class FakeManager {
+ public:
+  FakeManager(zmq::context_t& context, const std::string& endpoint)
+      : router_(context, zmq::socket_type::router) {
+    router_.set(zmq::sockopt::linger, 0);
+    router_.bind(endpoint);
+  }
+
+  // The next decodable message within `timeout`, remembering its sender.
+  std::optional<protocol::ControlMessage> receive(std::chrono::milliseconds timeout = 10s) {
+    const auto end = Clock::now() + timeout;
+    while (Clock::now() < end) {
+      zmq::pollitem_t item{router_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, 10ms);
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      zmq::message_t peer;
+      zmq::message_t body;
+      if (!router_.recv(peer) || !router_.recv(body)) continue;
+      auto decoded = protocol::decode_control(body.to_string_view());
+      EXPECT_TRUE(decoded.ok()) << "the agent sent an undecodable message";
+      if (!decoded) continue;
+      peer_ = peer.to_string();
+      return std::move(decoded).value();
+    }
+    return std::nullopt;
+  }
+
+  // The next message of type T; anything else before it fails the test.
+  template <class T>
+  std::optional<T> await(std::chrono::milliseconds timeout = 10s) {
+    auto message = receive(timeout);
+    if (!message) return std::nullopt;
+    if (!std::holds_alternative<T>(*message)) {
+      ADD_FAILURE() << "expected another message type, got " << protocol::type_name(*message);
+      return std::nullopt;
+    }
+    return std::get<T>(std::move(*message));
+  }
+
+  void send(const protocol::ControlMessage& message) { send_frames({protocol::encode(message)}); }
+
+  void send_frames(const std::vector<std::string>& frames) {
+    router_.send(zmq::buffer(peer_), zmq::send_flags::sndmore);
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      router_.send(zmq::buffer(frames[i]),
+                   i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+  }
+
+  const std::string& peer() const { return peer_; }
+
+ private:
+  zmq::socket_t router_;
+  std::string peer_;
+};
+
+CheckResult make_result(int n) {
+  CheckResult result;
+  result.check_id = "web";
+  result.type = "tcp";
+  result.target = "127.0.0.1:80";
+  result.status = CheckStatus::kUp;
+  result.latency = std::chrono::microseconds(100 + n);
+  result.details = {{"n", n}};
+  return result;
+}
+
+CheckSpec tcp_check(std::string id, std::string port, std::chrono::milliseconds interval = 1h) {
+  CheckSpec spec;
+  spec.id = std::move(id);
+  spec.type = "tcp";
+  spec.interval = interval;
+  spec.timeout = 50ms;
+  spec.params = {{"host", std::string("127.0.0.1")}, {"port", std::move(port)}};
+  return spec;
+}
+
+std::vector<std::uint64_t> seqs_of(const protocol::Replay& replay) {
+  std::vector<std::uint64_t> seqs;
+  for (const auto& record : replay.records)
+    seqs.push_back(record.key.seq);
+  return seqs;
+}
+
+std::vector<std::uint64_t> range(std::uint64_t from, std::uint64_t to) {
+  std::vector<std::uint64_t> seqs;
+  for (std::uint64_t seq = from; seq <= to; ++seq)
+    seqs.push_back(seq);
+  return seqs;
+}
+
+class MonitorAgentTest : public ::testing::Test {
+ protected:
+  MonitorOptions options() {
+    MonitorOptions result;
+    result.name = "edge-1";
+    result.data_dir = data_dir_;
+    result.manager = manager_endpoint_;
+    result.broker = bus_endpoint_;
+    result.synchronous = sqlite::Synchronous::kNormal;
+    result.clock = &clock_;
+    return result;
+  }
+
+  // Commits `count` results to the data dir's outbox before any agent runs.
+  std::string prefill(int count) {
+    std::filesystem::create_directories(data_dir_);
+    ResultOutbox outbox(data_dir_, "edge-1", {});
+    std::vector<CheckResult> results;
+    for (int i = 0; i < count; ++i)
+      results.push_back(make_result(i));
+    (void)outbox.append(results, 0, std::chrono::system_clock::now());
+    return outbox.epoch();
+  }
+
+  // HELLO, then WELCOME with `acked_seq`; returns the HELLO.
+  protocol::Hello welcome(MonitorAgent& agent, std::uint64_t acked_seq, std::uint64_t id = 5) {
+    auto hello = manager_.await<protocol::Hello>();
+    EXPECT_TRUE(hello.has_value());
+    manager_.send(protocol::Welcome{id, acked_seq, 1000, 3});
+    EXPECT_TRUE(wait_until([&] { return agent.stats().connected; }));
+    return hello.value_or(protocol::Hello{});
+  }
+
+  zmq::context_t context_;
+  testing::TempDir dir_{"netmon-agent-"};
+  std::filesystem::path data_dir_ = dir_ / "data";
+  ManualClock clock_;
+  std::string manager_endpoint_ = unique_endpoint("manager");
+  std::string bus_endpoint_ = unique_endpoint("bus");
+  FakeManager manager_{context_, manager_endpoint_};
+};
+
+TEST_F(MonitorAgentTest, SaysHelloWithItsIdentityAndOutboxRangeAndNothingElseBeforeWelcome) {
+  const std::string epoch = prefill(3);
+  MonitorAgent agent(context_, options());
+  agent.start();
+  auto hello = manager_.await<protocol::Hello>();
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(hello->name, "edge-1");
+  EXPECT_EQ(hello->instance.size(), 32u);
+  EXPECT_EQ(hello->monitor_id, 0u);
+  EXPECT_EQ(hello->config_version, 0u);
+  EXPECT_EQ(hello->epoch, epoch);
+  EXPECT_EQ(hello->first_seq, 1u);
+  EXPECT_EQ(hello->last_seq, 3u);
+
+  clock_.advance(2500ms);  // heartbeat time, but no WELCOME yet: silence
+  EXPECT_FALSE(manager_.receive(300ms).has_value());
+  EXPECT_FALSE(agent.stats().connected);
+}
+
+TEST_F(MonitorAgentTest, PrintsARejectAndSaysHelloAgainAfterABackoff) {
+  MonitorAgent agent(context_, options());
+  agent.start();
+  ASSERT_TRUE(manager_.await<protocol::Hello>());
+  const std::string first_peer = manager_.peer();
+  manager_.send(protocol::Reject{"name_in_use", "edge-1 is held by another instance"});
+  ASSERT_TRUE(wait_until([&] { return agent.stats().reconnects == 1; }));
+  EXPECT_FALSE(manager_.receive(200ms).has_value());  // not before the backoff
+  clock_.advance(1300ms);                             // 1 s + 20 % jitter at most
+  auto hello = manager_.await<protocol::Hello>();
+  ASSERT_TRUE(hello);
+  EXPECT_NE(manager_.peer(), first_peer);  // a new connection
+}
+
+TEST_F(MonitorAgentTest, ReplaysExactlyTheUnackedRangeInBatchesOfAThousandWithFourInFlight) {
+  const std::string epoch = prefill(5500);
+  MonitorAgent agent(context_, options());
+  agent.start();
+  welcome(agent, 300);
+  EXPECT_TRUE(wait_until([&] { return agent.stats().outbox_records == 5200; }));
+  for (std::uint64_t batch = 0; batch < 4; ++batch) {
+    auto replay = manager_.await<protocol::Replay>();
+    ASSERT_TRUE(replay);
+    EXPECT_EQ(replay->epoch, epoch);
+    EXPECT_EQ(seqs_of(*replay), range(301 + batch * 1000, 1300 + batch * 1000));
+  }
+  EXPECT_FALSE(manager_.receive(300ms).has_value()) << "a fifth batch before any ACK";
+
+  manager_.send(protocol::Ack{epoch, 1300});
+  auto fifth = manager_.await<protocol::Replay>();
+  ASSERT_TRUE(fifth);
+  EXPECT_EQ(seqs_of(*fifth), range(4301, 5300));
+  manager_.send(protocol::Ack{epoch, 2300});
+  auto sixth = manager_.await<protocol::Replay>();
+  ASSERT_TRUE(sixth);
+  EXPECT_EQ(seqs_of(*sixth), range(5301, 5500));
+
+  manager_.send(protocol::Ack{epoch, 5500});
+  EXPECT_TRUE(wait_until([&] { return agent.stats().outbox_records == 0; }));
+  EXPECT_EQ(agent.stats().acked_seq, 5500u);
+  EXPECT_EQ(agent.stats().replayed, 5200u);
+}
+
+TEST_F(MonitorAgentTest, AcksTrimTheOutboxAndReplayRequestsAreAnsweredFromWhatIsLeft) {
+  const std::string epoch = prefill(50);
+  MonitorAgent agent(context_, options());
+  agent.start();
+  welcome(agent, 0);
+  auto replay = manager_.await<protocol::Replay>();
+  ASSERT_TRUE(replay);
+  EXPECT_EQ(seqs_of(*replay), range(1, 50));
+
+  manager_.send(protocol::Ack{epoch, 30});
+  ASSERT_TRUE(wait_until([&] { return agent.stats().outbox_records == 20; }));
+  EXPECT_EQ(agent.stats().acked_seq, 30u);
+
+  manager_.send(protocol::ReplayReq{"ffffffffffffffff", 1, 50});  // not our epoch
+  manager_.send(protocol::ReplayReq{epoch, 20, 40});
+  auto answer = manager_.await<protocol::Replay>();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(seqs_of(*answer), range(31, 40));  // 20..30 were acknowledged and trimmed
+  EXPECT_EQ(agent.stats().malformed, 1u);
+}
+
+TEST_F(MonitorAgentTest, PersistsAConfigBeforeAckingItWithTheDigestOfEveryCheck) {
+  MonitorAgent agent(context_, options());
+  agent.start();
+  welcome(agent, 0);
+  const protocol::Config config{3, {tcp_check("web", "80"), tcp_check("ssh", "22")}};
+  manager_.send(config);
+  auto ack = manager_.await<protocol::ConfigAck>();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->version, 3u);
+  EXPECT_TRUE(ack->error.empty()) << ack->error;
+  const std::map<std::string, std::string> digests{
+      {"web", protocol::check_digest(config.checks[0])},
+      {"ssh", protocol::check_digest(config.checks[1])}};
+  EXPECT_EQ(ack->digests, digests);
+  EXPECT_EQ(agent.stats().config_version, 3u);
+  // Already durable when the ACK left: read it from the file while the agent runs.
+  MonitorState stored(data_dir_, sqlite::Synchronous::kNormal);
+  EXPECT_EQ(stored.config(), config);
+}
+
+TEST_F(MonitorAgentTest, RefusesAnInvalidConfigNamingCheckAndFieldAndKeepsTheOldOne) {
+  MonitorAgent agent(context_, options());
+  agent.start();
+  welcome(agent, 0);
+  const protocol::Config good{3, {tcp_check("web", "80")}};
+  manager_.send(good);
+  ASSERT_TRUE(manager_.await<protocol::ConfigAck>());
+  manager_.send(protocol::Config{4, {tcp_check("web", "80"), tcp_check("db", "70000")}});
+  auto ack = manager_.await<protocol::ConfigAck>();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->version, 4u);
+  EXPECT_NE(ack->error.find("db"), std::string::npos) << ack->error;
+  EXPECT_NE(ack->error.find("port"), std::string::npos) << ack->error;
+  EXPECT_EQ(agent.stats().config_version, 3u);
+  agent.stop();
+  MonitorState stored(data_dir_, sqlite::Synchronous::kNormal);
+  EXPECT_EQ(stored.config(), good);
+}
+
+TEST_F(MonitorAgentTest,
+       SendsHeartbeatsWhenIdleAndDeclaresTheManagerLostAfterThreeSilentIntervals) {
+  MonitorAgent agent(context_, options());
+  agent.start();
+  welcome(agent, 0);
+  clock_.advance(1000ms);
+  ASSERT_TRUE(manager_.await<protocol::Heartbeat>());
+  clock_.advance(1999ms);  // 2999 ms of silence from the manager
+  ASSERT_TRUE(manager_.await<protocol::Heartbeat>());
+  EXPECT_TRUE(agent.stats().connected);
+  EXPECT_EQ(agent.stats().reconnects, 0u);
+
+  clock_.advance(1ms);  // 3 intervals
+  ASSERT_TRUE(wait_until([&] { return !agent.stats().connected; }));
+  EXPECT_EQ(agent.stats().reconnects, 1u);
+  clock_.advance(1300ms);  // the first backoff, at most 1 s + 20 %
+  auto hello = manager_.await<protocol::Hello>();
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(hello->monitor_id, 5u);
+}
+
+TEST_F(MonitorAgentTest, AnyMessageFromTheManagerCountsAsAHeartbeat) {
+  MonitorAgent agent(context_, options());
+  agent.start();
+  welcome(agent, 0);
+  clock_.advance(2000ms);
+  ASSERT_TRUE(manager_.await<protocol::Heartbeat>());
+  manager_.send_frames({"not msgpack"});  // even a malformed one proves the peer is there
+  ASSERT_TRUE(wait_until([&] { return agent.stats().malformed == 1; }));
+  clock_.advance(2500ms);  // 4.5 s in, 2.5 s since the manager spoke
+  ASSERT_TRUE(manager_.await<protocol::Heartbeat>());
+  EXPECT_TRUE(agent.stats().connected);
+  clock_.advance(500ms);
+  EXPECT_TRUE(wait_until([&] { return !agent.stats().connected; }));
+}
+
+TEST_F(MonitorAgentTest, CountsAndDropsMalformedTruncatedOversizedAndUnknownControlInput) {
+  MonitorAgent agent(context_, options());
+  agent.start();
+  welcome(agent, 0);
+  const std::string config = protocol::encode(protocol::Config{2, {tcp_check("web", "80")}});
+  msgpack::sbuffer unknown;
+  Packer packer(unknown);
+  packer.pack_map(3);
+  packer.pack(std::string("proto"));
+  packer.pack(std::string("NMP"));
+  packer.pack(std::string("v"));
+  packer.pack(1);
+  packer.pack(std::string("type"));
+  packer.pack(std::string("BOGUS"));
+  std::string other_version = protocol::encode(protocol::Heartbeat{});
+  other_version[other_version.find('\x01')] = '\x02';  // v: 1 -> 2
+
+  manager_.send_frames({"\xc1\xff garbage"});
+  manager_.send_frames({config.substr(0, config.size() / 2)});
+  manager_.send_frames({std::string(protocol::kMaxMessageBytes + 1, 'x')});
+  manager_.send_frames({std::string(unknown.data(), unknown.size())});
+  manager_.send_frames({other_version});
+  manager_.send_frames({protocol::encode(protocol::Heartbeat{}), "second frame"});
+  manager_.send(protocol::Hello{"edge-1", "x", 0, 0, "e", 1, 0});  // not a manager's message
+  manager_.send_frames({config});
+
+  auto ack = manager_.await<protocol::ConfigAck>();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->version, 2u);
+  EXPECT_EQ(agent.stats().malformed, 7u);
+  EXPECT_TRUE(agent.stats().connected);
+}
+
+TEST_F(MonitorAgentTest, RestartOnTheSameDataDirKeepsInstanceEpochSequenceAndConfig) {
+  prefill(3);
+  protocol::Hello first;
+  const protocol::Config config{2, {tcp_check("web", "80")}};
+  {
+    MonitorAgent agent(context_, options());
+    agent.start();
+    first = welcome(agent, 0, 9);
+    manager_.send(config);
+    ASSERT_TRUE(manager_.await<protocol::Replay>());
+    ASSERT_TRUE(manager_.await<protocol::ConfigAck>());
+    agent.stop();
+    EXPECT_TRUE(manager_.await<protocol::Bye>()) << "a clean stop says BYE";
+  }
+  MonitorAgent agent(context_, options());
+  EXPECT_EQ(agent.stats().monitor_id, 9u);
+  agent.start();
+  EXPECT_EQ(agent.stats().config_version, 2u);  // resumed before any manager answers
+  auto hello = manager_.await<protocol::Hello>();
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(hello->instance, first.instance);
+  EXPECT_EQ(hello->epoch, first.epoch);
+  EXPECT_EQ(hello->monitor_id, 9u);
+  EXPECT_EQ(hello->config_version, 2u);
+  EXPECT_EQ(hello->first_seq, 1u);  // replayed, never acknowledged
+  EXPECT_EQ(hello->last_seq, 3u);
+}
+
+TEST_F(MonitorAgentTest, ResumesCheckingWithItsStoredConfigWhileTheManagerIsAway) {
+  std::filesystem::create_directories(data_dir_);
+  {
+    MonitorState state(data_dir_, sqlite::Synchronous::kNormal);
+    const auto port = std::to_string(testing::free_tcp_port());
+    state.save_config(protocol::Config{4, {tcp_check("closed", port, 100ms)}});
+  }
+  MonitorAgent agent(context_, options());
+  agent.start();
+  ASSERT_TRUE(manager_.await<protocol::Hello>());  // never answered
+  EXPECT_TRUE(wait_until([&] { return agent.stats().produced >= 2; }));
+  EXPECT_EQ(agent.stats().config_version, 4u);
+  EXPECT_FALSE(agent.stats().connected);
+}
+
+TEST_F(MonitorAgentTest, PublishesOnlyCommittedRecordsAndLogsEveryCommittedSeq) {
+  zmq::socket_t bus(context_, zmq::socket_type::xsub);
+  bus.bind(bus_endpoint_);
+  const char subscribe_all = '\x01';
+  bus.send(zmq::buffer(&subscribe_all, 1), zmq::send_flags::none);
+
+  MonitorOptions opts = options();
+  opts.synthetic_rate = 5000;
+  opts.produced_log = dir_ / "produced.log";
+  std::vector<std::pair<std::string, std::string>> published;
+  {
+    MonitorAgent agent(context_, opts);
+    agent.start();
+    const auto end = Clock::now() + 10s;
+    while (published.size() < 300 && Clock::now() < end) {
+      zmq::pollitem_t item{bus.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, 10ms);
+      zmq::message_t topic;
+      zmq::message_t body;
+      while (bus.recv(topic, zmq::recv_flags::dontwait)) {
+        ASSERT_TRUE(topic.more());
+        ASSERT_TRUE(bus.recv(body));
+        published.emplace_back(topic.to_string(), body.to_string());
+      }
+    }
+    agent.stop();
+    EXPECT_EQ(agent.stats().published, agent.stats().produced);
+  }
+  ASSERT_GE(published.size(), 300u);
+
+  ResultOutbox outbox(data_dir_, "edge-1", {});
+  const auto held = outbox.read(1, 1'000'000, std::size_t{1} << 30);
+  ASSERT_EQ(held.size(), outbox.last_seq());  // nothing was acknowledged: all still held
+  for (const auto& [topic, body] : published) {
+    auto record = protocol::decode_record(body);
+    ASSERT_TRUE(record.ok()) << record.error().message;
+    EXPECT_EQ(topic, protocol::record_topic(*record));
+    EXPECT_EQ(topic.rfind("res/edge-1/synthetic-", 0), 0u) << topic;
+    EXPECT_EQ(record->key.epoch, outbox.epoch());
+    ASSERT_GE(record->key.seq, 1u);
+    ASSERT_LE(record->key.seq, held.size());
+    EXPECT_EQ(held[record->key.seq - 1].body, body) << "published bytes differ from the committed";
+  }
+
+  std::ifstream log(dir_ / "produced.log");
+  std::string epoch;
+  std::uint64_t seq = 0;
+  std::uint64_t expected = 1;
+  while (log >> epoch >> seq) {
+    EXPECT_EQ(epoch, outbox.epoch());
+    EXPECT_EQ(seq, expected++);
+  }
+  EXPECT_EQ(expected - 1, outbox.last_seq());
+}
+
+TEST_F(MonitorAgentTest, TheDropHookSkipsPublishingEveryNthRecordButCommitsAll) {
+  MonitorOptions opts = options();
+  opts.synthetic_rate = 5000;
+  opts.drop_every_nth_publish = 10;
+  MonitorAgent agent(context_, opts);
+  agent.start();
+  ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 200; }));
+  agent.stop();
+  const MonitorStats stats = agent.stats();
+  EXPECT_EQ(stats.published, stats.produced - stats.produced / 10);
+  EXPECT_EQ(stats.last_seq, stats.produced);
+}
+
+TEST_F(MonitorAgentTest, StartupErrorsNameTheFlagAndTheFix) {
+  auto error_of = [&](MonitorOptions opts) -> std::string {
+    try {
+      MonitorAgent agent(context_, std::move(opts));
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  MonitorOptions bad_name = options();
+  bad_name.name = "edge 1";
+  EXPECT_NE(error_of(bad_name).find("--name"), std::string::npos);
+
+  std::ofstream(dir_ / "a-file") << "x";
+  MonitorOptions file_dir = options();
+  file_dir.data_dir = dir_ / "a-file";
+  EXPECT_NE(error_of(file_dir).find("--data-dir"), std::string::npos);
+
+  MonitorOptions bad_broker = options();
+  bad_broker.broker = "nonsense";
+  EXPECT_NE(error_of(bad_broker).find("--broker"), std::string::npos);
+
+  MonitorAgent holder(context_, options());
+  const std::string in_use = error_of(options());
+  EXPECT_NE(in_use.find("--data-dir"), std::string::npos);
+  EXPECT_NE(in_use.find("another netmon-monitor"), std::string::npos) << in_use;
+}
+
+}  // namespace
+}  // namespace netmon::agent
