@@ -22,6 +22,7 @@
 // kernel if this program dies: PR_SET_PDEATHSIG).
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -71,6 +72,7 @@ struct Options {
   int replay_timeout_s = 90;
   std::string sync = "full";
   std::string phases = "throughput,latency,replay";
+  bool keep_dirs = false;
 };
 
 std::int64_t wall_us() {
@@ -85,6 +87,8 @@ std::string fixed(double value, int decimals = 0) {
   return text;
 }
 
+std::vector<std::pair<std::string, std::chrono::microseconds>> machine_times();
+
 // One process's CPU over a window, in cores (1.0 = one core busy).
 struct CpuShare {
   std::string name;
@@ -98,6 +102,10 @@ class Cluster {
     for (int i = 1; i <= options_.monitors; ++i)
       names_.push_back("bench-" + std::to_string(i));
     cluster::write_manager_config(dir_ / "netmon.yaml", names_);
+    if (options_.keep_dirs) {
+      dir_.keep();
+      std::cout << "bench: logs and stores in " << dir_.path().string() << "\n";
+    }
   }
 
   const std::filesystem::path& dir() const { return dir_.path(); }
@@ -146,7 +154,7 @@ class Cluster {
   }
 
   std::vector<std::pair<std::string, std::chrono::microseconds>> cpu_times() const {
-    std::vector<std::pair<std::string, std::chrono::microseconds>> times;
+    std::vector<std::pair<std::string, std::chrono::microseconds>> times = machine_times();
     if (manager_ && manager_->pid() > 0) times.emplace_back("manager", manager_->cpu_time());
     for (std::size_t i = 0; i < monitors_.size(); ++i)
       times.emplace_back(names_[i], monitors_[i]->cpu_time());
@@ -185,6 +193,20 @@ class Cluster {
   int monitor_starts_ = 0;
 };
 
+// The whole machine from /proc/stat, summed over its CPUs: "machine" (busy:
+// not idle, not waiting for I/O) and "iowait" (idle with I/O outstanding).
+std::vector<std::pair<std::string, std::chrono::microseconds>> machine_times() {
+  std::ifstream file("/proc/stat");
+  std::string label;
+  long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  file >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  const auto us = [&](long long t) {
+    return std::chrono::microseconds{t * 1'000'000 / (ticks > 0 ? ticks : 100)};
+  };
+  return {{"machine", us(user + nice + system + irq + softirq + steal)}, {"iowait", us(iowait)}};
+}
+
 // CPU used per process between two samples, in cores.
 std::vector<CpuShare> cpu_between(
     const std::vector<std::pair<std::string, std::chrono::microseconds>>& before,
@@ -198,11 +220,18 @@ std::vector<CpuShare> cpu_between(
   return shares;
 }
 
+double share_of(const std::vector<CpuShare>& shares, const std::string& name) {
+  for (const auto& share : shares)
+    if (share.name == name) return share.cores;
+  return 0;
+}
+
 std::string describe(const std::vector<CpuShare>& shares) {
   std::string text;
   double monitors = 0;
   int monitor_count = 0;
   for (const auto& share : shares) {
+    if (share.name == "machine" || share.name == "iowait") continue;
     if (share.name == "manager") {
       text += "manager " + fixed(share.cores, 2) + " cores";
     } else {
@@ -214,24 +243,31 @@ std::string describe(const std::vector<CpuShare>& shares) {
     if (!text.empty()) text += ", ";
     text += std::to_string(monitor_count) + " monitors " + fixed(monitors, 2) + " cores";
   }
+  text += ", machine " + fixed(share_of(shares, "machine"), 2) + " of " +
+          std::to_string(std::thread::hardware_concurrency()) + " busy, iowait " +
+          fixed(share_of(shares, "iowait"), 2);
   return text;
 }
 
-// A verdict on what bounded a figure, from CPU alone: 2 cores in total.
+// A verdict on what bounded a figure, from CPU alone.
 std::string limit_of(const std::vector<CpuShare>& shares, bool offered_more_than_done) {
-  double sum = 0;
-  double manager = 0;
-  for (const auto& share : shares) {
-    sum += share.cores;
-    if (share.name == "manager") manager = share.cores;
+  if (!offered_more_than_done) return "the offered rate (not saturated)";
+  const double cores = std::thread::hardware_concurrency();
+  const double machine = share_of(shares, "machine");
+  const double manager = share_of(shares, "manager");
+  double ours = 0;
+  for (const auto& share : shares)
+    if (share.name != "machine" && share.name != "iowait") ours += share.cores;
+  if (machine >= 0.9 * cores) {
+    if (machine - ours >= 0.25 * cores)
+      return "CPU: all cores busy, " + fixed(machine - ours, 2) +
+             " of them other processes (rerun on an idle machine)";
+    return manager >= ours / 2 ? "CPU: all cores busy, the manager the largest share"
+                               : "CPU: all cores busy, the monitors the largest share";
   }
-  if (!offered_more_than_done) return "offered rate (not saturated)";
-  if (sum >= 1.7) {
-    return manager >= sum / 2 ? "both cores busy, manager the largest share"
-                              : "both cores busy, monitors the largest share";
-  }
-  if (manager >= 0.9) return "manager loop thread CPU-bound";
-  return "not CPU-bound: fsync/commit latency or pacing";
+  if (manager >= 0.9) return "the manager's loop thread (CPU-bound)";
+  if (share_of(shares, "iowait") >= 0.3) return "fsync: the disk (iowait)";
+  return "not CPU-bound: commit/fsync latency or pacing";
 }
 
 std::uint64_t count_between(const std::filesystem::path& store_dir, std::int64_t from_us,
@@ -431,6 +467,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--phases", options.phases, "comma-separated: throughput,latency,replay")
       ->capture_default_str();
+  app.add_flag("--keep-dirs", options.keep_dirs, "keep each phase's temp dir (logs, stores)");
   CLI11_PARSE(app, argc, argv);
   if (options.monitors < 1) {
     std::cerr << "--monitors must be at least 1\n";

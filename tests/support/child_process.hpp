@@ -30,10 +30,13 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
+  // Leaves the directory in place (to look at after a run).
+  void keep() { keep_ = true; }
   std::filesystem::path operator/(std::string_view name) const { return path_ / name; }
 
  private:
   std::filesystem::path path_;
+  bool keep_ = false;
 };
 
 // A TCP port nothing listens on at 127.0.0.1 right now. Picked at random below
