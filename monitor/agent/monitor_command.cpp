@@ -159,8 +159,10 @@ int monitor_main(int argc, const char* const* argv, std::ostream& out, std::ostr
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t previous;
+  pthread_sigmask(SIG_BLOCK, &signals, &previous);
 
+  int status = kExitOk;
   try {
     zmq::context_t context;
     MonitorAgent agent(context, std::move(*parsed.options));
@@ -171,9 +173,10 @@ int monitor_main(int argc, const char* const* argv, std::ostream& out, std::ostr
     agent.stop();
   } catch (const std::exception& e) {
     err << "netmon-monitor: " << e.what() << "\n" << std::flush;
-    return kExitFailure;
+    status = kExitFailure;
   }
-  return kExitOk;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return status;
 }
 
 }  // namespace netmon::agent
