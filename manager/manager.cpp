@@ -640,6 +640,8 @@ void Manager::Loop::flush() {
   duplicates_ += duplicates;
   batch_.clear();
   events_to_store_.clear();
+  // Readers of monitors() see a stored seq no later than its ACK goes out.
+  publish_snapshot();
   const TimePoint now = options_.clock->now();
   for (auto& [name, session] : sessions_) {
     if (session.state != kConnected) continue;
@@ -651,7 +653,6 @@ void Manager::Loop::flush() {
       }
     }
   }
-  snapshot_dirty_ = true;
 }
 
 void Manager::Loop::run_timers(TimePoint now) {
@@ -714,7 +715,14 @@ bool Manager::Loop::send(Session& session, const protocol::ControlMessage& messa
       return true;
     }
   } catch (const zmq::error_t& e) {
-    // EHOSTUNREACH: the monitor's connection is gone; liveness will tell.
+    if (e.num() == EHOSTUNREACH) {
+      // Its connection is gone for good (a reconnect gets a new routing id):
+      // no need to wait for liveness.
+      routes_.erase(session.routing_id);
+      session.routing_id.clear();
+      if (session.state == kConnected) set_state(session, kLost, "its connection closed");
+      return false;
+    }
     std::uint64_t suppressed = 0;
     if (send_limiter_.allow(now, suppressed)) {
       log_->warn("send failed monitor={} type={}: {}", session.name, protocol::type_name(message),
