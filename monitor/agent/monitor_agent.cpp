@@ -156,6 +156,7 @@ class MonitorAgent::Impl {
   void open_control(TimePoint now);
   void close_control(int linger_ms);
   void retry_later(TimePoint now);
+  void reopen_pub();
   bool send_control(const protocol::ControlMessage& message, TimePoint now);
   bool send_bytes(const std::string& bytes, TimePoint now);
   void receive_control(TimePoint now);
@@ -425,8 +426,22 @@ void MonitorAgent::Impl::close_control(int linger_ms) {
   window_.reset();
 }
 
+void MonitorAgent::Impl::reopen_pub() {
+  // The broker may have gone with the manager (it is embedded by default),
+  // and an inproc connection never comes back on its own. Queued
+  // publications go with the old socket: they are committed, and replay
+  // repairs what the manager misses.
+  pub_.set(zmq::sockopt::linger, 0);
+  pub_.close();
+  pub_ = zmq::socket_t(context_, zmq::socket_type::pub);
+  protocol::apply_input_limits(pub_);
+  protocol::apply_bus_watermarks(pub_);
+  pub_.connect(options_.broker);
+}
+
 void MonitorAgent::Impl::retry_later(TimePoint now) {
   close_control(0);
+  reopen_pub();
   const auto delay = backoff_.next();
   reconnect_at_ = now + delay;
   ++counters_.reconnects;
