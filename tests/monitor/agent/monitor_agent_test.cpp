@@ -248,7 +248,7 @@ TEST_F(MonitorAgentTest, AcksTrimTheOutboxAndReplayRequestsAreAnsweredFromWhatIs
   auto answer = manager_.await<protocol::Replay>();
   ASSERT_TRUE(answer);
   EXPECT_EQ(seqs_of(*answer), range(31, 40));  // 20..30 were acknowledged and trimmed
-  EXPECT_EQ(agent.stats().malformed, 1u);
+  EXPECT_TRUE(wait_until([&] { return agent.stats().malformed == 1; }));
 }
 
 TEST_F(MonitorAgentTest, PersistsAConfigBeforeAckingItWithTheDigestOfEveryCheck) {
@@ -265,7 +265,7 @@ TEST_F(MonitorAgentTest, PersistsAConfigBeforeAckingItWithTheDigestOfEveryCheck)
       {"web", protocol::check_digest(config.checks[0])},
       {"ssh", protocol::check_digest(config.checks[1])}};
   EXPECT_EQ(ack->digests, digests);
-  EXPECT_EQ(agent.stats().config_version, 3u);
+  EXPECT_TRUE(wait_until([&] { return agent.stats().config_version == 3; }));
   // Already durable when the ACK left: read it from the file while the agent runs.
   MonitorState stored(data_dir_, sqlite::Synchronous::kNormal);
   EXPECT_EQ(stored.config(), config);
@@ -355,6 +355,7 @@ TEST_F(MonitorAgentTest, CountsAndDropsMalformedTruncatedOversizedAndUnknownCont
   auto ack = manager_.await<protocol::ConfigAck>();
   ASSERT_TRUE(ack);
   EXPECT_EQ(ack->version, 2u);
+  EXPECT_TRUE(wait_until([&] { return agent.stats().malformed >= 7; }));
   EXPECT_EQ(agent.stats().malformed, 7u);
   EXPECT_TRUE(agent.stats().connected);
 }
