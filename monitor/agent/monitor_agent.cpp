@@ -454,6 +454,8 @@ bool MonitorAgent::Impl::send_control(const protocol::ControlMessage& message, T
 
 bool MonitorAgent::Impl::send_bytes(const std::string& bytes, TimePoint now) {
   if (!dealer_) return false;
+  // Whoever sees this message also sees the stats that led to it.
+  update_stats();
   try {
     if (!dealer_->send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
       if (warning_allowed(now)) log_->warn("control channel full; will send again later");
