@@ -20,7 +20,7 @@
 #include "monitor/agent/monitor_state.hpp"
 #include "monitor/agent/produced_log.hpp"
 #include "monitor/agent/reconnect_backoff.hpp"
-#include "monitor/agent/replay_message.hpp"
+#include "monitor/agent/record_encoding.hpp"
 #include "monitor/agent/replay_window.hpp"
 #include "monitor/agent/result_outbox.hpp"
 #include "monitor/agent/result_queue.hpp"

@@ -4,6 +4,7 @@
 
 #include "common/protocol/codec.hpp"
 #include "monitor/agent/random_id.hpp"
+#include "monitor/agent/record_encoding.hpp"
 
 namespace netmon::agent {
 namespace {
@@ -96,7 +97,8 @@ AppendOutcome ResultOutbox::append(const std::vector<CheckResult>& results,
   const std::int64_t now_us = to_us(now);
   const std::uint64_t first_before = first_seq_;
   const std::uint64_t last_before = last_seq_;
-  const std::string loss_topic = "res/" + monitor_name_ + "/_loss";
+  const std::string topic_prefix = "res/" + monitor_name_ + "/";
+  const std::string loss_topic = topic_prefix + "_loss";
   sqlite::Transaction transaction(db_);
   try {
     // Age cap: seq order is append order, so the too-old rows are a prefix;
@@ -150,15 +152,15 @@ AppendOutcome ResultOutbox::append(const std::vector<CheckResult>& results,
     for (std::size_t i = 0; i < results.size(); ++i) {
       const std::uint64_t seq = ++last_seq_;
       if (i < drop_batch) continue;
-      protocol::Record record{{monitor_name_, monitor_id, epoch_, seq}, results[i]};
-      std::string body = protocol::encode_record(record);
+      const protocol::RecordKey key{monitor_name_, monitor_id, epoch_, seq};
+      std::string body = encode_result_record(key, results[i]);
       if (body.size() > kMaxBodyBytes) {
-        auto& result = std::get<CheckResult>(record.body);
-        result.details = nlohmann::json{{"truncated", "details over 256 KiB were dropped"}};
-        body = protocol::encode_record(record);
+        CheckResult trimmed = results[i];
+        trimmed.details = nlohmann::json{{"truncated", "details over 256 KiB were dropped"}};
+        body = encode_result_record(key, trimmed);
       }
       insert(seq, now_us, body);
-      outcome.records.push_back({seq, protocol::record_topic(record), std::move(body)});
+      outcome.records.push_back({seq, topic_prefix + results[i].check_id, std::move(body)});
     }
     if (drop_held + drop_batch > 0) {
       const std::uint64_t to = drop_from + drop_held + drop_batch - 1;

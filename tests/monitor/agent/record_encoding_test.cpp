@@ -1,4 +1,4 @@
-#include "monitor/agent/replay_message.hpp"
+#include "monitor/agent/record_encoding.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@ protocol::Record make_record(std::uint64_t seq) {
   return {{"edge-1", 3, "00112233aabbccdd", seq}, result};
 }
 
-TEST(ReplayMessage, IsByteForByteTheCodecsReplayOfTheStoredRecords) {
+TEST(RecordEncoding, ReplayIsByteForByteTheCodecsReplayOfTheStoredRecords) {
   protocol::Replay replay{"00112233aabbccdd", {}};
   std::vector<OutboxRecord> stored;
   replay.records.push_back(make_record(8));
@@ -33,6 +33,16 @@ TEST(ReplayMessage, IsByteForByteTheCodecsReplayOfTheStoredRecords) {
   auto decoded = protocol::decode_control(bytes);
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   EXPECT_EQ(std::get<protocol::Replay>(*decoded), replay);
+}
+
+TEST(RecordEncoding, ResultRecordIsByteForByteTheCodecsRecord) {
+  const protocol::Record record = make_record(12);
+  EXPECT_EQ(encode_result_record(record.key, std::get<CheckResult>(record.body)),
+            protocol::encode_record(record));
+  CheckResult bare;
+  bare.check_id = "x";
+  const protocol::RecordKey key{"m", 0, "e", 1};
+  EXPECT_EQ(encode_result_record(key, bare), protocol::encode_record({key, bare}));
 }
 
 }  // namespace
