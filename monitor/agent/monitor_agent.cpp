@@ -163,6 +163,7 @@ class MonitorAgent::Impl {
   void handle(protocol::ControlMessage& message, TimePoint now);
   void on_welcome(const protocol::Welcome& welcome, TimePoint now);
   void on_ack(const protocol::Ack& ack, TimePoint now);
+  void trim_acknowledged(TimePoint now);
   void on_timers(TimePoint now);
   void pump_replay(TimePoint now);
 
@@ -204,6 +205,7 @@ class MonitorAgent::Impl {
   std::vector<CheckResult> batch_;
   std::vector<CheckResult> incoming_;
   std::uint64_t publish_count_ = 0;
+  bool trim_pending_ = false;
   MonitorStats counters_;
 
   mutable std::mutex stats_mutex_;
@@ -348,6 +350,7 @@ void MonitorAgent::Impl::turn() {
   if (dealer_ && (items[1].revents & ZMQ_POLLIN)) receive_control(now);
   on_timers(now);
   pump_replay(now);
+  trim_acknowledged(now);
   update_stats();
 }
 
@@ -563,13 +566,19 @@ void MonitorAgent::Impl::on_ack(const protocol::Ack& ack, TimePoint now) {
   if (acked > counters_.acked_seq) {
     counters_.acked_seq = acked;
     last_ack_progress_ = now;
-    try {
-      outbox_->trim(acked);
-    } catch (const sqlite::SqliteError& e) {
-      if (warning_allowed(now)) log_->error("outbox trim failed: {}", e.what());
-    }
+    trim_pending_ = true;  // at the end of the turn, after the next replay batch went out
   }
   window_.acknowledge(counters_.acked_seq);
+}
+
+void MonitorAgent::Impl::trim_acknowledged(TimePoint now) {
+  if (!trim_pending_) return;
+  try {
+    outbox_->trim(counters_.acked_seq);
+    trim_pending_ = false;
+  } catch (const sqlite::SqliteError& e) {
+    if (warning_allowed(now)) log_->error("outbox trim failed, retrying: {}", e.what());
+  }
 }
 
 void MonitorAgent::Impl::apply_config(const protocol::Config& config, TimePoint now) {
