@@ -589,9 +589,17 @@ void Manager::Loop::flush() {
   try {
     const std::int64_t stored_us = wall_us();
     store_->begin();
+    // Records come in runs of one (monitor, epoch): look its tracker up once per run.
+    SeqTracker* run_seqs = nullptr;
+    const PendingRecord* run_first = nullptr;
     for (const PendingRecord& pending : batch_) {
       const protocol::RecordKey& key = pending.record.key;
-      SeqTracker& seqs = tracker(pending.monitor_id, key.epoch);
+      if (run_first == nullptr || run_first->monitor_id != pending.monitor_id ||
+          run_first->record.key.epoch != key.epoch) {
+        run_seqs = &tracker(pending.monitor_id, key.epoch);
+        run_first = &pending;
+      }
+      SeqTracker& seqs = *run_seqs;
       if (seqs.contains(key.seq) ||
           !store_->insert(pending.monitor_id, pending.record, stored_us)) {
         ++duplicates;
