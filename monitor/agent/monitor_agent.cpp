@@ -9,6 +9,7 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -35,6 +36,8 @@ constexpr std::chrono::seconds kBufferingReportInterval{10};
 constexpr std::chrono::seconds kWarningInterval{1};
 // Control messages handled per turn before results get a turn again.
 constexpr std::size_t kMaxControlPerTurn = 1000;
+// Results committed in one outbox transaction at most.
+constexpr std::size_t kMaxResultsPerCommit = 20'000;
 constexpr std::size_t kMaxNameLength = 64;
 constexpr std::size_t kMaxIdsInLogLine = 20;
 constexpr std::uint32_t kMinHeartbeatMs = 10;
@@ -206,6 +209,7 @@ class MonitorAgent::Impl {
   std::vector<CheckResult> incoming_;
   std::uint64_t publish_count_ = 0;
   bool trim_pending_ = false;
+  bool commit_failing_ = false;
   MonitorStats counters_;
 
   mutable std::mutex stats_mutex_;
@@ -340,7 +344,9 @@ void MonitorAgent::Impl::turn() {
       {dealer_ ? dealer_->handle() : nullptr, 0, ZMQ_POLLIN, 0},
   }};
   try {
-    zmq::poll(items.data(), dealer_ ? 2 : 1, kPollTimeout);
+    // Results still waiting for a commit: only look at the sockets.
+    zmq::poll(items.data(), dealer_ ? 2 : 1,
+              batch_.empty() || commit_failing_ ? kPollTimeout : std::chrono::milliseconds(0));
   } catch (const zmq::error_t& e) {
     if (e.num() != EINTR) throw;
     return;
@@ -363,18 +369,23 @@ void MonitorAgent::Impl::commit_and_publish() {
       batch_.push_back(std::move(result));
   }
   if (batch_.empty()) return;
+  // A backlog is committed in bounded transactions, with control traffic between them.
+  const std::size_t count = std::min(batch_.size(), kMaxResultsPerCommit);
   AppendOutcome outcome;
   try {
-    outcome = outbox_->append(batch_, state_->monitor_id(), std::chrono::system_clock::now());
+    outcome = outbox_->append(std::span(batch_).first(count), state_->monitor_id(),
+                              std::chrono::system_clock::now());
   } catch (const sqlite::SqliteError& e) {
     // Keep the results and retry next turn: nothing is published uncommitted.
+    commit_failing_ = true;
     if (warning_allowed(clock_.now())) {
       log_->error("outbox commit failed, retrying: {} (results waiting={})", e.what(),
                   batch_.size());
     }
     return;
   }
-  batch_.clear();
+  commit_failing_ = false;
+  batch_.erase(batch_.begin(), batch_.begin() + static_cast<std::ptrdiff_t>(count));
   counters_.produced += outcome.records.size();
   if (outcome.dropped > 0) {
     counters_.dropped_by_cap += outcome.dropped;

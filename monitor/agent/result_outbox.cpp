@@ -90,8 +90,7 @@ std::string ResultOutbox::encode_loss(std::uint64_t seq, std::uint64_t monitor_i
   return protocol::encode_record(loss);
 }
 
-AppendOutcome ResultOutbox::append(const std::vector<CheckResult>& results,
-                                   std::uint64_t monitor_id,
+AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::uint64_t monitor_id,
                                    std::chrono::system_clock::time_point now) {
   AppendOutcome outcome;
   const std::int64_t now_us = to_us(now);

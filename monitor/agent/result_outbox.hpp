@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,7 @@ class ResultOutbox {
 
   // Commits the whole batch in one transaction (group commit), applying the
   // age and record caps first. `now` is the wall clock stored with each row.
-  AppendOutcome append(const std::vector<CheckResult>& results, std::uint64_t monitor_id,
+  AppendOutcome append(std::span<const CheckResult> results, std::uint64_t monitor_id,
                        std::chrono::system_clock::time_point now);
 
   // Records from `from_seq` on, ascending: at most `max_records`, and at

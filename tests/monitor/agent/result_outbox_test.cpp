@@ -77,7 +77,7 @@ TEST_F(ResultOutboxTest, AssignsGapFreeSequenceNumbersAcrossBatches) {
 
 TEST_F(ResultOutboxTest, ReturnsEncodedRecordsWithTopicAndKeyThatDecodeToTheResult) {
   ResultOutbox outbox = open();
-  auto outcome = outbox.append({make_result(7, "dns-a")}, 42, now_);
+  auto outcome = outbox.append(std::vector{make_result(7, "dns-a")}, 42, now_);
   ASSERT_EQ(outcome.records.size(), 1u);
   EXPECT_EQ(outcome.records[0].topic, "res/edge-1/dns-a");
   const protocol::Record record = decode(outcome.records[0]);
@@ -214,7 +214,7 @@ TEST_F(ResultOutboxTest, HugeDetailsAreReplacedByANoteSoEveryRecordFitsAMessage)
   ResultOutbox outbox = open();
   CheckResult big = make_result(1);
   big.details = {{"blob", std::string(ResultOutbox::kMaxBodyBytes + 10, 'x')}};
-  auto outcome = outbox.append({big}, 0, now_);
+  auto outcome = outbox.append(std::vector{big}, 0, now_);
   ASSERT_EQ(outcome.records.size(), 1u);
   EXPECT_LT(outcome.records[0].body.size(), ResultOutbox::kMaxBodyBytes);
   const auto result = std::get<CheckResult>(decode(outcome.records[0]).body);
