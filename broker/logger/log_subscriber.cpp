@@ -147,15 +147,17 @@ Expected<void> LogSubscriber::run() {
           zmq::message_t frame;
           if (!socket_.recv(frame, zmq::recv_flags::dontwait)) break;
           bool more = frame.more();
+          std::size_t frame_count = 1;
           frames.push_back(std::move(frame));
           // A whole multipart message is queued once its first frame is.
           while (more) {
             zmq::message_t next;
             if (!socket_.recv(next, zmq::recv_flags::none)) break;
             more = next.more();
-            if (frames.size() < kMaxFramesPerMessage) frames.push_back(std::move(next));
+            // Only the first few are kept: a message of more is malformed anyway.
+            if (++frame_count <= kMaxFramesPerMessage) frames.push_back(std::move(next));
           }
-          handle_message(frames);
+          handle_message(frames, frame_count);
         }
         sink_.flush();
       }
@@ -211,10 +213,11 @@ void LogSubscriber::handle_socket_event() {
   }
 }
 
-void LogSubscriber::handle_message(std::vector<zmq::message_t>& frames) {
+void LogSubscriber::handle_message(const std::vector<zmq::message_t>& frames,
+                                   std::size_t frame_count) {
   ++received_;
-  if (frames.size() != 2) {
-    malformed("expected 2 frames (topic, body), got " + std::to_string(frames.size()));
+  if (frame_count != 2) {
+    malformed("expected 2 frames (topic, body), got " + std::to_string(frame_count));
     return;
   }
   const std::string_view topic(frames[0].data<char>(), frames[0].size());

@@ -78,7 +78,7 @@ class LogSubscriber {
   const std::vector<std::string>& subscriptions() const { return subscriptions_; }
 
  private:
-  void handle_message(std::vector<zmq::message_t>& frames);
+  void handle_message(const std::vector<zmq::message_t>& frames, std::size_t frame_count);
   void handle_record(const protocol::Record& record);
   void handle_event(const protocol::Event& event);
   void handle_socket_event();

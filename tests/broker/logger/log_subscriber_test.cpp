@@ -289,11 +289,14 @@ TEST_F(LogSubscriberTest, CountsMalformedMessagesWhileGoodOnesContinue) {
   send("res/edge-1/echo", "not msgpack at all");
   send("res/edge-1/echo", good.substr(0, good.size() / 2));  // truncated
   send("evt/monitor/edge-1", good);                          // a record where an event belongs
-  publisher_.send(zmq::str_buffer("res/edge-1/echo"), zmq::send_flags::none);  // no body frame
+  publisher_.send(zmq::str_buffer("res/edge-1/echo"), zmq::send_flags::none);     // no body frame
+  publisher_.send(zmq::str_buffer("res/edge-1/echo"), zmq::send_flags::sndmore);  // 3 frames
+  publisher_.send(zmq::buffer(good), zmq::send_flags::sndmore);
+  publisher_.send(zmq::buffer(good), zmq::send_flags::none);
   publish(result_record("edge-1", "echo", 2));
   sync();
   const auto stats = logger_->stats();
-  EXPECT_EQ(stats.malformed, 4u);
+  EXPECT_EQ(stats.malformed, 5u);
   EXPECT_EQ(count_containing(sink_.lines(), "edge-1     echo"), 1u);
 }
 

@@ -1,0 +1,94 @@
+// netmon-logger as a real process: ready once connected, lines to a rotated
+// --output file, SIGTERM exits 0 with a summary line, bad flags exit 2.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "broker/result_broker.hpp"
+#include "common/protocol/codec.hpp"
+#include "tests/broker/logger/logger_test_support.hpp"
+#include "tests/support/child_process.hpp"
+
+namespace netmon::logger {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using netmon::testing::ChildProcess;
+using netmon::testing::TempDir;
+constexpr auto kDeadline = std::chrono::seconds(10);
+
+std::size_t count_lines_with(const std::filesystem::path& path, const std::string& needle) {
+  std::ifstream in(path);
+  std::size_t count = 0;
+  for (std::string line; std::getline(in, line);)
+    count += line.find(needle) != std::string::npos;
+  return count;
+}
+
+TEST(LoggerCommand, PrintsReadyWritesRotatedJsonLinesAndExitsZeroOnSigterm) {
+  TempDir dir("netmon-logger-command-");
+  zmq::context_t context;
+  ResultBroker broker(context, {"tcp://127.0.0.1:0", "tcp://127.0.0.1:0"});
+  const auto feed = dir / "feed.jsonl";
+  ChildProcess logger(NETMON_LOGGER_BINARY,
+                      {"--broker", broker.out_endpoint(), "--json", "--monitor", "edge-1",
+                       "--output", feed.string(), "--max-bytes", "2KiB", "--keep", "50"},
+                      dir / "logger.log");
+  ASSERT_TRUE(logger.wait_for_line("ready", kDeadline)) << logger.log();
+
+  zmq::socket_t publisher(context, zmq::socket_type::pub);
+  publisher.connect(broker.in_endpoint());
+  const auto publish = [&](const protocol::Record& record) {
+    publisher.send(zmq::buffer(protocol::record_topic(record)), zmq::send_flags::sndmore);
+    publisher.send(zmq::buffer(protocol::encode_record(record)), zmq::send_flags::none);
+  };
+  // Until the subscription has travelled (slow joiner), publishes are lost:
+  // repeat seq 1 until it is in the file (repeats are no gap).
+  const auto end = Clock::now() + kDeadline;
+  while (count_lines_with(feed, R"("kind":"result")") == 0) {
+    ASSERT_LT(Clock::now(), end) << logger.log();
+    publish(testing::result_record("edge-1", "echo", 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
+  }
+  constexpr int kLast = 40;
+  publish(testing::result_record("edge-2", "echo", 1));  // another monitor: filtered out
+  for (int seq = 2; seq <= kLast; ++seq) {
+    publish(testing::result_record("edge-1", "echo", static_cast<std::uint64_t>(seq)));
+  }
+  const std::string last = R"("seq":)" + std::to_string(kLast) + ",";
+  while (count_lines_with(feed, last) == 0) {
+    ASSERT_LT(Clock::now(), end) << logger.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval
+  }
+
+  logger.signal(SIGTERM);
+  EXPECT_EQ(logger.wait_exit(kDeadline), 0) << logger.log();
+  EXPECT_EQ(logger.count_lines("stopped lines="), 1u) << logger.log();
+  EXPECT_TRUE(std::filesystem::exists(feed.string() + ".1")) << "2 KiB of lines did not rotate";
+  std::size_t edge_1 = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    if (entry.path().filename().string().rfind("feed.jsonl", 0) != 0) continue;
+    edge_1 += count_lines_with(entry.path(), R"("monitor":"edge-1")");
+    EXPECT_EQ(count_lines_with(entry.path(), "edge-2"), 0u);
+  }
+  EXPECT_GE(edge_1, static_cast<std::size_t>(kLast));
+}
+
+TEST(LoggerCommand, RefusesABadStatusWithUsageExitCode) {
+  TempDir dir("netmon-logger-command-");
+  ChildProcess logger(NETMON_LOGGER_BINARY, {"--status", "sideways"}, dir / "logger.log");
+  EXPECT_EQ(logger.wait_exit(kDeadline), 2);
+  EXPECT_NE(logger.log().find("--status"), std::string::npos) << logger.log();
+}
+
+TEST(LoggerCommand, NamesTheBrokerFlagForAnUnusableEndpoint) {
+  TempDir dir("netmon-logger-command-");
+  ChildProcess logger(NETMON_LOGGER_BINARY, {"--broker", "nonsense"}, dir / "logger.log");
+  EXPECT_EQ(logger.wait_exit(kDeadline), 1);
+  EXPECT_NE(logger.log().find("--broker nonsense"), std::string::npos) << logger.log();
+}
+
+}  // namespace
+}  // namespace netmon::logger
