@@ -251,6 +251,57 @@ TEST_F(MonitorAgentTest, AcksTrimTheOutboxAndReplayRequestsAreAnsweredFromWhatIs
   EXPECT_TRUE(wait_until([&] { return agent.stats().malformed == 1; }));
 }
 
+TEST_F(MonitorAgentTest, SendsUnacknowledgedReplayBatchesAgainWhenNoAckComesForThreeIntervals) {
+  prefill(50);
+  MonitorAgent agent(context_, options());
+  agent.start();
+  welcome(agent, 0);
+  auto replay = manager_.await<protocol::Replay>();
+  ASSERT_TRUE(replay);
+  EXPECT_EQ(seqs_of(*replay), range(1, 50));
+
+  clock_.advance(2000ms);
+  ASSERT_TRUE(manager_.await<protocol::Heartbeat>());
+  manager_.send_frames({"alive"});  // keeps the session, acknowledges nothing
+  ASSERT_TRUE(wait_until([&] { return agent.stats().malformed == 1; }));
+  clock_.advance(1000ms);  // 3 intervals without ACK progress
+  ASSERT_TRUE(manager_.await<protocol::Heartbeat>());
+  auto again = manager_.await<protocol::Replay>();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(seqs_of(*again), range(1, 50));
+  EXPECT_TRUE(agent.stats().connected);
+}
+
+TEST_F(MonitorAgentTest, KeepsCheckingAtTheOutboxCapAndCommitsALossRecordForWhatItDropped) {
+  MonitorOptions opts = options();
+  opts.outbox_max_records = 100;
+  opts.synthetic_rate = 5000;
+  {
+    MonitorAgent agent(context_, opts);
+    agent.start();
+    ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 400; }));
+    agent.stop();
+    const MonitorStats stats = agent.stats();
+    EXPECT_GT(stats.dropped_by_cap, 0u);
+    EXPECT_LE(stats.outbox_records, 100u);
+  }
+  ResultOutbox outbox(data_dir_, "edge-1", {.max_records = 100});
+  std::uint64_t losses = 0;
+  std::uint64_t covered = 0;
+  for (const OutboxRecord& held : outbox.read(1, 1000, std::size_t{1} << 30)) {
+    auto record = protocol::decode_record(held.body);
+    ASSERT_TRUE(record.ok());
+    if (!record->is_loss()) continue;
+    const auto& loss = std::get<protocol::LossRange>(record->body);
+    EXPECT_EQ(loss.reason, "outbox_full");
+    ++losses;
+    covered = std::max(covered, loss.to_seq);
+  }
+  EXPECT_GT(losses, 0u);
+  // The newest loss record covers everything up to the oldest record still held.
+  EXPECT_EQ(covered + 1, outbox.first_seq());
+}
+
 TEST_F(MonitorAgentTest, PersistsAConfigBeforeAckingItWithTheDigestOfEveryCheck) {
   MonitorAgent agent(context_, options());
   agent.start();
