@@ -31,6 +31,7 @@ ResultOutbox::ResultOutbox(const std::filesystem::path& dir, std::string monitor
       " id INTEGER PRIMARY KEY CHECK (id = 1),"
       " epoch TEXT NOT NULL,"
       " last_seq INTEGER NOT NULL,"
+      " acked_through INTEGER NOT NULL DEFAULT 0,"
       " created_us INTEGER NOT NULL);"
       "CREATE TABLE IF NOT EXISTS records ("
       " seq INTEGER PRIMARY KEY,"
@@ -38,10 +39,11 @@ ResultOutbox::ResultOutbox(const std::filesystem::path& dir, std::string monitor
       " body BLOB NOT NULL);");
   {
     sqlite::Transaction transaction(db_);
-    auto meta = db_.prepare("SELECT epoch, last_seq FROM outbox_meta WHERE id = 1");
+    auto meta = db_.prepare("SELECT epoch, last_seq, acked_through FROM outbox_meta WHERE id = 1");
     if (meta.step()) {
       epoch_ = std::string(meta.column_text(0));
       last_seq_ = static_cast<std::uint64_t>(meta.column_int64(1));
+      acked_through_ = static_cast<std::uint64_t>(meta.column_int64(2));
       meta.reset();
     } else {
       meta.reset();
@@ -64,6 +66,7 @@ ResultOutbox::ResultOutbox(const std::filesystem::path& dir, std::string monitor
   read_from_ = db_.prepare("SELECT seq, body FROM records WHERE seq >= ? ORDER BY seq LIMIT ?");
   created_at_ = db_.prepare("SELECT created_us FROM records WHERE seq = ?");
   save_last_seq_ = db_.prepare("UPDATE outbox_meta SET last_seq = ? WHERE id = 1");
+  save_acked_through_ = db_.prepare("UPDATE outbox_meta SET acked_through = ? WHERE id = 1");
 }
 
 std::int64_t ResultOutbox::created_us(std::uint64_t seq) {
@@ -82,11 +85,14 @@ void ResultOutbox::insert(std::uint64_t seq, std::int64_t created, const std::st
   insert_.bind(1, as_int(seq)).bind(2, created).bind_blob(3, body).run();
 }
 
-std::string ResultOutbox::encode_loss(std::uint64_t seq, std::uint64_t monitor_id,
-                                      std::uint64_t from, std::uint64_t to,
-                                      const char* reason) const {
+std::string ResultOutbox::encode_loss(std::uint64_t seq, std::uint64_t monitor_id, std::uint64_t to,
+                                      std::uint64_t count, const char* reason) const {
+  // The range starts right after the last acknowledged seq, not at this
+  // drop's first record: an earlier loss record may have been dropped too
+  // (a long partition), and the manager must find every seq it lacks
+  // covered by a loss record it receives.
   protocol::Record loss{{monitor_name_, monitor_id, epoch_, seq},
-                        protocol::LossRange{from, to, to - from + 1, reason}};
+                        protocol::LossRange{acked_through_ + 1, to, count, reason}};
   return protocol::encode_record(loss);
 }
 
@@ -119,7 +125,7 @@ AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::ui
       drop_through(low);
       outcome.dropped += low - from + 1;
       const std::uint64_t seq = ++last_seq_;
-      std::string body = encode_loss(seq, monitor_id, from, low, "outbox_age");
+      std::string body = encode_loss(seq, monitor_id, low, low - from + 1, "outbox_age");
       insert(seq, now_us, body);
       outcome.records.push_back({seq, loss_topic, std::move(body)});
     }
@@ -167,7 +173,7 @@ AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::ui
       const std::uint64_t seq = ++last_seq_;
       // Every held row went, and the batch's dropped results were never written.
       if (drop_batch > 0) first_seq_ = to + 1;
-      std::string body = encode_loss(seq, monitor_id, drop_from, to, "outbox_full");
+      std::string body = encode_loss(seq, monitor_id, to, drop_held + drop_batch, "outbox_full");
       insert(seq, now_us, body);
       outcome.records.push_back({seq, loss_topic, std::move(body)});
     }
@@ -199,9 +205,19 @@ std::vector<OutboxRecord> ResultOutbox::read(std::uint64_t from_seq, std::size_t
 
 std::uint64_t ResultOutbox::trim(std::uint64_t acked_seq) {
   const std::uint64_t through = std::min(acked_seq, last_seq_);
-  if (through < first_seq_) return 0;
-  const std::uint64_t removed = through - first_seq_ + 1;
-  drop_through(through);
+  if (through <= acked_through_) return 0;
+  const std::uint64_t removed = through >= first_seq_ ? through - first_seq_ + 1 : 0;
+  const std::uint64_t first_before = first_seq_;
+  sqlite::Transaction transaction(db_);
+  try {
+    if (removed > 0) drop_through(through);
+    save_acked_through_.bind(1, as_int(through)).run();
+    transaction.commit();
+  } catch (...) {
+    first_seq_ = first_before;
+    throw;
+  }
+  acked_through_ = through;
   return removed;
 }
 

@@ -56,7 +56,8 @@ class ResultOutbox {
   std::vector<OutboxRecord> read(std::uint64_t from_seq, std::size_t max_records,
                                  std::size_t max_bytes);
 
-  // Deletes every record with seq <= acked_seq; returns how many went.
+  // The manager stored everything through acked_seq: deletes those records
+  // (returns how many went) and starts later loss ranges after it.
   std::uint64_t trim(std::uint64_t acked_seq);
 
   const std::string& epoch() const { return epoch_; }
@@ -70,8 +71,8 @@ class ResultOutbox {
  private:
   std::int64_t created_us(std::uint64_t seq);
   void drop_through(std::uint64_t seq);
-  std::string encode_loss(std::uint64_t seq, std::uint64_t monitor_id, std::uint64_t from,
-                          std::uint64_t to, const char* reason) const;
+  std::string encode_loss(std::uint64_t seq, std::uint64_t monitor_id, std::uint64_t to,
+                          std::uint64_t count, const char* reason) const;
   void insert(std::uint64_t seq, std::int64_t created, const std::string& body);
 
   std::string monitor_name_;
@@ -82,9 +83,11 @@ class ResultOutbox {
   sqlite::Statement read_from_;
   sqlite::Statement created_at_;
   sqlite::Statement save_last_seq_;
+  sqlite::Statement save_acked_through_;
   std::string epoch_;
   std::uint64_t first_seq_ = 1;
   std::uint64_t last_seq_ = 0;
+  std::uint64_t acked_through_ = 0;  // highest seq trim() was given: the manager has it
 };
 
 }  // namespace netmon::agent

@@ -194,6 +194,27 @@ TEST_F(ResultOutboxTest, ABatchLargerThanTheCapNeverReturnsARecordItDidNotKeep) 
   }
 }
 
+TEST_F(ResultOutboxTest, ALossRangeReachesBackToTheLastAckSoAnEarlierDroppedLossIsCovered) {
+  ResultOutbox outbox = open({.max_records = 10});
+  (void)outbox.append(make_results(10), 0, now_);
+  auto first = outbox.append(make_results(5), 0, now_);
+  EXPECT_EQ(std::get<protocol::LossRange>(decode(first.records.back()).body),
+            (protocol::LossRange{1, 6, 6, "outbox_full"}));
+  EXPECT_EQ(first.records.back().seq, 16u);
+  // The next drop takes the first loss record (seq 16) with it.
+  auto second = outbox.append(make_results(10), 0, now_);
+  EXPECT_EQ(second.records.back().seq, 27u);
+  EXPECT_EQ(std::get<protocol::LossRange>(decode(second.records.back()).body),
+            (protocol::LossRange{1, 17, 11, "outbox_full"}));
+  EXPECT_EQ(outbox.first_seq(), 18u);
+
+  // After an ACK, loss ranges start behind it, also after a reopen.
+  (void)outbox.trim(20);
+  ResultOutbox reopened = open({.max_records = 10});
+  auto third = reopened.append(make_results(10), 0, now_);
+  EXPECT_EQ(std::get<protocol::LossRange>(decode(third.records.back()).body).from_seq, 21u);
+}
+
 TEST_F(ResultOutboxTest, AgeCapDropsRecordsOlderThanTheMaximumAgeWithALossRecord) {
   ResultOutbox outbox = open({.max_age = std::chrono::minutes(30)});
   (void)outbox.append(make_results(10), 0, now_);
