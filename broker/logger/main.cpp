@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -97,14 +98,16 @@ int main(int argc, char** argv) {
   try {
     zmq::context_t context;
     LogSubscriber subscriber(context, options, *sink);
+    std::atomic<bool> signalled{false};
     std::thread signal_thread([&] {
       int received = 0;
       sigwait(&signals, &received);
+      signalled = true;
       subscriber.request_stop();
     });
     const auto result = subscriber.run();
-    // The loop may have ended on its own (output failed): release the signal thread.
-    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    // The loop ended on its own (the output failed): release the signal thread.
+    if (!signalled) pthread_kill(signal_thread.native_handle(), SIGTERM);
     signal_thread.join();
     const auto stats = subscriber.stats();
     log->info("stopped lines={} results={} events={} losses={} gaps={} missing={} malformed={}",

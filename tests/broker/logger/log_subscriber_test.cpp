@@ -9,6 +9,8 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include "broker/logger/rotating_file_writer.hpp"
@@ -391,6 +393,33 @@ TEST(LogSubscriberReady, BecomesReadyOnlyOnceTheBrokerIsConnectedOverTcp) {
   }
   EXPECT_TRUE(logger.stats().ready);
   logger.stop();
+}
+
+TEST_F(LogSubscriberTest, EndsTheLoopWithAnErrorWhenTheOutputFails) {
+  class FailingSink final : public LineSink {
+   public:
+    void write_line(std::string_view) override { throw std::runtime_error("disk full"); }
+    void flush() override {}
+  } failing;
+  LoggerOptions options;
+  options.broker = broker_.out_endpoint();
+  LogSubscriber logger(context_, options, failing);
+  std::optional<Expected<void>> result;
+  std::atomic<bool> ended{false};
+  std::thread loop([&] {
+    result.emplace(logger.run());
+    ended = true;
+  });
+  const auto end = Clock::now() + kDeadline;
+  while (!ended && Clock::now() < end) {  // the first line that arrives fails
+    publish(monitor_event("edge-1"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval
+  }
+  if (!ended) logger.request_stop();  // the feature is missing: do not hang
+  loop.join();
+  ASSERT_TRUE(result.has_value());
+  ASSERT_FALSE(result->ok());
+  EXPECT_EQ(result->error().message, "disk full");
 }
 
 TEST_F(LogSubscriberTest, StopsPromptlyAndIdempotently) {
