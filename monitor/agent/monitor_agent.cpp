@@ -442,9 +442,10 @@ void MonitorAgent::Impl::close_control(int linger_ms) {
 
 void MonitorAgent::Impl::reopen_pub() {
   // The broker may have gone with the manager (it is embedded by default),
-  // and an inproc connection never comes back on its own. Queued
-  // publications go with the old socket: they are committed, and replay
-  // repairs what the manager misses.
+  // and an inproc connection, unlike tcp or ipc, never comes back on its
+  // own. Queued publications go with the old socket: they are committed,
+  // and replay repairs what the manager misses.
+  if (!options_.broker.starts_with("inproc://")) return;
   pub_.set(zmq::sockopt::linger, 0);
   pub_.close();
   pub_ = zmq::socket_t(context_, zmq::socket_type::pub);
