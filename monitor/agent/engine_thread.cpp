@@ -39,7 +39,8 @@ void EngineThread::start() {
   work_.emplace(io_.get_executor());
   if (synthetic_rate_ > 0) {
     generator_ = std::make_unique<SyntheticGenerator>(
-        io_, synthetic_rate_, [this](std::vector<CheckResult>& batch) { queue_.push(batch); });
+        io_, synthetic_rate_, [this](std::vector<CheckResult>& batch) { queue_.push(batch); },
+        [this] { return queue_.size(); });
     asio::post(io_, [this] { generator_->start(); });
   } else {
     engine_ = std::make_unique<CheckEngine>(
@@ -67,7 +68,14 @@ void EngineThread::stop() {
   if (!thread_.joinable()) return;
   // Engine and generator are torn down on their own loop, then the loop ends.
   asio::post(io_, [this] {
-    if (generator_) generator_->stop();
+    if (generator_) {
+      generator_->stop();
+      if (generator_->skipped() > 0) {
+        component_logger("monitor")->warn(
+            "synthetic mode: {} results not generated because the agent fell behind by over {}",
+            generator_->skipped(), SyntheticGenerator::kMaxBacklog);
+      }
+    }
     engine_.reset();
     work_.reset();
     io_.stop();

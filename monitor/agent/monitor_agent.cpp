@@ -206,7 +206,6 @@ class MonitorAgent::Impl {
   std::uint64_t replayed_this_session_ = 0;
   bool replay_reported_ = true;
   std::vector<CheckResult> batch_;
-  std::vector<CheckResult> incoming_;
   std::uint64_t publish_count_ = 0;
   bool trim_pending_ = false;
   bool commit_failing_ = false;
@@ -328,7 +327,10 @@ void MonitorAgent::Impl::run() {
     while (!stopping_.load()) {
       turn();
     }
-    commit_and_publish();
+    // Everything the stopped engine produced is committed (unless the disk refuses).
+    do {
+      commit_and_publish();
+    } while (!commit_failing_ && (!batch_.empty() || queue_.size() > 0));
     if (dealer_ && welcomed_) send_control(protocol::Bye{}, clock_.now());
     close_control(protocol::kLingerMs);
   } catch (const std::exception& e) {
@@ -361,13 +363,9 @@ void MonitorAgent::Impl::turn() {
 }
 
 void MonitorAgent::Impl::commit_and_publish() {
-  queue_.drain(incoming_);
-  if (batch_.empty()) {
-    batch_.swap(incoming_);
-  } else {
-    for (auto& result : incoming_)
-      batch_.push_back(std::move(result));
-  }
+  // Take more only when the last take is committed, so a backlog stays in
+  // the queue where the engine side can see it.
+  if (batch_.empty()) queue_.drain(batch_);
   if (batch_.empty()) return;
   // A backlog is committed in bounded transactions, with control traffic between them.
   const std::size_t count = std::min(batch_.size(), kMaxResultsPerCommit);

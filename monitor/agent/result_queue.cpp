@@ -51,6 +51,11 @@ void ResultQueue::wake() {
   signal();
 }
 
+std::size_t ResultQueue::size() {
+  std::lock_guard lock(mutex_);
+  return items_.size();
+}
+
 void ResultQueue::drain(std::vector<CheckResult>& out) {
   out.clear();
   // Clear the wakeup before taking the items: a push after this point either

@@ -26,6 +26,8 @@ class ResultQueue {
 
   // Consumer thread: clears the wakeup, then moves everything queued into `out` (cleared first).
   void drain(std::vector<CheckResult>& out);
+  // Results queued now (any thread).
+  std::size_t size();
   // Readable while results may be waiting.
   int fd() const { return fd_; }
 

@@ -6,13 +6,15 @@
 
 namespace netmon::agent {
 
-SyntheticGenerator::SyntheticGenerator(asio::io_context& io, double rate_per_second, BatchSink sink)
-    : timer_(io), rate_(rate_per_second), sink_(std::move(sink)) {}
+SyntheticGenerator::SyntheticGenerator(asio::io_context& io, double rate_per_second, BatchSink sink,
+                                       Backlog backlog)
+    : timer_(io), rate_(rate_per_second), sink_(std::move(sink)), backlog_(std::move(backlog)) {}
 
 void SyntheticGenerator::start() {
   running_ = true;
   started_ = std::chrono::steady_clock::now();
   emitted_ = 0;
+  skipped_ = 0;
   arm();
 }
 
@@ -35,6 +37,12 @@ void SyntheticGenerator::tick() {
   // After a stall, catch up by at most one second's worth per tick.
   const auto limit = static_cast<std::uint64_t>(std::max(1.0, rate_));
   const std::uint64_t count = std::min(due > emitted_ ? due - emitted_ : 0, limit);
+  if (count > 0 && backlog_() > kMaxBacklog) {
+    skipped_ += count;
+    emitted_ += count;
+    arm();
+    return;
+  }
   batch_.reserve(count);
   for (std::uint64_t i = 0; i < count; ++i)
     batch_.push_back(make_result(emitted_ + i));

@@ -18,15 +18,21 @@ namespace netmon::agent {
 class SyntheticGenerator {
  public:
   using BatchSink = std::function<void(std::vector<CheckResult>&)>;
+  // Results handed over but not yet taken by the consumer.
+  using Backlog = std::function<std::size_t()>;
+  // Above this backlog a tick emits nothing: synthetic load beyond what the
+  // agent commits would only pile up in memory. Skipped results are counted.
+  static constexpr std::size_t kMaxBacklog = 100'000;
   // Batches are emitted this often.
   static constexpr std::chrono::milliseconds kTick{2};
   static constexpr int kCheckCount = 4;
 
-  SyntheticGenerator(asio::io_context& io, double rate_per_second, BatchSink sink);
+  SyntheticGenerator(asio::io_context& io, double rate_per_second, BatchSink sink, Backlog backlog);
   // Loop thread only.
   void start();
   void stop();
-  std::uint64_t emitted() const { return emitted_; }
+  std::uint64_t emitted() const { return emitted_ - skipped_; }
+  std::uint64_t skipped() const { return skipped_; }
 
   // The n-th synthetic result (check synthetic-<n mod 4>), timestamped so that
   // it completes now.
@@ -39,8 +45,10 @@ class SyntheticGenerator {
   asio::steady_timer timer_;
   double rate_;
   BatchSink sink_;
+  Backlog backlog_;
   std::chrono::steady_clock::time_point started_;
-  std::uint64_t emitted_ = 0;
+  std::uint64_t emitted_ = 0;  // emitted or skipped: what the rate asked for so far
+  std::uint64_t skipped_ = 0;
   std::vector<CheckResult> batch_;
   bool running_ = false;
 };
