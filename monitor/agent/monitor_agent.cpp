@@ -1,8 +1,5 @@
 #include "monitor/agent/monitor_agent.hpp"
 
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -17,6 +14,7 @@
 #include "common/logging.hpp"
 #include "common/protocol/codec.hpp"
 #include "common/protocol/zmq_sockets.hpp"
+#include "monitor/agent/data_dir.hpp"
 #include "monitor/agent/engine_thread.hpp"
 #include "monitor/agent/monitor_state.hpp"
 #include "monitor/agent/produced_log.hpp"
@@ -42,7 +40,6 @@ constexpr std::size_t kMaxNameLength = 64;
 constexpr std::size_t kMaxIdsInLogLine = 20;
 constexpr std::uint32_t kMinHeartbeatMs = 10;
 constexpr std::uint32_t kMaxHeartbeatMs = 3'600'000;
-constexpr const char* kLockFileName = "monitor.lock";
 
 bool valid_name(const std::string& name) {
   if (name.empty() || name.size() > kMaxNameLength) return false;
@@ -54,7 +51,8 @@ bool valid_name(const std::string& name) {
   return true;
 }
 
-void validate(const MonitorOptions& options) {
+// The options, checked before anything touches the data dir.
+MonitorOptions validated(MonitorOptions options) {
   if (options.name.empty()) throw std::runtime_error("--name is required (e.g. --name edge-1)");
   if (!valid_name(options.name)) {
     throw std::runtime_error("--name '" + options.name +
@@ -77,40 +75,7 @@ void validate(const MonitorOptions& options) {
   if (!(options.synthetic_rate >= 0) || !std::isfinite(options.synthetic_rate)) {
     throw std::runtime_error("--synthetic must be a rate of at least 0 results/s");
   }
-}
-
-// Holds an exclusive lock on DIR/monitor.lock: two monitors on one data dir
-// would hand out the same sequence numbers.
-int lock_data_dir(const std::filesystem::path& dir) {
-  const std::filesystem::path path = dir / kLockFileName;
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw std::runtime_error("--data-dir " + dir.string() + ": cannot create " + kLockFileName +
-                             " (" + std::strerror(errno) +
-                             "); choose a directory you can write or fix its permissions");
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    throw std::runtime_error("--data-dir " + dir.string() +
-                             " is in use by another netmon-monitor; give each monitor its own "
-                             "data dir");
-  }
-  return fd;
-}
-
-void prepare_data_dir(const std::filesystem::path& dir) {
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error || !std::filesystem::is_directory(dir)) {
-    throw std::runtime_error("--data-dir " + dir.string() + ": cannot create the directory (" +
-                             (error ? error.message() : "not a directory") +
-                             "); choose another path");
-  }
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-    throw std::runtime_error("--data-dir " + dir.string() +
-                             ": not writable; choose a directory you can write or fix its "
-                             "permissions");
-  }
+  return options;
 }
 
 std::string check_ids(const std::vector<CheckSpec>& checks) {
@@ -181,7 +146,7 @@ class MonitorAgent::Impl {
   MonitorOptions options_;
   const MonotonicClock& clock_;
   std::shared_ptr<spdlog::logger> log_;
-  int lock_fd_ = -1;
+  DataDirLock data_dir_lock_;
   std::unique_ptr<MonitorState> state_;
   std::unique_ptr<ResultOutbox> outbox_;
   std::unique_ptr<ProducedLog> produced_log_;
@@ -220,15 +185,13 @@ class MonitorAgent::Impl {
 
 MonitorAgent::Impl::Impl(zmq::context_t& context, MonitorOptions options)
     : context_(context),
-      options_(std::move(options)),
+      options_(validated(std::move(options))),
       clock_(options_.clock != nullptr ? *options_.clock : SteadyClock::instance()),
       log_(component_logger("monitor")),
+      data_dir_lock_(options_.data_dir),
       engine_(queue_, options_.synthetic_rate),
       pub_(context, zmq::socket_type::pub),
       backoff_(options_.reconnect_min, options_.reconnect_max) {
-  validate(options_);
-  prepare_data_dir(options_.data_dir);
-  lock_fd_ = lock_data_dir(options_.data_dir);
   try {
     state_ = std::make_unique<MonitorState>(options_.data_dir, options_.synchronous);
     outbox_ = std::make_unique<ResultOutbox>(
@@ -239,20 +202,15 @@ MonitorAgent::Impl::Impl(zmq::context_t& context, MonitorOptions options)
                                                     outbox_->last_seq());
     }
   } catch (const sqlite::SqliteError& e) {
-    ::close(lock_fd_);
     throw std::runtime_error("--data-dir " + options_.data_dir.string() +
                              ": cannot open the monitor's databases (" + e.what() +
                              "); check the directory's permissions and free space");
-  } catch (...) {
-    ::close(lock_fd_);
-    throw;
   }
   try {
     protocol::apply_input_limits(pub_);
     protocol::apply_bus_watermarks(pub_);
     pub_.connect(options_.broker);
   } catch (const zmq::error_t& e) {
-    ::close(lock_fd_);
     throw std::runtime_error("--broker '" + options_.broker + "': " + e.what() +
                              " (expected e.g. tcp://127.0.0.1:5556)");
   }
@@ -262,7 +220,6 @@ MonitorAgent::Impl::Impl(zmq::context_t& context, MonitorOptions options)
     probe.set(zmq::sockopt::linger, 0);
     probe.connect(options_.manager);
   } catch (const zmq::error_t& e) {
-    ::close(lock_fd_);
     throw std::runtime_error("--manager '" + options_.manager + "': " + e.what() +
                              " (expected e.g. tcp://127.0.0.1:5555)");
   }
@@ -273,7 +230,6 @@ MonitorAgent::Impl::Impl(zmq::context_t& context, MonitorOptions options)
 
 MonitorAgent::Impl::~Impl() {
   stop();
-  ::close(lock_fd_);
 }
 
 void MonitorAgent::Impl::start() {
