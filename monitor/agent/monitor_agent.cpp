@@ -507,13 +507,20 @@ void MonitorAgent::Impl::on_welcome(const protocol::Welcome& welcome, TimePoint 
   liveness_ = std::max<std::uint32_t>(1, welcome.liveness);
   welcomed_ = true;
   backoff_.reset();
+  try {
+    if (welcome.acked_seq > outbox_->last_seq()) {
+      log_->warn(
+          "the manager holds seqs up to {} of epoch {} but the outbox ends at {} (commits lost "
+          "to a power cut with --sync normal, or a restored data dir); continuing after {}",
+          welcome.acked_seq, outbox_->epoch(), outbox_->last_seq(), welcome.acked_seq);
+      outbox_->skip_to(welcome.acked_seq);
+    }
+    outbox_->trim(welcome.acked_seq);
+  } catch (const sqlite::SqliteError& e) {
+    log_->error("outbox update after WELCOME failed: {}", e.what());
+  }
   const std::uint64_t acked = std::min(welcome.acked_seq, outbox_->last_seq());
   counters_.acked_seq = acked;
-  try {
-    outbox_->trim(acked);
-  } catch (const sqlite::SqliteError& e) {
-    log_->error("outbox trim failed: {}", e.what());
-  }
   window_.reset();
   window_.request(std::max(acked + 1, outbox_->first_seq()), outbox_->last_seq());
   replayed_this_session_ = 0;

@@ -221,4 +221,13 @@ std::uint64_t ResultOutbox::trim(std::uint64_t acked_seq) {
   return removed;
 }
 
+void ResultOutbox::skip_to(std::uint64_t seq) {
+  if (seq <= last_seq_) return;
+  sqlite::Transaction transaction(db_);
+  save_last_seq_.bind(1, as_int(seq)).run();
+  transaction.commit();
+  last_seq_ = seq;
+  (void)trim(seq);
+}
+
 }  // namespace netmon::agent

@@ -60,6 +60,12 @@ class ResultOutbox {
   // (returns how many went) and starts later loss ranges after it.
   std::uint64_t trim(std::uint64_t acked_seq);
 
+  // The manager already holds seqs of this epoch up to `seq`, beyond
+  // last_seq(): commits lost after it stored them (--sync normal and a power
+  // loss, or a data dir restored from a backup). Continues after `seq`, so a
+  // new record never reuses a seq the manager would take for a duplicate.
+  void skip_to(std::uint64_t seq);
+
   const std::string& epoch() const { return epoch_; }
   // Oldest seq held; last_seq() + 1 when empty.
   std::uint64_t first_seq() const { return first_seq_; }

@@ -302,6 +302,26 @@ TEST_F(MonitorAgentTest, KeepsCheckingAtTheOutboxCapAndCommitsALossRecordForWhat
   EXPECT_EQ(covered + 1, outbox.first_seq());
 }
 
+TEST_F(MonitorAgentTest, ContinuesAfterTheManagersAckedSeqWhenItsOutboxLostCommits) {
+  const std::string epoch = prefill(5);
+  {
+    MonitorAgent agent(context_, options());
+    agent.start();
+    welcome(agent, 20);  // the manager stored seqs this outbox no longer has
+    EXPECT_TRUE(wait_until([&] { return agent.stats().last_seq == 20; }));
+    EXPECT_EQ(agent.stats().acked_seq, 20u);
+    EXPECT_EQ(agent.stats().outbox_records, 0u);
+  }
+  ASSERT_TRUE(manager_.await<protocol::Bye>());
+  MonitorAgent agent(context_, options());
+  agent.start();
+  auto hello = manager_.await<protocol::Hello>();
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(hello->epoch, epoch);
+  EXPECT_EQ(hello->first_seq, 21u);
+  EXPECT_EQ(hello->last_seq, 20u);
+}
+
 TEST_F(MonitorAgentTest, PersistsAConfigBeforeAckingItWithTheDigestOfEveryCheck) {
   MonitorAgent agent(context_, options());
   agent.start();

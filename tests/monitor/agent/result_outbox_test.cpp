@@ -115,6 +115,21 @@ TEST_F(ResultOutboxTest, TrimDeletesEverythingThroughTheAckedSeqOnly) {
   EXPECT_EQ(outbox.first_seq(), 11u);
 }
 
+TEST_F(ResultOutboxTest, SkippingPastSeqsTheManagerAlreadyHoldsNeverReusesThem) {
+  {
+    ResultOutbox outbox = open();
+    (void)outbox.append(make_results(5), 0, now_);
+    outbox.skip_to(20);
+    EXPECT_EQ(outbox.last_seq(), 20u);
+    EXPECT_EQ(outbox.size(), 0u);
+    outbox.skip_to(10);  // never backwards
+    EXPECT_EQ(outbox.last_seq(), 20u);
+  }
+  ResultOutbox outbox = open();
+  EXPECT_EQ(outbox.first_seq(), 21u);
+  EXPECT_EQ(outbox.append(make_results(1), 0, now_).records.at(0).seq, 21u);
+}
+
 TEST_F(ResultOutboxTest, ReopeningKeepsEpochSequenceAndRecordsEvenWhenTrimmedEmpty) {
   std::string epoch;
   {
