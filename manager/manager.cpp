@@ -32,6 +32,9 @@ constexpr std::chrono::milliseconds kPollInterval{10};
 // Messages taken from each socket per loop turn: one transaction per turn, so
 // bigger turns mean fewer fsyncs under load, smaller ones lower latency.
 constexpr int kMaxMessagesPerTurn = 4096;
+// REPLAY batches carry up to 1000 records each: stop taking messages once a
+// turn holds this many records, so a turn (and its transaction) stays short.
+constexpr std::size_t kMaxRecordsPerTurn = 16'384;
 
 constexpr std::string_view kConnected = "CONNECTED";
 constexpr std::string_view kLost = "LOST";
@@ -374,7 +377,7 @@ void Manager::Loop::apply_config(const ManagerConfig& config) {
 void Manager::Loop::drain_control(TimePoint now) {
   zmq::message_t routing;
   zmq::message_t body;
-  for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
+  for (int i = 0; i < kMaxMessagesPerTurn && batch_.size() < kMaxRecordsPerTurn; ++i) {
     if (!router_.recv(routing, zmq::recv_flags::dontwait)) return;
     if (!routing.more()) {  // a ROUTER always prepends the routing id; nothing to answer
       bad_input(control_limiter_, malformed_control_, now, "control message without a body");
@@ -395,7 +398,7 @@ void Manager::Loop::drain_control(TimePoint now) {
 void Manager::Loop::drain_results(TimePoint now) {
   zmq::message_t topic;
   zmq::message_t body;
-  for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
+  for (int i = 0; i < kMaxMessagesPerTurn && batch_.size() < kMaxRecordsPerTurn; ++i) {
     if (!sub_.recv(topic, zmq::recv_flags::dontwait)) return;
     if (!topic.more()) {
       bad_input(results_limiter_, malformed_results_, now, "bus message without a body");
@@ -486,7 +489,10 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
                                                  "' is not in the manager's config file " +
                                                  options_.config_file.string() +
                                                  " (add it under monitors:)"});
-    log_->warn("HELLO refused monitor={} reason=unknown_name", hello.name.substr(0, 64));
+    std::uint64_t suppressed = 0;
+    if (peer_limiter_.allow(now, suppressed)) {
+      log_->warn("HELLO refused monitor={} reason=unknown_name", hello.name.substr(0, 64));
+    }
     return;
   }
   Session& session = sessions_[hello.name];
@@ -704,8 +710,8 @@ void Manager::Loop::check_gap(Session& session, TimePoint now) {
       now - session.replay_requested_at < options_.heartbeat * options_.liveness) {
     return;
   }
+  ++replay_requests_;  // before the send: whoever sees the request sees it counted
   if (send(session, protocol::ReplayReq{session.epoch, gap->from, gap->to}, now)) {
-    ++replay_requests_;
     session.replay_requested = *gap;
     session.replay_requested_at = now;
     log_->info("REPLAY_REQ sent monitor={} epoch={} from_seq={} to_seq={}", session.name,
