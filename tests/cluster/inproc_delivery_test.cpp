@@ -105,6 +105,10 @@ TEST_F(InprocDelivery, ResultsOfTwoMonitorsAreAllStoredExactlyOnce) {
       << agent1->stats().acked_seq << " and " << agent2->stats().acked_seq;
   agent1.reset();  // stops cleanly (BYE) and releases the data dir
   agent2.reset();
+  EXPECT_TRUE(await([&] {
+    return monitor_state(*manager, "edge-1") == "STOPPED" &&
+           monitor_state(*manager, "edge-2") == "STOPPED";
+  })) << "a clean stop (BYE) did not show as STOPPED";
   const auto final1 = drain(cluster_, options1);
   const auto final2 = drain(cluster_, options2);
   EXPECT_NE(final1.monitor_id, final2.monitor_id);
@@ -174,17 +178,21 @@ TEST_F(InprocDelivery, MonitorRecreatedOnItsDataDirKeepsIdentityEpochAndConfigAn
     const auto stats = agent->stats();
     return stats.config_version > 0 && stats.acked_seq >= 100;
   }));
-  agent->stop();
-  const auto first = agent->stats();
-  agent.reset();
-  EXPECT_TRUE(await([&] { return monitor_state(*manager, "edge-1") == "STOPPED"; }))
-      << "a clean stop (BYE) did not show as STOPPED";
   const auto instance = registered_instance(cluster_.manager_dir(), "edge-1");
   EXPECT_EQ(instance.size(), 32u);
 
+  // The manager goes away first and the monitor notices. (Stopping it first
+  // and restarting it at once would race libzmq's reaper: an inproc connect
+  // to a name whose socket is still closing attaches to the dying socket and
+  // never recovers, and nothing tells a PUB so.)
+  manager.reset();
+  ASSERT_TRUE(await([&] { return !agent->stats().connected; }));
+  agent->stop();
+  const auto first = agent->stats();
+  agent.reset();
+
   // The manager is away: the monitor resumes with its stored identity and
   // config and buffers what it produces.
-  manager.reset();
   agent = cluster_.start_agent(options);
   ASSERT_TRUE(await([&] { return agent->stats().last_seq >= first.last_seq + 100; }));
   const auto resumed = agent->stats();

@@ -17,7 +17,6 @@
 #include <memory>
 #include <optional>
 #include <random>
-#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -223,26 +222,6 @@ class FakeMonitor {
     return std::nullopt;
   }
 
-  // Any control message (decoded) within `timeout`.
-  std::optional<protocol::ControlMessage> await_any(
-      std::chrono::milliseconds timeout = kAwaitDeadline) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      auto frames = receive(socket_, 10ms);
-      if (!frames || frames->size() != 1) {
-        continue;
-      }
-      auto decoded = protocol::decode_control(frames->front());
-      if (decoded) {
-        return std::move(decoded).value();
-      }
-    }
-    return std::nullopt;
-  }
-
-  const std::string& instance() const { return instance_; }
-  const std::string& epoch() const { return epoch_; }
-
  private:
   zmq::socket_t socket_;
   std::string instance_ = random_hex(32);
@@ -259,13 +238,11 @@ class FakeManager {
     socket_.bind(control);
   }
 
-  struct Received {
-    std::string peer;
-    protocol::ControlMessage message;
-  };
-
-  // The next decodable message from any peer within `timeout`.
-  std::optional<Received> await_any(std::chrono::milliseconds timeout = kAwaitDeadline) {
+  // The next decodable message of type T from any peer within `timeout`,
+  // with the peer's routing id; other messages are skipped.
+  template <class T>
+  std::optional<std::pair<std::string, T>> await_message(
+      std::chrono::milliseconds timeout = kAwaitDeadline) {
     const auto end = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < end) {
       auto frames = receive(socket_, 10ms);
@@ -273,26 +250,11 @@ class FakeManager {
         continue;
       }
       auto decoded = protocol::decode_control((*frames)[1]);
-      if (decoded) {
-        return Received{(*frames)[0], std::move(decoded).value()};
+      if (!decoded) {
+        continue;
       }
-    }
-    return std::nullopt;
-  }
-
-  template <class T>
-  std::optional<std::pair<std::string, T>> await_message(
-      std::chrono::milliseconds timeout = kAwaitDeadline) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      auto got = await_any(std::max(std::chrono::milliseconds(1),
-                                    std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        end - std::chrono::steady_clock::now())));
-      if (!got) {
-        return std::nullopt;
-      }
-      if (auto* message = std::get_if<T>(&got->message)) {
-        return std::make_pair(got->peer, *message);
+      if (auto* message = std::get_if<T>(&decoded.value())) {
+        return std::make_pair((*frames)[0], *message);
       }
     }
     return std::nullopt;
