@@ -168,8 +168,11 @@ class MonitorAgent::Impl {
   std::uint64_t suppressed_warnings_ = 0;
   ReconnectBackoff backoff_;
   ReplayWindow window_;
+  // Records sent since the window was last idle; a catch-up after WELCOME
+  // is reported on the console, answers to REPLAY_REQ only at debug level.
   std::uint64_t replayed_this_session_ = 0;
   bool replay_reported_ = true;
+  bool catching_up_ = false;
   std::vector<CheckResult> batch_;
   std::uint64_t publish_count_ = 0;
   bool trim_pending_ = false;
@@ -525,6 +528,7 @@ void MonitorAgent::Impl::on_welcome(const protocol::Welcome& welcome, TimePoint 
   window_.request(std::max(acked + 1, outbox_->first_seq()), outbox_->last_seq());
   replayed_this_session_ = 0;
   replay_reported_ = window_.idle();
+  catching_up_ = !window_.idle();
   last_ack_progress_ = now;
   log_->info("connected manager={} monitor_id={} acked_seq={} to_replay={}", options_.manager,
              welcome.monitor_id, acked, outbox_->last_seq() - acked);
@@ -631,7 +635,9 @@ void MonitorAgent::Impl::pump_replay(TimePoint now) {
     replay_reported_ = false;
   }
   if (!replay_reported_ && window_.idle()) {
-    log_->info("replayed {} results", replayed_this_session_);
+    log_->log(catching_up_ ? spdlog::level::info : spdlog::level::debug, "replayed {} results",
+              replayed_this_session_);
+    catching_up_ = false;
     replayed_this_session_ = 0;
     replay_reported_ = true;
   }
