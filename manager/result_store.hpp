@@ -4,11 +4,13 @@
 // state-change events. Owned by the manager's loop thread; export opens the
 // file separately, read-only.
 //
-// `records` has UNIQUE(monitor_id, epoch, seq): inserts are idempotent
-// (ON CONFLICT DO NOTHING on that key only), so a replayed record is stored once. LOSS records live
-// in the same table (check "_loss", status "loss", details {from_seq, to_seq, count, reason}), so
-// the seqs of an epoch are 1..N without holes. `stored_us` is the wall clock when the batch was
-// written, just before its COMMIT.
+// `records` has UNIQUE(monitor_id, epoch, seq): inserts are idempotent (ON
+// CONFLICT DO NOTHING on that key only), so a replayed record is stored once.
+// LOSS records live in the same table (check "_loss", status "loss", details
+// {from_seq, to_seq, count, reason}), so the seqs of an epoch are 1..N
+// without holes. `stored_us` is the wall clock when the batch's transaction
+// starts; its COMMIT follows after the batch's inserts and one fsync, so
+// stored_us is early by those.
 
 #include <cstdint>
 #include <filesystem>
