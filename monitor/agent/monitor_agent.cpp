@@ -635,8 +635,9 @@ void MonitorAgent::Impl::pump_replay(TimePoint now) {
     replay_reported_ = false;
   }
   if (!replay_reported_ && window_.idle()) {
-    log_->log(catching_up_ ? spdlog::level::info : spdlog::level::debug, "replayed {} results",
-              replayed_this_session_);
+    log_->log(
+        catching_up_ && replayed_this_session_ > 0 ? spdlog::level::info : spdlog::level::debug,
+        "replayed {} results", replayed_this_session_);
     catching_up_ = false;
     replayed_this_session_ = 0;
     replay_reported_ = true;
