@@ -157,8 +157,14 @@ int main(int argc, char** argv) {
     netmon::manager::Manager manager(context, options);
     manager.start();
     for (;;) {
-      int received = 0;
-      sigwait(&signals, &received);
+      // Wakes every second to notice a loop that died of a fatal error.
+      const timespec wake{1, 0};
+      const int received = sigtimedwait(&signals, nullptr, &wake);
+      if (received < 0) {
+        if (manager.running()) continue;
+        log->critical("the manager loop failed; exiting");
+        return kExitRuntime;
+      }
       if (received != SIGHUP) break;
       if (auto reloaded = manager.reload_config(); !reloaded) {
         log->error("config not reloaded (the running config stays): {}", reloaded.error().message);

@@ -134,6 +134,7 @@ class Manager::Loop {
   ManagerStats stats() const;
   std::vector<MonitorStatus> monitors() const;
   std::vector<CheckStatus> checks() const;
+  bool running() const { return running_; }
 
   std::string control_endpoint;
   std::string broker_in_endpoint;
@@ -187,10 +188,11 @@ class Manager::Loop {
   std::uint64_t results_seen_ = 0;
   TimePoint next_status_{};
   bool snapshot_dirty_ = true;
-  LogLimiter control_limiter_, results_limiter_, peer_limiter_, send_limiter_;
+  LogLimiter control_limiter_, results_limiter_, peer_limiter_, send_limiter_, store_limiter_;
 
   // Shared with other threads.
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> running_{false};
   std::thread thread_;
   mutable std::mutex mutex_;
   std::optional<ManagerConfig> pending_reload_;
@@ -266,6 +268,7 @@ Manager::Loop::~Loop() {
 void Manager::Loop::start() {
   if (thread_.joinable()) return;
   stop_requested_ = false;
+  running_ = true;
   thread_ = std::thread([this] { run(); });
   log_->info("ready control={} broker_in={} broker_out={} store={}", control_endpoint,
              broker_in_endpoint, broker_out_endpoint,
@@ -310,14 +313,27 @@ std::vector<CheckStatus> Manager::Loop::checks() const {
 void Manager::Loop::run() {
   try {
     next_status_ = options_.clock->now() + options_.status_interval;
-    while (!stop_requested_)
-      turn();
+    while (!stop_requested_) {
+      try {
+        turn();
+      } catch (const sqlite::SqliteError& e) {
+        // The store refused a write (disk full, file locked by another
+        // process): what is not stored is not acknowledged, so monitors keep
+        // it; try again on the next turn.
+        store_->rollback();
+        std::uint64_t suppressed = 0;
+        if (store_limiter_.allow(options_.clock->now(), suppressed)) {
+          log_->error("store error, retrying: {}", e.what());
+        }
+      }
+    }
     flush();  // what was received is committed (and acknowledged) before stopping
   } catch (const std::exception& e) {
-    // Only the truly broken gets here (the store's disk vanished, a socket
-    // closed under us): say so loudly; stats and snapshots stay readable.
+    // Only the truly broken gets here (a socket closed under us): say so
+    // loudly; stats and snapshots stay readable and running() turns false.
     log_->critical("manager loop stopped: {}", e.what());
   }
+  running_ = false;
 }
 
 void Manager::Loop::turn() {
@@ -884,6 +900,10 @@ std::vector<MonitorStatus> Manager::monitors() const {
 
 std::vector<CheckStatus> Manager::checks() const {
   return loop_->checks();
+}
+
+bool Manager::running() const {
+  return loop_->running();
 }
 
 std::string Manager::control_endpoint() const {

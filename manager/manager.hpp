@@ -68,6 +68,8 @@ class Manager {
   ManagerStats stats() const;
   std::vector<MonitorStatus> monitors() const;
   std::vector<CheckStatus> checks() const;
+  // True from start() until the loop ends (stop(), or a fatal error it logged).
+  bool running() const;
 
   // The endpoints actually bound or connected (tcp port 0 resolved).
   std::string control_endpoint() const;

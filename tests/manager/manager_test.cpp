@@ -489,6 +489,18 @@ TEST_F(ManagerTest, ARecreatedManagerKeepsIdsConfigVersionsAndStoredSeqs) {
   EXPECT_EQ(stored_rows(setup_), 6);
 }
 
+TEST_F(ManagerTest, RunsFromStartUntilStopAndCommitsWhatItReceivedBeforeStopping) {
+  auto manager = start();
+  EXPECT_TRUE(manager->running());
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  manager->stop();
+  EXPECT_FALSE(manager->running());
+  manager->stop();  // idempotent
+  EXPECT_EQ(stored_rows(setup_), 1);
+}
+
 TEST_F(ManagerTest, AnUnusableConfigOrDataDirFailsConstructionWithTheReason) {
   auto options = setup_.options();
   options.config_file = setup_.dir / "missing.yaml";
