@@ -2,7 +2,13 @@
 // with its embedded broker and monitors in synthetic mode. Config delivery,
 // storage exactly once, restarts of either side, and gap repair.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <set>
 
 #include "broker/result_broker.hpp"
 #include "common/protocol/codec.hpp"
@@ -53,6 +59,66 @@ TEST_F(InprocDelivery, ConfigIsAcknowledgedAndAReloadedConfigArrivesAsTheNextVer
   const auto edge2 = monitor_status(*manager, "edge-2");
   ASSERT_TRUE(edge2);
   EXPECT_LE(edge2->config_version, 1u);
+}
+
+// A TCP listener on 127.0.0.1 that never accepts: the kernel completes the
+// handshake, which is all a tcp check needs to report up.
+class Listener {
+ public:
+  Listener() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    auto* generic = reinterpret_cast<sockaddr*>(&address);
+    if (fd_ < 0 || ::bind(fd_, generic, length) != 0 || ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, generic, &length) != 0) {
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  ~Listener() { ::close(fd_); }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_;
+  std::uint16_t port_ = 0;
+};
+
+std::optional<std::string> check_state(const manager::Manager& manager, const std::string& check) {
+  for (const auto& status : manager.checks()) {
+    if (status.monitor == "edge-1" && status.check == check) {
+      return status.state;
+    }
+  }
+  return std::nullopt;
+}
+
+TEST_F(InprocDelivery, ChecksTheMonitorRunsFromItsConfigReachTheStoreAndTheCheckStates) {
+  Listener open_port;
+  const auto closed_port = free_tcp_port();
+  cluster_.write_config(
+      {{"edge-1",
+        {"{id: open, type: tcp, host: 127.0.0.1, port: " + std::to_string(open_port.port()) +
+             ", interval: 200ms}",
+         "{id: closed, type: tcp, host: 127.0.0.1, port: " + std::to_string(closed_port) +
+             ", interval: 200ms}"}}});
+  auto manager = cluster_.start_manager();
+  ASSERT_TRUE(manager);
+  auto agent = cluster_.start_agent(cluster_.monitor_options("edge-1", 0));
+
+  EXPECT_TRUE(await([&] { return check_state(*manager, "open") == "UP"; }))
+      << "check 'open' is " << check_state(*manager, "open").value_or("not listed");
+  EXPECT_TRUE(await([&] { return check_state(*manager, "closed") == "DOWN"; }))
+      << "check 'closed' is " << check_state(*manager, "closed").value_or("not listed");
+  ASSERT_TRUE(await([&] { return agent->stats().acked_seq >= 4; }));
+  std::set<std::string> stored_checks;
+  for (const auto& row : read_store(cluster_.manager_dir())) {
+    stored_checks.insert(row.check);
+  }
+  EXPECT_EQ(stored_checks, (std::set<std::string>{"closed", "open"}));
 }
 
 TEST_F(InprocDelivery, ConfigAckWithAWrongDigestMakesTheManagerSendTheConfigAgain) {

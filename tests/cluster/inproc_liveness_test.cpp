@@ -27,6 +27,11 @@ TEST_F(InprocLiveness, ManagerDeclaresASilentMonitorLostAfterThreeIntervalsAndNo
   auto manager = cluster_.start_manager(options);
   ASSERT_TRUE(manager);
 
+  zmq::socket_t events(cluster_.context, zmq::socket_type::sub);
+  events.set(zmq::sockopt::linger, 0);
+  events.set(zmq::sockopt::subscribe, "evt/monitor/edge-1");
+  events.connect(cluster_.broker_out);
+
   FakeMonitor monitor(cluster_.context, cluster_.control);
   monitor.send(monitor.hello("edge-1"));
   const auto welcome = monitor.await_message<protocol::Welcome>();
@@ -46,7 +51,22 @@ TEST_F(InprocLiveness, ManagerDeclaresASilentMonitorLostAfterThreeIntervalsAndNo
   clock_.advance(std::chrono::milliseconds(200));
   EXPECT_TRUE(await([&] { return monitor_state(*manager, "edge-1") == "LOST"; }))
       << "state " << monitor_state(*manager, "edge-1") << " after 3.1 silent intervals";
-  EXPECT_GE(manager->stats().events, 1u) << "monitor lost was not published as an event";
+  // The change is published on the bus as an event.
+  std::optional<protocol::Event> lost;
+  EXPECT_TRUE(await([&] {
+    const auto frames = receive(events, std::chrono::milliseconds(10));
+    if (frames && frames->size() == 2) {
+      auto event = protocol::decode_event((*frames)[1]);
+      if (event && event->to == "LOST") {
+        lost = event.value();
+      }
+    }
+    return lost.has_value();
+  })) << "no evt/monitor/edge-1 event with to=LOST on the bus";
+  if (lost) {
+    EXPECT_EQ(lost->monitor, "edge-1");
+    EXPECT_EQ(lost->from, "CONNECTED");
+  }
 }
 
 TEST_F(InprocLiveness, AnyMessageFromTheMonitorCountsAsAHeartbeat) {
