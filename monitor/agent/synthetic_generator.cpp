@@ -8,7 +8,13 @@ namespace netmon::agent {
 
 SyntheticGenerator::SyntheticGenerator(asio::io_context& io, double rate_per_second, BatchSink sink,
                                        Backlog backlog)
-    : timer_(io), rate_(rate_per_second), sink_(std::move(sink)), backlog_(std::move(backlog)) {}
+    : timer_(io),
+      rate_(rate_per_second),
+      tick_(std::clamp(std::chrono::microseconds(
+                           static_cast<std::int64_t>(1e6 / std::max(rate_per_second, 1e-3))),
+                       std::chrono::microseconds(kMinTick), std::chrono::microseconds(kMaxTick))),
+      sink_(std::move(sink)),
+      backlog_(std::move(backlog)) {}
 
 void SyntheticGenerator::start() {
   running_ = true;
@@ -24,7 +30,7 @@ void SyntheticGenerator::stop() {
 }
 
 void SyntheticGenerator::arm() {
-  timer_.expires_after(kTick);
+  timer_.expires_after(tick_);
   timer_.async_wait([this](const std::error_code& error) {
     if (!error && running_) tick();
   });

@@ -23,8 +23,10 @@ class SyntheticGenerator {
   // Above this backlog a tick emits nothing: synthetic load beyond what the
   // agent commits would only pile up in memory. Skipped results are counted.
   static constexpr std::size_t kMaxBacklog = 100'000;
-  // Batches are emitted this often.
-  static constexpr std::chrono::milliseconds kTick{2};
+  // Batches are emitted every 2 ms, or once per result at low rates (at most
+  // once a second), so a nearly idle generator does not wake 500 times a second.
+  static constexpr std::chrono::milliseconds kMinTick{2};
+  static constexpr std::chrono::milliseconds kMaxTick{1000};
   static constexpr int kCheckCount = 4;
 
   SyntheticGenerator(asio::io_context& io, double rate_per_second, BatchSink sink, Backlog backlog);
@@ -44,6 +46,7 @@ class SyntheticGenerator {
 
   asio::steady_timer timer_;
   double rate_;
+  std::chrono::microseconds tick_;
   BatchSink sink_;
   Backlog backlog_;
   std::chrono::steady_clock::time_point started_;
