@@ -110,10 +110,11 @@ struct Session {
   TimePoint last_sent{};
   std::uint64_t acked_seq_sent = 0;
   bool ack_due = false;  // a REPLAY batch arrived: answer with an ACK even if nothing is new
-  std::optional<TimePoint> gap_since;
-  std::uint64_t gap_contiguous = 0;
   std::optional<SeqRange> replay_requested;
   TimePoint replay_requested_at{};
+  // The last REPLAY that was not an answer to our REPLAY_REQ: the monitor
+  // catching up on its own after WELCOME.
+  std::optional<TimePoint> catch_up_seen;
 };
 
 struct PendingRecord {
@@ -531,8 +532,8 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
   session.routing_id = routing_id;
   session.epoch = hello.epoch;
   session.last_received = now;
-  session.gap_since.reset();
   session.replay_requested.reset();
+  session.catch_up_seen.reset();
   session.ack_due = false;
   routes_[routing_id] = hello.name;
   const std::uint64_t stored = tracker(id, hello.epoch).contiguous();
@@ -592,6 +593,7 @@ void Manager::Loop::handle_config_ack(Session& session, const protocol::ConfigAc
 
 void Manager::Loop::handle_replay(Session& session, protocol::Replay& replay, TimePoint now) {
   session.ack_due = true;
+  if (!session.replay_requested) session.catch_up_seen = now;
   for (auto& record : replay.records) {
     if (record.key.monitor != session.name || record.key.epoch != replay.epoch) {
       bad_input(control_limiter_, malformed_control_, now,
@@ -664,8 +666,9 @@ void Manager::Loop::flush() {
     events_to_store_.clear();
     return;
   }
+  const TimePoint added_at = options_.clock->now();
   for (auto& [seqs, seq] : inserted)
-    seqs->add(seq);
+    seqs->add(seq, added_at);
   stored_ += inserted.size();
   duplicates_ += duplicates;
   batch_.clear();
@@ -703,35 +706,27 @@ void Manager::Loop::run_timers(TimePoint now) {
   }
 }
 
-// A gap that outlives one heartbeat interval without the contiguous run
-// moving is asked for; a replay in progress keeps moving it, so no request
-// duplicates what the monitor is already sending.
+// A gap that outlives one heartbeat interval is asked for, one request at a
+// time, the next one as soon as the previous is filled. Not while the monitor
+// is replaying on its own (after WELCOME): that replay is filling the gap.
 void Manager::Loop::check_gap(Session& session, TimePoint now) {
   const SeqTracker& seqs = tracker(session.id, session.epoch);
-  const auto gap = seqs.first_gap();
   if (session.replay_requested && seqs.contiguous() >= session.replay_requested->to) {
     session.replay_requested.reset();
   }
-  if (!gap) {
-    session.gap_since.reset();
-    return;
-  }
-  if (!session.gap_since || session.gap_contiguous != seqs.contiguous()) {
-    session.gap_since = now;
-    session.gap_contiguous = seqs.contiguous();
-    return;
-  }
-  if (now - *session.gap_since < options_.heartbeat) return;
+  const auto gap = seqs.first_gap();
+  if (!gap || now - gap->noticed < options_.heartbeat) return;
+  if (session.catch_up_seen && now - *session.catch_up_seen < options_.heartbeat) return;
   if (session.replay_requested &&
       now - session.replay_requested_at < options_.heartbeat * options_.liveness) {
     return;
   }
   ++replay_requests_;  // before the send: whoever sees the request sees it counted
-  if (send(session, protocol::ReplayReq{session.epoch, gap->from, gap->to}, now)) {
-    session.replay_requested = *gap;
+  if (send(session, protocol::ReplayReq{session.epoch, gap->range.from, gap->range.to}, now)) {
+    session.replay_requested = gap->range;
     session.replay_requested_at = now;
     log_->info("REPLAY_REQ sent monitor={} epoch={} from_seq={} to_seq={}", session.name,
-               session.epoch, gap->from, gap->to);
+               session.epoch, gap->range.from, gap->range.to);
   }
 }
 
@@ -825,7 +820,9 @@ SeqTracker& Manager::Loop::tracker(std::uint64_t monitor_id, const std::string& 
   auto key = std::make_pair(monitor_id, epoch);
   auto it = trackers_.find(key);
   if (it == trackers_.end()) {
-    it = trackers_.emplace(std::move(key), SeqTracker(store_->epoch_progress(monitor_id, epoch)))
+    it = trackers_
+             .emplace(std::move(key),
+                      SeqTracker(store_->epoch_progress(monitor_id, epoch), options_.clock->now()))
              .first;
   }
   return it->second;

@@ -4,9 +4,10 @@
 
 namespace netmon::manager {
 
-SeqTracker::SeqTracker(const EpochProgress& progress) : contiguous_(progress.contiguous) {
+SeqTracker::SeqTracker(const EpochProgress& progress, TimePoint now)
+    : contiguous_(progress.contiguous) {
   for (const std::uint64_t seq : progress.above)
-    add(seq);
+    add(seq, now);
 }
 
 bool SeqTracker::contains(std::uint64_t seq) const {
@@ -14,40 +15,43 @@ bool SeqTracker::contains(std::uint64_t seq) const {
   auto it = ranges_.upper_bound(seq);
   if (it == ranges_.begin()) return false;
   --it;
-  return seq <= it->second;
+  return seq <= it->second.last;
 }
 
-void SeqTracker::add(std::uint64_t seq) {
+void SeqTracker::add(std::uint64_t seq, TimePoint now) {
   if (contains(seq)) return;
   if (seq == contiguous_ + 1) {
     contiguous_ = seq;
     if (auto next = ranges_.begin(); next != ranges_.end() && next->first == contiguous_ + 1) {
-      contiguous_ = next->second;
+      contiguous_ = next->second.last;
       ranges_.erase(next);
     }
     return;
   }
-  // Join the range ending just below and the one starting just above.
+  // Join the range ending just below and the one starting just above; the
+  // gap below the result is the lower one's, known since it was noticed.
   std::uint64_t first = seq;
-  std::uint64_t last = seq;
+  Stored stored{seq, now};
   auto after = ranges_.upper_bound(seq);
+  if (after != ranges_.end() && after->first == seq + 1) {
+    stored = after->second;
+    after = ranges_.erase(after);
+  }
   if (after != ranges_.begin()) {
     auto before = std::prev(after);
-    if (before->second + 1 == seq) {
+    if (before->second.last + 1 == seq) {
       first = before->first;
+      stored.gap_below_noticed = before->second.gap_below_noticed;
       ranges_.erase(before);
     }
   }
-  if (after != ranges_.end() && after->first == seq + 1) {
-    last = after->second;
-    ranges_.erase(after);
-  }
-  ranges_.emplace(first, last);
+  ranges_.emplace(first, stored);
 }
 
-std::optional<SeqRange> SeqTracker::first_gap() const {
+std::optional<SeqGap> SeqTracker::first_gap() const {
   if (ranges_.empty()) return std::nullopt;
-  return SeqRange{contiguous_ + 1, ranges_.begin()->first - 1};
+  const auto& [first, stored] = *ranges_.begin();
+  return SeqGap{{contiguous_ + 1, first - 1}, stored.gap_below_noticed};
 }
 
 }  // namespace netmon::manager

@@ -5,39 +5,68 @@
 namespace netmon::manager {
 namespace {
 
+using namespace std::chrono_literals;
+using TimePoint = SeqTracker::TimePoint;
+
+const TimePoint t0{std::chrono::hours(1)};
+
 TEST(SeqTracker, AdvancesTheContiguousRunAndJoinsRangesThatCatchUp) {
   SeqTracker seqs;
-  seqs.add(1);
-  seqs.add(2);
+  seqs.add(1, t0);
+  seqs.add(2, t0);
   EXPECT_EQ(seqs.contiguous(), 2u);
   EXPECT_FALSE(seqs.first_gap());
-  seqs.add(5);
-  seqs.add(7);
-  seqs.add(6);
+  seqs.add(5, t0);
+  seqs.add(7, t0);
+  seqs.add(6, t0);
   EXPECT_EQ(seqs.contiguous(), 2u);
-  EXPECT_EQ(seqs.first_gap(), (SeqRange{3, 4}));
+  ASSERT_TRUE(seqs.first_gap());
+  EXPECT_EQ(seqs.first_gap()->range, (SeqRange{3, 4}));
   EXPECT_TRUE(seqs.contains(6));
   EXPECT_FALSE(seqs.contains(4));
-  seqs.add(4);
-  EXPECT_EQ(seqs.first_gap(), (SeqRange{3, 3}));
-  seqs.add(3);
+  seqs.add(4, t0);
+  EXPECT_EQ(seqs.first_gap()->range, (SeqRange{3, 3}));
+  seqs.add(3, t0);
   EXPECT_EQ(seqs.contiguous(), 7u) << "the stored ranges beyond the gap were not joined";
   EXPECT_FALSE(seqs.first_gap());
 }
 
+TEST(SeqTracker, EachGapIsDatedFromWhenASeqBeyondItWasFirstStored) {
+  SeqTracker seqs;
+  seqs.add(1, t0);
+  seqs.add(3, t0 + 10ms);  // gap 2 noticed at +10ms
+  seqs.add(4, t0 + 20ms);  // extends the range: gap 2 keeps its date
+  seqs.add(6, t0 + 30ms);  // gap 5 noticed at +30ms
+  seqs.add(9, t0 + 40ms);  // gap 7..8 noticed at +40ms
+  seqs.add(8, t0 + 50ms);  // joins 9 from below: gap 7 still dated +40ms
+  ASSERT_TRUE(seqs.first_gap());
+  EXPECT_EQ(seqs.first_gap()->range, (SeqRange{2, 2}));
+  EXPECT_EQ(seqs.first_gap()->noticed, t0 + 10ms);
+  seqs.add(2, t0 + 60ms);
+  // The next gap is as old as it is, not as old as the repair of the previous one.
+  EXPECT_EQ(seqs.first_gap()->range, (SeqRange{5, 5}));
+  EXPECT_EQ(seqs.first_gap()->noticed, t0 + 30ms);
+  seqs.add(5, t0 + 70ms);
+  EXPECT_EQ(seqs.first_gap()->range, (SeqRange{7, 7}));
+  EXPECT_EQ(seqs.first_gap()->noticed, t0 + 40ms);
+  seqs.add(7, t0 + 80ms);
+  EXPECT_EQ(seqs.contiguous(), 9u);
+}
+
 TEST(SeqTracker, StartsFromWhatTheStoreHolds) {
-  SeqTracker seqs(EpochProgress{10, {12, 13, 20}});
+  SeqTracker seqs(EpochProgress{10, {12, 13, 20}}, t0);
   EXPECT_EQ(seqs.contiguous(), 10u);
-  EXPECT_EQ(seqs.first_gap(), (SeqRange{11, 11}));
-  seqs.add(11);
+  EXPECT_EQ(seqs.first_gap()->range, (SeqRange{11, 11}));
+  EXPECT_EQ(seqs.first_gap()->noticed, t0);
+  seqs.add(11, t0 + 1s);
   EXPECT_EQ(seqs.contiguous(), 13u);
-  EXPECT_EQ(seqs.first_gap(), (SeqRange{14, 19}));
+  EXPECT_EQ(seqs.first_gap()->range, (SeqRange{14, 19}));
 }
 
 TEST(SeqTracker, IgnoresSeqsAlreadyStored) {
-  SeqTracker seqs(EpochProgress{3, {}});
-  seqs.add(2);
-  seqs.add(3);
+  SeqTracker seqs(EpochProgress{3, {}}, t0);
+  seqs.add(2, t0);
+  seqs.add(3, t0);
   EXPECT_EQ(seqs.contiguous(), 3u);
   EXPECT_FALSE(seqs.first_gap());
 }
