@@ -423,6 +423,25 @@ class ProcessCluster {
     return problems;
   }
 
+  // SIGTERM to the logger, the manager and the broker (each must exit 0: a
+  // sanitizer report or a crash on the way out is an exit code too).
+  std::string stop_services() {
+    std::string problems;
+    auto stop = [&](const char* role, std::unique_ptr<ChildProcess>& process) {
+      if (!process || !process->running()) return;
+      const auto status = process->stop(std::chrono::seconds(30));
+      if (status != 0) {
+        problems += std::string(role) + " exited with " +
+                    (status ? std::to_string(*status) : std::string("no exit in 30 s")) +
+                    " on SIGTERM; ";
+      }
+    };
+    stop("logger", logger_);
+    stop("manager", manager_);
+    stop("broker", broker_);
+    return problems;
+  }
+
   // `netmon-manager export --data-dir DIR --format jsonl`: its output.
   std::string export_jsonl() {
     const auto log = next_log("export");

@@ -82,6 +82,7 @@ TEST(BrokerProcess, KilledWithSigkillAndRestartedCarriesLivePubSubOnAndTheStoreS
   ASSERT_TRUE(cluster.await_stored_progress(1000, kTimeout))
       << cluster.progress() << cluster.logs();
   EXPECT_EQ(cluster.stop_and_drain_monitors(kTimeout), "") << cluster.logs();
+  EXPECT_EQ(cluster.stop_services(), "") << cluster.logs();
   const auto comparisons = cluster.compare_with_export();
   std::cout << summary(comparisons) << "\n";
   EXPECT_EQ(exactly_once_problems(comparisons, 1000), "") << cluster.logs();

@@ -53,6 +53,7 @@ TEST(ManagerProcess, KilledWithSigkillMidStreamAndRestartedStoresEveryProducedRe
       << cluster.progress() << cluster.logs();
 
   EXPECT_EQ(cluster.stop_and_drain_monitors(kTimeout), "") << cluster.logs();
+  EXPECT_EQ(cluster.stop_services(), "") << cluster.logs();
   const auto comparisons = cluster.compare_with_export();
   std::cout << summary(comparisons) << "\n";
   EXPECT_EQ(exactly_once_problems(comparisons, 1500), "") << cluster.logs();

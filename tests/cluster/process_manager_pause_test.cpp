@@ -37,8 +37,8 @@ TEST(ManagerProcess, StoppedForTenSecondsThenContinuedLosesAndDuplicatesNothing)
     marks.push_back(cluster.monitor(i).log_mark());
   const auto paused = std::chrono::steady_clock::now();
   cluster.manager().signal(SIGSTOP);
-  // ZMTP keeps the TCP connections up (the kernel answers for a stopped
-  // process); only application heartbeats can tell the manager is gone.
+  // The kernel keeps a stopped process's TCP connections up (it even takes
+  // data until the buffers fill): only heartbeats tell the manager is gone.
   for (std::size_t i = 0; i < cluster.size(); ++i) {
     ASSERT_TRUE(cluster.monitor(i).wait_for_line("manager lost", kPause, marks[i]))
         << cluster.logs();
@@ -55,6 +55,7 @@ TEST(ManagerProcess, StoppedForTenSecondsThenContinuedLosesAndDuplicatesNothing)
       << cluster.progress() << cluster.logs();
 
   EXPECT_EQ(cluster.stop_and_drain_monitors(kTimeout), "") << cluster.logs();
+  EXPECT_EQ(cluster.stop_services(), "") << cluster.logs();
   const auto comparisons = cluster.compare_with_export();
   std::cout << summary(comparisons) << "\n";
   EXPECT_EQ(exactly_once_problems(comparisons, 3000), "") << cluster.logs();

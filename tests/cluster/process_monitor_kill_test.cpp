@@ -40,6 +40,7 @@ TEST(MonitorProcess, KilledWithSigkillAndRestartedKeepsItsEpochContinuesItsSeqsA
   ASSERT_GT(cluster.produced(0), produced_at_kill + 250) << cluster.logs();
 
   EXPECT_EQ(cluster.stop_and_drain_monitors(kTimeout), "") << cluster.logs();
+  EXPECT_EQ(cluster.stop_services(), "") << cluster.logs();
   // One epoch, seqs 1..N with no hole and no repeat across the kill.
   const auto produced = read_produced_log(cluster.produced_log(0));
   std::uint64_t expected_seq = 1;
