@@ -18,7 +18,7 @@ std::string unique_stop_endpoint() {
 
 }  // namespace
 
-ResultBroker::ResultBroker(zmq::context_t& context, BrokerEndpoints endpoints)
+ResultBroker::ResultBroker(zmq::context_t& context, BrokerEndpoints endpoints, LocalBindings local)
     : context_(context),
       in_(context, zmq::socket_type::xsub),
       out_(context, zmq::socket_type::xpub),
@@ -34,6 +34,8 @@ ResultBroker::ResultBroker(zmq::context_t& context, BrokerEndpoints endpoints)
   out_.bind(endpoints.out);
   in_endpoint_ = last_endpoint(in_);
   out_endpoint_ = last_endpoint(out_);
+  if (!local.in.empty()) in_.bind(local.in);
+  if (!local.out.empty()) out_.bind(local.out);
   // Subscribe upstream to everything, once (see the header).
   const std::array<char, 1> subscribe_all{'\x01'};
   in_.send(zmq::buffer(subscribe_all), zmq::send_flags::none);

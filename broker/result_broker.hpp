@@ -22,6 +22,13 @@ struct BrokerEndpoints {
   std::string out = "tcp://127.0.0.1:5557";
 };
 
+// Optional second bindings (inproc://) for a process that embeds the broker:
+// its own publisher and subscriber then skip the loopback TCP hop.
+struct LocalBindings {
+  std::string in;
+  std::string out;
+};
+
 struct BrokerCounters {
   std::uint64_t messages = 0;       // multipart messages forwarded
   std::uint64_t bytes = 0;          // payload bytes forwarded
@@ -37,7 +44,7 @@ class ResultBroker {
 
   // Binds both sockets (throws zmq::error_t when an endpoint cannot be bound)
   // and starts forwarding on its own thread.
-  ResultBroker(zmq::context_t& context, BrokerEndpoints endpoints);
+  ResultBroker(zmq::context_t& context, BrokerEndpoints endpoints, LocalBindings local = {});
   ResultBroker(const ResultBroker&) = delete;
   ResultBroker& operator=(const ResultBroker&) = delete;
   ~ResultBroker();  // stops and joins

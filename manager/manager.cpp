@@ -140,6 +140,8 @@ class Manager::Loop {
   std::string control_endpoint;
   std::string broker_in_endpoint;
   std::string broker_out_endpoint;
+  std::string local_in_endpoint;  // inproc bindings of the embedded broker, if any
+  std::string local_out_endpoint;
 
  private:
   void run();
@@ -237,8 +239,16 @@ Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
   broker_out_endpoint = options_.broker_out;
   if (options_.embedded_broker) {
     try {
+      // The manager's own SUB and event PUB use inproc bindings of the
+      // embedded broker: every stored result then crosses loopback TCP once
+      // (monitor -> broker), not twice.
+      static std::atomic<std::uint64_t> instances{0};
+      const std::string local = "inproc://netmon-manager-bus-" + std::to_string(instances++);
       broker_ = std::make_unique<ResultBroker>(
-          context_, BrokerEndpoints{options_.broker_in, options_.broker_out});
+          context_, BrokerEndpoints{options_.broker_in, options_.broker_out},
+          LocalBindings{local + "-in", local + "-out"});
+      local_in_endpoint = local + "-in";
+      local_out_endpoint = local + "-out";
     } catch (const zmq::error_t& e) {
       throw std::runtime_error("cannot bind the embedded broker (--broker-in " +
                                options_.broker_in + ", --broker-out " + options_.broker_out +
@@ -251,10 +261,10 @@ Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
     protocol::apply_input_limits(sub_);
     protocol::apply_bus_watermarks(sub_);
     sub_.set(zmq::sockopt::subscribe, "res/");
-    sub_.connect(broker_out_endpoint);
+    sub_.connect(local_out_endpoint.empty() ? broker_out_endpoint : local_out_endpoint);
     events_.set(zmq::sockopt::linger, protocol::kLingerMs);
     protocol::apply_bus_watermarks(events_);
-    events_.connect(broker_in_endpoint);
+    events_.connect(local_in_endpoint.empty() ? broker_in_endpoint : local_in_endpoint);
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("cannot connect to the broker (--broker-in " + broker_in_endpoint +
                              ", --broker-out " + broker_out_endpoint + "): " + e.what());

@@ -68,6 +68,30 @@ TEST_F(ResultBrokerTest, ForwardsPublishedMessagesToSubscribersByTopicPrefix) {
   EXPECT_GE(broker.counters().subscriptions, 1u);
 }
 
+TEST_F(ResultBrokerTest, LocalBindingsJoinTheSameBusAsTheNetworkEndpoints) {
+  ResultBroker broker(context_, {"tcp://127.0.0.1:0", "tcp://127.0.0.1:0"},
+                      {"inproc://local-in", "inproc://local-out"});
+  // A network publisher reaches a local subscriber...
+  zmq::socket_t tcp_publisher(context_, zmq::socket_type::pub);
+  tcp_publisher.connect(broker.in_endpoint());
+  zmq::socket_t local_subscriber(context_, zmq::socket_type::sub);
+  local_subscriber.set(zmq::sockopt::subscribe, "res/");
+  local_subscriber.connect("inproc://local-out");
+  auto got = publish_until_received(tcp_publisher, local_subscriber, "res/a/b", "from-tcp");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->second, "from-tcp");
+
+  // ...and a local publisher reaches a network subscriber.
+  zmq::socket_t local_publisher(context_, zmq::socket_type::pub);
+  local_publisher.connect("inproc://local-in");
+  zmq::socket_t tcp_subscriber(context_, zmq::socket_type::sub);
+  tcp_subscriber.set(zmq::sockopt::subscribe, "evt/");
+  tcp_subscriber.connect(broker.out_endpoint());
+  got = publish_until_received(local_publisher, tcp_subscriber, "evt/monitor/a", "from-inproc");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->second, "from-inproc");
+}
+
 TEST_F(ResultBrokerTest, PublishersAndSubscribersCarryOnAfterTheBrokerRestarts) {
   auto broker = std::make_unique<ResultBroker>(
       context_, BrokerEndpoints{"tcp://127.0.0.1:0", "tcp://127.0.0.1:0"});
