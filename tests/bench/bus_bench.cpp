@@ -254,9 +254,12 @@ std::string describe(const std::vector<CpuShare>& shares) {
 
 // A verdict on what bounded a figure, from CPU alone.
 std::string limit_of(const std::vector<CpuShare>& shares, bool offered_more_than_done) {
-  if (!offered_more_than_done) return "the offered rate (not saturated)";
   const double cores = std::thread::hardware_concurrency();
   const double machine = share_of(shares, "machine");
+  if (!offered_more_than_done) {
+    return machine >= 0.85 * cores ? "the offered rate, with the cores nearly full"
+                                   : "the offered rate (not saturated)";
+  }
   const double manager = share_of(shares, "manager");
   double ours = 0;
   for (const auto& share : shares)
