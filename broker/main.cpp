@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   try {
     zmq::context_t context;
     netmon::ResultBroker broker(context, endpoints);
+    netmon::component_logger("broker")->info("ready in={} out={}", broker.in_endpoint(),
+                                             broker.out_endpoint());
     int received = 0;
     sigwait(&signals, &received);
     broker.stop();

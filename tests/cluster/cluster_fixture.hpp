@@ -336,8 +336,8 @@ class ProcessCluster {
     while (true) {
       auto process =
           std::make_unique<ChildProcess>(binaries_.broker, broker_args(ports_), next_log("broker"));
-      // netmon-broker logs "broker started in=... out=..." once bound.
-      if (process->wait_for_line("broker started", kStartTimeout)) {
+      // netmon-broker logs "ready in=... out=..." once bound, like every process.
+      if (process->wait_for_line("ready", kStartTimeout)) {
         broker_ = std::move(process);
         return *broker_;
       }
