@@ -153,6 +153,7 @@ class Manager::Loop {
   void handle_control(const std::string& routing_id, std::string_view body, TimePoint now);
   void handle_hello(const std::string& routing_id, const protocol::Hello& hello, TimePoint now);
   void handle_config_ack(Session& session, const protocol::ConfigAck& ack);
+  void handle_heartbeat(Session& session, const protocol::Heartbeat& heartbeat, TimePoint now);
   void handle_replay(Session& session, protocol::Replay& replay, TimePoint now);
   void flush();
   void run_timers(TimePoint now);
@@ -492,6 +493,7 @@ void Manager::Loop::handle_control(const std::string& routing_id, std::string_vi
       [&](auto& message) {
         using T = std::decay_t<decltype(message)>;
         if constexpr (std::is_same_v<T, protocol::Heartbeat>) {
+          handle_heartbeat(session, message, now);
         } else if constexpr (std::is_same_v<T, protocol::ConfigAck>) {
           handle_config_ack(session, message);
         } else if constexpr (std::is_same_v<T, protocol::Replay>) {
@@ -599,6 +601,20 @@ void Manager::Loop::handle_config_ack(Session& session, const protocol::ConfigAc
   snapshot_dirty_ = true;
   log_->info("config version {} acknowledged monitor={} checks={}", ack.version, session.name,
              desired.checks.size());
+}
+
+// A monitor's heartbeat names the newest seq of its outbox: records lost at
+// the tail of the bus become a gap even when no newer record follows them.
+void Manager::Loop::handle_heartbeat(Session& session, const protocol::Heartbeat& heartbeat,
+                                     TimePoint now) {
+  if (heartbeat.epoch.empty()) return;  // an older monitor: it announces nothing
+  if (heartbeat.epoch != session.epoch) {
+    bad_input(control_limiter_, malformed_control_, now,
+              "HEARTBEAT for epoch " + heartbeat.epoch.substr(0, 32) +
+                  ", not the session's, from monitor=" + session.name);
+    return;
+  }
+  tracker(session.id, session.epoch).announce(heartbeat.last_seq, now);
 }
 
 void Manager::Loop::handle_replay(Session& session, protocol::Replay& replay, TimePoint now) {

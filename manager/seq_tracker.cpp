@@ -18,8 +18,19 @@ bool SeqTracker::contains(std::uint64_t seq) const {
   return seq <= it->second.last;
 }
 
+std::uint64_t SeqTracker::highest() const {
+  return ranges_.empty() ? contiguous_ : ranges_.rbegin()->second.last;
+}
+
+void SeqTracker::announce(std::uint64_t seq, TimePoint now) {
+  if (seq <= announced_) return;
+  if (announced_ <= highest()) tail_noticed_ = now;  // a tail gap (if any) starts now
+  announced_ = seq;
+}
+
 void SeqTracker::add(std::uint64_t seq, TimePoint now) {
   if (contains(seq)) return;
+  if (seq > highest()) tail_noticed_ = now;
   if (seq == contiguous_ + 1) {
     contiguous_ = seq;
     if (auto next = ranges_.begin(); next != ranges_.end() && next->first == contiguous_ + 1) {
@@ -49,7 +60,10 @@ void SeqTracker::add(std::uint64_t seq, TimePoint now) {
 }
 
 std::optional<SeqGap> SeqTracker::first_gap() const {
-  if (ranges_.empty()) return std::nullopt;
+  if (ranges_.empty()) {
+    if (announced_ <= contiguous_) return std::nullopt;
+    return SeqGap{{contiguous_ + 1, announced_}, tail_noticed_};
+  }
   const auto& [first, stored] = *ranges_.begin();
   return SeqGap{{contiguous_ + 1, first - 1}, stored.gap_below_noticed};
 }

@@ -117,7 +117,15 @@ struct Packing {
     pack_field(packer, "from_seq", m.from_seq);
     pack_field(packer, "to_seq", m.to_seq);
   }
-  void operator()(const Heartbeat&) const { pack_header(packer, "HEARTBEAT", 0); }
+  void operator()(const Heartbeat& m) const {
+    if (m.epoch.empty()) {
+      pack_header(packer, "HEARTBEAT", 0);
+      return;
+    }
+    pack_header(packer, "HEARTBEAT", 2);
+    pack_field(packer, "epoch", m.epoch);
+    pack_field(packer, "last_seq", m.last_seq);
+  }
   void operator()(const Bye&) const { pack_header(packer, "BYE", 0); }
 };
 
@@ -303,7 +311,15 @@ Expected<ControlMessage> control_from_map(const MsgMap& map, const std::string& 
     if (!fields.error() && m.to_seq < m.from_seq) fields.fail("REPLAY_REQ: to_seq below from_seq");
     message = std::move(m);
   } else if (type == "HEARTBEAT") {
-    message = Heartbeat{};
+    Heartbeat m;
+    // Optional, but together: a last_seq means nothing without its epoch.
+    if ((fields.find("epoch") == nullptr) != (fields.find("last_seq") == nullptr)) {
+      fields.fail("fields 'epoch' and 'last_seq' come together or not at all");
+    } else if (fields.find("epoch") != nullptr) {
+      m.epoch = fields.str("epoch");
+      m.last_seq = fields.uint("last_seq");
+    }
+    message = std::move(m);
   } else if (type == "BYE") {
     message = Bye{};
   } else {

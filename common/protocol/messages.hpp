@@ -108,7 +108,13 @@ struct ReplayReq {
   bool operator==(const ReplayReq&) const = default;
 };
 
+// A monitor's heartbeat names the newest seq in its outbox, so the manager
+// notices records lost at the tail of the bus even when none follow them.
+// Both fields are optional (older monitors, and the manager, send neither):
+// an empty epoch means they were not sent.
 struct Heartbeat {
+  std::string epoch;
+  std::uint64_t last_seq = 0;
   bool operator==(const Heartbeat&) const = default;
 };
 

@@ -606,7 +606,10 @@ void MonitorAgent::Impl::on_timers(TimePoint now) {
     return;
   }
   if (!welcomed_) return;
-  if (now - last_sent_ >= heartbeat()) send_control(protocol::Heartbeat{}, now);
+  // Naming the newest seq lets the manager notice records lost at the tail of the bus.
+  if (now - last_sent_ >= heartbeat()) {
+    send_control(protocol::Heartbeat{outbox_->epoch(), outbox_->last_seq()}, now);
+  }
   if (window_.in_flight() > 0 && now - last_ack_progress_ >= silence_limit()) {
     log_->warn("no ACK for replayed records in {} ms; sending them again from seq {}",
                to_ms(now - last_ack_progress_), counters_.acked_seq + 1);

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "common/protocol/codec.hpp"
 
 namespace netmon::protocol {
@@ -40,6 +44,7 @@ std::vector<ControlMessage> every_control_message() {
       Ack{"00112233aabbccdd", 41},
       ReplayReq{"00112233aabbccdd", 12, 20},
       Heartbeat{},
+      Heartbeat{"00112233aabbccdd", 42},
       Bye{},
   };
 }
@@ -139,6 +144,58 @@ TEST(ProtocolCodec, RejectsMissingAndMistypedFields) {
   auto decoded = decode_control(std::string_view(buffer.data(), buffer.size()));
   ASSERT_FALSE(decoded);
   EXPECT_EQ(decoded.error().message, "ACK: message: field 'seq' is not a non-negative integer");
+}
+
+// A HEARTBEAT body with `extra` fields after the header.
+std::string heartbeat_with(const std::vector<std::pair<std::string, msgpack::object>>& extra) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  packer.pack_map(static_cast<std::uint32_t>(3 + extra.size()));
+  packer.pack("proto");
+  packer.pack("NMP");
+  packer.pack("v");
+  packer.pack(1);
+  packer.pack("type");
+  packer.pack("HEARTBEAT");
+  for (const auto& [key, value] : extra) {
+    packer.pack(key);
+    packer.pack(value);
+  }
+  return {buffer.data(), buffer.size()};
+}
+
+TEST(ProtocolCodec, AHeartbeatWithoutEpochAndLastSeqStaysValidAndCarriesNone) {
+  const std::string bytes = encode(ControlMessage{Heartbeat{}});
+  EXPECT_EQ(bytes, heartbeat_with({})) << "the manager's heartbeat must stay empty";
+  auto decoded = decode_control(bytes);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(std::get<Heartbeat>(*decoded), Heartbeat{});
+
+  const std::string with_fields = encode(ControlMessage{Heartbeat{"00112233aabbccdd", 7}});
+  EXPECT_NE(with_fields.find("last_seq"), std::string::npos);
+  decoded = decode_control(with_fields);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(std::get<Heartbeat>(*decoded).epoch, "00112233aabbccdd");
+  EXPECT_EQ(std::get<Heartbeat>(*decoded).last_seq, 7u);
+}
+
+TEST(ProtocolCodec, RejectsAHeartbeatWithAMistypedOrUnpairedEpochOrLastSeq) {
+  msgpack::zone zone;
+  const auto object = [&](const auto& value) { return msgpack::object(value, zone); };
+  auto decoded = decode_control(
+      heartbeat_with({{"epoch", object("00112233aabbccdd")}, {"last_seq", object("five")}}));
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().message,
+            "HEARTBEAT: message: field 'last_seq' is not a non-negative integer");
+
+  decoded = decode_control(heartbeat_with({{"epoch", object(5)}, {"last_seq", object(5)}}));
+  ASSERT_FALSE(decoded) << "a numeric epoch was accepted";
+  EXPECT_NE(decoded.error().message.find("'epoch'"), std::string::npos) << decoded.error().message;
+
+  decoded = decode_control(heartbeat_with({{"last_seq", object(5)}}));
+  ASSERT_FALSE(decoded) << "a last_seq without its epoch was accepted";
+  EXPECT_EQ(decoded.error().message,
+            "HEARTBEAT: fields 'epoch' and 'last_seq' come together or not at all");
 }
 
 TEST(ProtocolCodec, RejectsOversizedMessagesBeforeParsing) {

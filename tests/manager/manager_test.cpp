@@ -257,6 +257,85 @@ TEST_F(ManagerTest, ResultsTheManagerDropsFromTheBusAreAskedForAgain) {
   EXPECT_EQ(stored_rows(setup_), 9);
 }
 
+// Tail-gap tests: the manager runs on a ManualClock with 1 s intervals. The
+// fake monitor holds back its CONFIG_ACK and sends it right after the
+// HEARTBEAT under test: once the ACK is seen, so was the heartbeat, at a clock
+// the test has not moved yet.
+class ManagerTailGapTest : public ManagerTest {
+ protected:
+  void SetUp() override {
+    auto options = setup_.options(1000ms);
+    options.clock = &clock_;
+    manager_ = start(options);
+    monitor_ = std::make_unique<FakeMonitor>(context_, *manager_, "edge-1");
+    ASSERT_TRUE(monitor_->connect());
+    const auto config = monitor_->await_message<protocol::Config>();
+    ASSERT_TRUE(config);
+    for (const CheckSpec& check : config->checks)
+      config_ack_.digests[check.id] = protocol::check_digest(check);
+    config_ack_.version = config->version;
+  }
+
+  void heartbeat(std::uint64_t last_seq) {
+    monitor_->send(protocol::Heartbeat{monitor_->epoch, last_seq});
+    monitor_->send(config_ack_);
+    ASSERT_TRUE(await([&] {
+      return monitor_status(*manager_, "edge-1")->acked_config_version == config_ack_.version;
+    }));
+  }
+
+  ManualClock clock_;
+  std::unique_ptr<Manager> manager_;
+  std::unique_ptr<FakeMonitor> monitor_;
+  protocol::ConfigAck config_ack_;
+};
+
+TEST_F(ManagerTailGapTest, AHeartbeatBeyondTheStoredSeqsIsAskedForAfterOneInterval) {
+  FakeMonitor& monitor = *monitor_;
+  // The monitor produced 1..5; only 1..3 made it over the bus, then it fell silent.
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  monitor.publish(monitor.result(2));
+  monitor.publish(monitor.result(3));
+  ASSERT_TRUE(monitor.await_ack(3));
+  heartbeat(5);
+
+  clock_.advance(900ms);
+  EXPECT_FALSE(monitor.await_message<protocol::ReplayReq>(150ms))
+      << "asked before the gap had lasted one heartbeat interval";
+  clock_.advance(200ms);
+  const auto request = monitor.await_message<protocol::ReplayReq>();
+  ASSERT_TRUE(request) << "the tail 4..5 named by the heartbeat was never asked for";
+  EXPECT_EQ(request->epoch, monitor.epoch);
+  EXPECT_EQ(request->from_seq, 4u);
+  EXPECT_EQ(request->to_seq, 5u);
+
+  monitor.send(protocol::Replay{monitor.epoch, {monitor.result(4), monitor.result(5)}});
+  ASSERT_TRUE(monitor.await_ack(5)) << "the replayed tail was not stored";
+  EXPECT_EQ(stored_rows(setup_), 5);
+  EXPECT_EQ(manager_->stats().malformed_control, 0u);
+}
+
+TEST_F(ManagerTailGapTest, RecordsStillArrivingOverTheBusPostponeTheTailRequest) {
+  FakeMonitor& monitor = *monitor_;
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  heartbeat(4);
+
+  // 2..3 arrive late over the bus (a busy manager's queue): the tail 4 now
+  // waits from here, not from the heartbeat.
+  clock_.advance(800ms);
+  monitor.publish(monitor.result(2));
+  monitor.publish(monitor.result(3));
+  ASSERT_TRUE(monitor.await_ack(3));
+  clock_.advance(400ms);
+  EXPECT_FALSE(monitor.await_message<protocol::ReplayReq>(150ms))
+      << "asked for a tail while the bus was still delivering it";
+  clock_.advance(700ms);
+  const auto request = monitor.await_message<protocol::ReplayReq>();
+  ASSERT_TRUE(request) << "the tail 4 was never asked for";
+  EXPECT_EQ(request->from_seq, 4u);
+  EXPECT_EQ(request->to_seq, 4u);
+}
+
 TEST_F(ManagerTest, CheckStatesFollowRetriesAndChangesArePublishedAsEvents) {
   auto manager = start();
   zmq::socket_t events(context_, zmq::socket_type::sub);

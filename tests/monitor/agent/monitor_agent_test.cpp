@@ -382,6 +382,18 @@ TEST_F(MonitorAgentTest,
   EXPECT_EQ(hello->monitor_id, 5u);
 }
 
+TEST_F(MonitorAgentTest, ItsHeartbeatNamesTheOutboxEpochAndTheNewestCommittedSeq) {
+  const std::string epoch = prefill(7);
+  MonitorAgent agent(context_, options());
+  agent.start();
+  welcome(agent, 7);  // the manager holds all 7: nothing to replay
+  clock_.advance(1000ms);
+  const auto heartbeat = manager_.await<protocol::Heartbeat>();
+  ASSERT_TRUE(heartbeat);
+  EXPECT_EQ(heartbeat->epoch, epoch);
+  EXPECT_EQ(heartbeat->last_seq, 7u) << "the manager could not notice a lost tail";
+}
+
 TEST_F(MonitorAgentTest, AnyMessageFromTheManagerCountsAsAHeartbeat) {
   MonitorAgent agent(context_, options());
   agent.start();
