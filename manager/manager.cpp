@@ -115,6 +115,10 @@ struct Session {
   // The last REPLAY that was not an answer to our REPLAY_REQ: the monitor
   // catching up on its own after WELCOME.
   std::optional<TimePoint> catch_up_seen;
+  // A send found the connection gone. Messages it sent before closing (a BYE
+  // above all) may still be queued on the ROUTER: it is LOST only if nothing
+  // from it arrives within one heartbeat interval.
+  std::optional<TimePoint> closed_at;
 };
 
 struct PendingRecord {
@@ -501,6 +505,7 @@ void Manager::Loop::handle_control(const std::string& routing_id, std::string_vi
         } else if constexpr (std::is_same_v<T, protocol::Bye>) {
           set_state(session, kStopped, "said BYE");
           routes_.erase(session.routing_id);
+          session.closed_at.reset();
         } else {
           bad_input(control_limiter_, malformed_control_, now,
                     std::string("unexpected ") + std::string(protocol::type_name(message)) +
@@ -546,6 +551,7 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
   session.last_received = now;
   session.replay_requested.reset();
   session.catch_up_seen.reset();
+  session.closed_at.reset();
   session.ack_due = false;
   routes_[routing_id] = hello.name;
   const std::uint64_t stored = tracker(id, hello.epoch).contiguous();
@@ -718,6 +724,15 @@ void Manager::Loop::run_timers(TimePoint now) {
   const auto silent_limit = options_.heartbeat * options_.liveness;
   for (auto& [name, session] : sessions_) {
     if (session.state != kConnected) continue;
+    if (session.closed_at) {
+      if (now - *session.closed_at >= options_.heartbeat) {
+        routes_.erase(session.routing_id);
+        session.routing_id.clear();
+        session.closed_at.reset();
+        set_state(session, kLost, "its connection closed");
+      }
+      continue;
+    }
     if (now - session.last_received >= silent_limit) {
       set_state(session, kLost,
                 "silent for " + std::to_string(options_.liveness) + " heartbeat intervals");
@@ -757,6 +772,7 @@ void Manager::Loop::check_gap(Session& session, TimePoint now) {
 }
 
 bool Manager::Loop::send(Session& session, const protocol::ControlMessage& message, TimePoint now) {
+  if (session.closed_at) return false;
   const std::string bytes = protocol::encode(message);
   try {
     if (router_.send(zmq::buffer(session.routing_id),
@@ -768,10 +784,8 @@ bool Manager::Loop::send(Session& session, const protocol::ControlMessage& messa
   } catch (const zmq::error_t& e) {
     if (e.num() == EHOSTUNREACH) {
       // Its connection is gone for good (a reconnect gets a new routing id):
-      // no need to wait for liveness.
-      routes_.erase(session.routing_id);
-      session.routing_id.clear();
-      if (session.state == kConnected) set_state(session, kLost, "its connection closed");
+      // no need to wait for liveness, but its queued messages come first.
+      session.closed_at = now;
       return false;
     }
     std::uint64_t suppressed = 0;
