@@ -2,41 +2,10 @@
 
 #include <cstdio>
 
+#include "common/protocol/body_writer.hpp"
+
 namespace netmon::protocol {
 namespace {
-
-void pack_str(Packer& packer, std::string_view text) {
-  packer.pack_str(static_cast<std::uint32_t>(text.size()));
-  packer.pack_str_body(text.data(), static_cast<std::uint32_t>(text.size()));
-}
-
-// Starts a body: a map of `fields` entries plus the three header fields.
-void pack_header(Packer& packer, std::string_view type, std::uint32_t fields) {
-  packer.pack_map(fields + 3);
-  pack_str(packer, "proto");
-  pack_str(packer, kSignature);
-  pack_str(packer, "v");
-  packer.pack(kVersion);
-  pack_str(packer, "type");
-  pack_str(packer, type);
-}
-
-void pack_field(Packer& packer, std::string_view key, std::string_view value) {
-  pack_str(packer, key);
-  pack_str(packer, value);
-}
-
-void pack_field(Packer& packer, std::string_view key, std::uint64_t value) {
-  pack_str(packer, key);
-  packer.pack(value);
-}
-
-void pack_key(Packer& packer, const RecordKey& key) {
-  pack_field(packer, "monitor", key.monitor);
-  pack_field(packer, "monitor_id", key.monitor_id);
-  pack_field(packer, "epoch", key.epoch);
-  pack_field(packer, "seq", key.seq);
-}
 
 void pack_record(Packer& packer, const Record& record) {
   if (const auto* loss = std::get_if<LossRange>(&record.body)) {
