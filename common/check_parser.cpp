@@ -20,12 +20,13 @@ Expected<std::chrono::milliseconds> duration_field(const CheckSpec& spec, std::s
   return parsed;
 }
 
-Expected<int> retries_field(const CheckSpec& spec, std::string_view text) {
+// `retries` as written, for a check and for `defaults`: a whole number (its
+// range is checked with the other common fields).
+Expected<int> parse_retries(std::string_view text) {
   int value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size()) {
-    return Error{check_error_prefix(spec) + "retries '" + std::string(text) +
-                 "' is not a whole number (allowed: 1..100)"};
+    return Error{"retries '" + std::string(text) + "' is not a whole number (allowed: 1..100)"};
   }
   return value;
 }
@@ -47,8 +48,8 @@ Expected<void> apply_field(CheckSpec& spec, const std::string& key, ParamValue v
     if (!parsed) return parsed.error();
     (key == "interval" ? spec.interval : spec.timeout) = *parsed;
   } else if (key == "retries") {
-    auto parsed = retries_field(spec, *text);
-    if (!parsed) return parsed.error();
+    auto parsed = parse_retries(*text);
+    if (!parsed) return Error{check_error_prefix(spec) + parsed.error().message};
     spec.retries = *parsed;
   } else if (!spec.params.emplace(key, std::move(value)).second) {
     return Error{check_error_prefix(spec) + "parameter '" + key + "' given twice"};
@@ -110,13 +111,12 @@ Expected<void> defaults_from_yaml(const YAML::Node& node, CheckDefaults& default
       if (!parsed) return Error{at + "defaults." + key + " " + parsed.error().message};
       (key == "interval" ? defaults.interval : defaults.timeout) = *parsed;
     } else if (key == "retries") {
-      int value = 0;
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-      if (ec != std::errc{} || end != text.data() + text.size() || value < 1 ||
-          value > kMaxRetries) {
-        return Error{at + "defaults.retries '" + text + "' out of range 1..100"};
+      auto parsed = parse_retries(text);
+      if (!parsed) return Error{at + "defaults." + parsed.error().message};
+      if (*parsed < 1 || *parsed > kMaxRetries) {
+        return Error{at + "defaults.retries " + std::to_string(*parsed) + " out of range 1..100"};
       }
-      defaults.retries = value;
+      defaults.retries = *parsed;
     } else {
       return Error{at + "unknown key 'defaults." + key + "' (allowed: interval, timeout, retries)"};
     }
@@ -146,6 +146,29 @@ Expected<CheckSpec> check_from_yaml(const YAML::Node& node, const CheckDefaults&
   if (!node["timeout"]) fit_default_timeout(spec, defaults);
   if (auto valid = validate_common_fields(spec); !valid) return Error{at + valid.error().message};
   return spec;
+}
+
+Expected<std::vector<CheckSpec>> checks_from_yaml_list(const YAML::Node& list,
+                                                       const CheckDefaults& defaults,
+                                                       std::string_view source_name,
+                                                       const CheckHook& validate,
+                                                       std::string_view duplicate_note) {
+  std::vector<CheckSpec> specs;
+  std::set<std::string, std::less<>> ids;
+  for (const auto& node : list) {
+    auto spec = check_from_yaml(node, defaults, yaml_location(source_name, node));
+    if (!spec) return spec.error();
+    if (validate) {
+      if (auto valid = validate(node, *spec); !valid) return valid.error();
+    }
+    if (!ids.insert(spec->id).second) {
+      const YAML::Node id = node["id"];
+      return Error{yaml_location(source_name, id ? id : node) + check_error_prefix(*spec) +
+                   "id is used by another check" + std::string(duplicate_note)};
+    }
+    specs.push_back(std::move(spec).value());
+  }
+  return specs;
 }
 
 Expected<std::vector<CheckSpec>> parse_checks_text(std::string_view text,
@@ -180,18 +203,7 @@ Expected<std::vector<CheckSpec>> parse_checks_text(std::string_view text,
     return Error{std::string(source_name) +
                  ": expected a list of checks, or a map with 'defaults' and 'checks'"};
   }
-  std::vector<CheckSpec> specs;
-  std::set<std::string, std::less<>> ids;
-  for (const auto& node : checks) {
-    const std::string where = yaml_location(source_name, node);
-    auto spec = check_from_yaml(node, defaults, where);
-    if (!spec) return spec.error();
-    if (!ids.insert(spec->id).second) {
-      return Error{where + check_error_prefix(*spec) + "id is used by another check"};
-    }
-    specs.push_back(std::move(spec).value());
-  }
-  return specs;
+  return checks_from_yaml_list(checks, defaults, source_name);
 }
 
 Expected<std::vector<CheckSpec>> load_checks_file(const std::string& path) {

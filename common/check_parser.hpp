@@ -6,6 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,19 @@ Expected<CheckSpec> check_from_yaml(const YAML::Node& node, const CheckDefaults&
 // Reads `defaults` (interval, timeout, retries) from a YAML map into `defaults`.
 Expected<void> defaults_from_yaml(const YAML::Node& node, CheckDefaults& defaults,
                                   std::string_view where);
+
+// Checks one parsed check further (the manager: its type's parameters). The
+// error it returns is passed on as is, so it carries its own file:line.
+using CheckHook = std::function<Expected<void>(const YAML::Node& node, const CheckSpec& spec)>;
+
+// A YAML list of checks, `defaults` applied to each, `validate` (if given) run
+// on each. Ids must be unique: a repeated one is reported at its `id:` line as
+// "check 'ID': id is used by another check" followed by `duplicate_note`.
+Expected<std::vector<CheckSpec>> checks_from_yaml_list(const YAML::Node& list,
+                                                       const CheckDefaults& defaults,
+                                                       std::string_view source_name,
+                                                       const CheckHook& validate = {},
+                                                       std::string_view duplicate_note = {});
 
 // A check file: either a list of checks, or a map with optional `defaults`
 // and a `checks` list. Ids must be unique.

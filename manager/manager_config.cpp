@@ -3,7 +3,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include "common/check_parser.hpp"
@@ -61,24 +60,15 @@ Expected<std::vector<CheckSpec>> monitor_checks(const YAML::Node& body, const st
     return Error{yaml_location(source_name, checks) + "monitors." + name +
                  ".checks must be a list of checks"};
   }
-  std::vector<CheckSpec> specs;
-  std::set<std::string, std::less<>> ids;
-  for (const auto& node : checks) {
-    const std::string where = yaml_location(source_name, node);
-    auto spec = check_from_yaml(node, defaults, where);
-    if (!spec) return spec.error();
-    if (auto prepared = checks::prepare_check(*spec); !prepared) {
-      return Error{location_of_param_error(source_name, node, *spec, prepared.error().message) +
+  const auto prepare = [&](const YAML::Node& node, const CheckSpec& spec) -> Expected<void> {
+    if (auto prepared = checks::prepare_check(spec); !prepared) {
+      return Error{location_of_param_error(source_name, node, spec, prepared.error().message) +
                    prepared.error().message};
     }
-    if (!ids.insert(spec->id).second) {
-      const YAML::Node id = node["id"];
-      return Error{yaml_location(source_name, id ? id : node) + check_error_prefix(*spec) +
-                   "id is used by another check of monitor '" + name + "' (ids must be unique)"};
-    }
-    specs.push_back(std::move(spec).value());
-  }
-  return specs;
+    return {};
+  };
+  return checks_from_yaml_list(checks, defaults, source_name, prepare,
+                               " of monitor '" + name + "' (ids must be unique)");
 }
 
 }  // namespace

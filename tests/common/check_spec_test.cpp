@@ -165,6 +165,36 @@ TEST(CheckParser, RejectsDuplicateIds) {
   EXPECT_EQ(specs.error().message, "dup.yaml:2: check 'a': id is used by another check");
 }
 
+TEST(CheckParser, DefaultsRetriesMustBeAWholeNumberInRange) {
+  auto word = parse_checks_text("defaults: {retries: many}\nchecks: []\n", "d.yaml");
+  ASSERT_FALSE(word);
+  EXPECT_EQ(word.error().message,
+            "d.yaml:1: defaults.retries 'many' is not a whole number (allowed: 1..100)");
+  auto zero = parse_checks_text("defaults: {retries: 0}\nchecks: []\n", "d.yaml");
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error().message, "d.yaml:1: defaults.retries 0 out of range 1..100");
+}
+
+TEST(CheckParser, AYamlCheckListRunsTheHookOnEachCheckAndNotesDuplicates) {
+  const YAML::Node list =
+      YAML::Load("- {id: a, type: tcp}\n- {id: b, type: udp}\n- {id: a, type: tcp}\n");
+  std::vector<std::string> seen;
+  const CheckHook record = [&](const YAML::Node&, const CheckSpec& spec) -> Expected<void> {
+    seen.push_back(spec.id);
+    return {};
+  };
+  auto specs = checks_from_yaml_list(list, CheckDefaults{}, "l.yaml", record, " (rename one)");
+  ASSERT_FALSE(specs);
+  EXPECT_EQ(specs.error().message, "l.yaml:3: check 'a': id is used by another check (rename one)");
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "a"}));
+  const CheckHook refuse = [](const YAML::Node&, const CheckSpec& spec) -> Expected<void> {
+    return Error{"no " + spec.type};
+  };
+  auto refused = checks_from_yaml_list(list, CheckDefaults{}, "l.yaml", refuse);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "no tcp");
+}
+
 TEST(CheckParser, RejectsUnknownTopLevelKeys) {
   auto specs = parse_checks_text("defaults: {}\nchecks: []\nmonitors: {}\n", "top.yaml");
   ASSERT_FALSE(specs);
