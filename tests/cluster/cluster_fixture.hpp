@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -236,6 +237,15 @@ inline std::optional<Binaries> built_binaries() {
 #endif
 }
 
+// Why a process test skips when built_binaries() is nullopt.
+inline constexpr const char* kBinariesNotBuilt =
+    "netmon-manager, netmon-monitor, netmon-broker or netmon-logger is not built";
+
+// What the process tests run at: two monitors at about 1,000 results/s in
+// total; timeouts generous for a busy 2-core machine running ASan builds.
+inline constexpr double kProcessTestRate = 500;
+inline constexpr std::chrono::seconds kProcessTestTimeout{60};
+
 // "edge-1: produced N, stored N; ..." for the test's output.
 inline std::string summary(const std::map<std::string, Comparison>& comparisons) {
   std::string text;
@@ -326,6 +336,43 @@ class ProcessCluster {
                                           .produced_log = produced_log(i)}),
                             "ready");
     return *monitors_.at(i);
+  }
+
+  // Every monitor, each emitting `synthetic_rate` results/s.
+  void start_monitors(double synthetic_rate) {
+    for (std::size_t i = 0; i < size(); ++i)
+      start_monitor(i, synthetic_rate);
+  }
+
+  // The opening of every process test, once the manager (and broker) run:
+  // every monitor at `synthetic_rate`, each connected, 2,000 more results
+  // stored. Returns "" or what did not happen within `timeout`.
+  std::string start_streaming(double synthetic_rate, std::chrono::milliseconds timeout) {
+    start_monitors(synthetic_rate);
+    if (std::string problems = await_monitor_line("connected", timeout); !problems.empty())
+      return problems;
+    return await_stored_progress(2000, timeout) ? "" : "no progress: " + progress();
+  }
+
+  // Each monitor's current log position, to await lines printed after it.
+  std::vector<std::size_t> monitor_log_marks() {
+    std::vector<std::size_t> marks;
+    for (std::size_t i = 0; i < size(); ++i)
+      marks.push_back(monitor(i).log_mark());
+    return marks;
+  }
+
+  // Waits for `line` in every monitor's log (after its entry in `marks`, if
+  // given). Returns "" or which monitors did not print it within `timeout`.
+  std::string await_monitor_line(std::string_view line, std::chrono::milliseconds timeout,
+                                 const std::vector<std::size_t>& marks = {}) {
+    std::string problems;
+    for (std::size_t i = 0; i < size(); ++i) {
+      const std::size_t mark = marks.empty() ? 0 : marks.at(i);
+      if (!monitor(i).wait_for_line(line, timeout, mark))
+        problems += name(i) + " printed no '" + std::string(line) + "' line; ";
+    }
+    return problems;
   }
 
   // A standalone netmon-broker on the cluster's broker endpoints. Retried
@@ -465,6 +512,19 @@ class ProcessCluster {
     for (const auto& [other, keys] : exported)
       result[other] = compare({}, keys);
     return result;
+  }
+
+  // The end of every process test: stop_and_drain_monitors, stop_services,
+  // then the export against the produced logs (its summary printed), which
+  // must hold each produced key exactly once and at least `min_produced` per
+  // monitor. Returns "" or everything that went wrong.
+  std::string drain_stop_and_compare(std::chrono::milliseconds timeout,
+                                     std::uint64_t min_produced) {
+    std::string problems = stop_and_drain_monitors(timeout);
+    problems += stop_services();
+    const auto comparisons = compare_with_export();
+    std::cout << summary(comparisons) << "\n";
+    return problems + exactly_once_problems(comparisons, min_produced);
   }
 
   // The last lines of every process's current log, for failure messages.

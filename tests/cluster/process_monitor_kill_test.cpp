@@ -4,28 +4,17 @@
 // once. Real processes over TCP on 127.0.0.1.
 #include <gtest/gtest.h>
 
-#include <iostream>
-
 #include "tests/cluster/cluster_fixture.hpp"
 
 namespace netmon::cluster {
 namespace {
 
-using namespace std::chrono_literals;
-
-constexpr double kRatePerMonitor = 500;
-constexpr auto kTimeout = 60s;
-
 TEST(MonitorProcess, KilledWithSigkillAndRestartedKeepsItsEpochContinuesItsSeqsAndLosesNothing) {
   const auto binaries = built_binaries();
-  if (!binaries)
-    GTEST_SKIP() << "netmon-manager, netmon-monitor, netmon-broker or netmon-logger is not built";
+  if (!binaries) GTEST_SKIP() << kBinariesNotBuilt;
   ProcessCluster cluster(*binaries, {"edge-1", "edge-2"});
   cluster.start_manager();
-  for (std::size_t i = 0; i < cluster.size(); ++i)
-    cluster.start_monitor(i, kRatePerMonitor);
-  ASSERT_TRUE(cluster.await_stored_progress(2000, kTimeout))
-      << cluster.progress() << cluster.logs();
+  ASSERT_EQ(cluster.start_streaming(kProcessTestRate, kProcessTestTimeout), "") << cluster.logs();
 
   ProcessCluster::kill(cluster.monitor(0));
   const std::uint64_t produced_at_kill = cluster.produced(0);
@@ -33,14 +22,13 @@ TEST(MonitorProcess, KilledWithSigkillAndRestartedKeepsItsEpochContinuesItsSeqsA
   ASSERT_FALSE(epochs_before.empty());
   const std::string epoch = epochs_before.begin()->first.epoch;
 
-  cluster.start_monitor(0, kRatePerMonitor);
-  ASSERT_TRUE(cluster.monitor(0).wait_for_line("connected", kTimeout)) << cluster.logs();
-  ASSERT_TRUE(cluster.await_stored_progress(1000, kTimeout))
+  cluster.start_monitor(0, kProcessTestRate);
+  ASSERT_TRUE(cluster.monitor(0).wait_for_line("connected", kProcessTestTimeout)) << cluster.logs();
+  ASSERT_TRUE(cluster.await_stored_progress(1000, kProcessTestTimeout))
       << cluster.progress() << cluster.logs();
   ASSERT_GT(cluster.produced(0), produced_at_kill + 250) << cluster.logs();
 
-  EXPECT_EQ(cluster.stop_and_drain_monitors(kTimeout), "") << cluster.logs();
-  EXPECT_EQ(cluster.stop_services(), "") << cluster.logs();
+  const std::string verdict = cluster.drain_stop_and_compare(kProcessTestTimeout, 1000);
   // One epoch, seqs 1..N with no hole and no repeat across the kill.
   const auto produced = read_produced_log(cluster.produced_log(0));
   std::uint64_t expected_seq = 1;
@@ -52,9 +40,7 @@ TEST(MonitorProcess, KilledWithSigkillAndRestartedKeepsItsEpochContinuesItsSeqsA
     if (::testing::Test::HasFailure()) break;
   }
   EXPECT_GT(expected_seq, produced_at_kill + 250);
-  const auto comparisons = cluster.compare_with_export();
-  std::cout << summary(comparisons) << "\n";
-  EXPECT_EQ(exactly_once_problems(comparisons, 1000), "") << cluster.logs();
+  EXPECT_EQ(verdict, "") << cluster.logs();
 }
 
 }  // namespace
