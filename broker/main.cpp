@@ -5,6 +5,7 @@
 
 #include "broker/result_broker.hpp"
 #include "common/logging.hpp"
+#include "common/signal_wait.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -20,19 +21,14 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   netmon::setup_logging(log_level);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // the broker thread inherits the mask
+  const netmon::SignalWaiter signals({SIGINT, SIGTERM});  // the broker thread inherits the mask
 
   try {
     zmq::context_t context;
     netmon::ResultBroker broker(context, endpoints);
     netmon::component_logger("broker")->info("ready in={} out={}", broker.in_endpoint(),
                                              broker.out_endpoint());
-    int received = 0;
-    sigwait(&signals, &received);
+    signals.wait();
     broker.stop();
   } catch (const zmq::error_t& e) {
     std::cerr << "netmon-broker: cannot bind: " << e.what() << " (in=" << endpoints.in

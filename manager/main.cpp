@@ -7,6 +7,7 @@
 
 #include "common/duration.hpp"
 #include "common/logging.hpp"
+#include "common/signal_wait.hpp"
 #include "manager/manager.hpp"
 #include "manager/manager_config.hpp"
 #include "manager/result_export.hpp"
@@ -143,13 +144,8 @@ int main(int argc, char** argv) {
     *target = *parsed;
   }
 
-  // The loop thread inherits the mask; signals are taken here with sigwait.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // The loop thread inherits the mask; signals are taken here.
+  const netmon::SignalWaiter signals({SIGINT, SIGTERM, SIGHUP});
 
   auto log = netmon::component_logger("manager");
   try {
@@ -158,14 +154,13 @@ int main(int argc, char** argv) {
     manager.start();
     for (;;) {
       // Wakes every second to notice a loop that died of a fatal error.
-      const timespec wake{1, 0};
-      const int received = sigtimedwait(&signals, nullptr, &wake);
-      if (received < 0) {
+      const auto received = signals.wait_for(std::chrono::seconds(1));
+      if (!received) {
         if (manager.running()) continue;
         log->critical("the manager loop failed; exiting");
         return kExitRuntime;
       }
-      if (received != SIGHUP) break;
+      if (*received != SIGHUP) break;
       if (auto reloaded = manager.reload_config(); !reloaded) {
         log->error("config not reloaded (the running config stays): {}", reloaded.error().message);
       }

@@ -13,6 +13,7 @@
 #include "broker/logger/log_subscriber.hpp"
 #include "broker/logger/rotating_file_writer.hpp"
 #include "common/logging.hpp"
+#include "common/signal_wait.hpp"
 
 namespace {
 
@@ -77,11 +78,7 @@ int main(int argc, char** argv) {
   if (!status_text.empty()) options.filter.status = parse_check_status(status_text);
 
   // Signals are taken by one thread with sigwait; every other thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const SignalWaiter signals({SIGINT, SIGTERM});
 
   std::unique_ptr<LineSink> sink;
   try {
@@ -100,8 +97,7 @@ int main(int argc, char** argv) {
     LogSubscriber subscriber(context, options, *sink);
     std::atomic<bool> signalled{false};
     std::thread signal_thread([&] {
-      int received = 0;
-      sigwait(&signals, &received);
+      signals.wait();
       signalled = true;
       subscriber.request_stop();
     });

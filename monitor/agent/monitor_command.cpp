@@ -7,6 +7,7 @@
 
 #include "common/duration.hpp"
 #include "common/logging.hpp"
+#include "common/signal_wait.hpp"
 
 namespace netmon::agent {
 namespace {
@@ -154,28 +155,22 @@ int monitor_main(int argc, const char* const* argv, std::ostream& out, std::ostr
   setup_logging(parsed.log_level);
 
   // Block the stop signals before any thread exists, so every thread
-  // inherits the mask and only sigwait() below sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigset_t previous;
-  pthread_sigmask(SIG_BLOCK, &signals, &previous);
+  // inherits the mask and only the wait below sees them.
+  const SignalWaiter signals({SIGINT, SIGTERM});
 
   int status = kExitOk;
   try {
     zmq::context_t context;
     MonitorAgent agent(context, std::move(*parsed.options));
     agent.start();
-    int received = 0;
-    sigwait(&signals, &received);
+    const int received = signals.wait();
     component_logger("monitor")->info("stopping on signal {}", received);
     agent.stop();
   } catch (const std::exception& e) {
     err << "netmon-monitor: " << e.what() << "\n" << std::flush;
     status = kExitFailure;
   }
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  signals.restore();
   return status;
 }
 
