@@ -354,6 +354,16 @@ class ProcessCluster {
     return await_stored_progress(2000, timeout) ? "" : "no progress: " + progress();
   }
 
+  // After the manager is back: every monitor connected again (a line after
+  // its entry in `marks`) and 1,000 more results stored. Returns "" or what
+  // did not happen within `timeout`.
+  std::string await_reconnected(const std::vector<std::size_t>& marks,
+                                std::chrono::milliseconds timeout) {
+    if (std::string problems = await_monitor_line("connected", timeout, marks); !problems.empty())
+      return problems;
+    return await_stored_progress(1000, timeout) ? "" : "no progress: " + progress();
+  }
+
   // Each monitor's current log position, to await lines printed after it.
   std::vector<std::size_t> monitor_log_marks() {
     std::vector<std::size_t> marks;

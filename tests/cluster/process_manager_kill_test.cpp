@@ -27,11 +27,8 @@ TEST(ManagerProcess, KilledWithSigkillMidStreamAndRestartedStoresEveryProducedRe
                          kProcessTestTimeout));
 
   cluster.start_manager();
-  ASSERT_EQ(cluster.await_monitor_line("connected", kProcessTestTimeout, marks), "")
-      << cluster.logs();
   // What was buffered while the manager was dead arrives, and live results too.
-  ASSERT_TRUE(cluster.await_stored_progress(1000, kProcessTestTimeout))
-      << cluster.progress() << cluster.logs();
+  ASSERT_EQ(cluster.await_reconnected(marks, kProcessTestTimeout), "") << cluster.logs();
 
   EXPECT_EQ(cluster.drain_stop_and_compare(kProcessTestTimeout, 1500), "") << cluster.logs();
 }

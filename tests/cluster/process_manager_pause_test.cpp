@@ -34,10 +34,7 @@ TEST(ManagerProcess, StoppedForTenSecondsThenContinuedLosesAndDuplicatesNothing)
   std::this_thread::sleep_until(paused + kPause);
   cluster.manager().signal(SIGCONT);
 
-  ASSERT_EQ(cluster.await_monitor_line("connected", kProcessTestTimeout, marks), "")
-      << cluster.logs();
-  ASSERT_TRUE(cluster.await_stored_progress(1000, kProcessTestTimeout))
-      << cluster.progress() << cluster.logs();
+  ASSERT_EQ(cluster.await_reconnected(marks, kProcessTestTimeout), "") << cluster.logs();
 
   EXPECT_EQ(cluster.drain_stop_and_compare(kProcessTestTimeout, 3000), "") << cluster.logs();
 }
