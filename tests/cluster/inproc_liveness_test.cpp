@@ -15,16 +15,21 @@ constexpr std::uint32_t kLiveness = 3;
 
 class InprocLiveness : public ::testing::Test {
  protected:
+  // A manager on the test's clock, with kHeartbeat and kLiveness.
+  std::unique_ptr<manager::Manager> start_manager() {
+    auto options = cluster_.manager_options();
+    options.clock = &clock_;
+    options.heartbeat = kHeartbeat;
+    options.liveness = kLiveness;
+    return cluster_.start_manager(options);
+  }
+
   InprocCluster cluster_;
   ManualClock clock_;
 };
 
 TEST_F(InprocLiveness, ManagerDeclaresASilentMonitorLostAfterThreeIntervalsAndNotBefore) {
-  auto options = cluster_.manager_options();
-  options.clock = &clock_;
-  options.heartbeat = kHeartbeat;
-  options.liveness = kLiveness;
-  auto manager = cluster_.start_manager(options);
+  auto manager = start_manager();
   ASSERT_TRUE(manager);
 
   zmq::socket_t events(cluster_.context, zmq::socket_type::sub);
@@ -70,11 +75,7 @@ TEST_F(InprocLiveness, ManagerDeclaresASilentMonitorLostAfterThreeIntervalsAndNo
 }
 
 TEST_F(InprocLiveness, AnyMessageFromTheMonitorCountsAsAHeartbeat) {
-  auto options = cluster_.manager_options();
-  options.clock = &clock_;
-  options.heartbeat = kHeartbeat;
-  options.liveness = kLiveness;
-  auto manager = cluster_.start_manager(options);
+  auto manager = start_manager();
   ASSERT_TRUE(manager);
 
   FakeMonitor monitor(cluster_.context, cluster_.control);
