@@ -19,6 +19,16 @@ namespace {
 
 class InprocDelivery : public ::testing::Test {
  protected:
+  // Stops `agent`, drains its outbox into the store and expects every record
+  // it produced stored exactly once; the drained monitor's stats.
+  agent::MonitorStats drain_and_expect_exactly_once(std::unique_ptr<agent::MonitorAgent>& agent,
+                                                    const agent::MonitorOptions& options) {
+    agent.reset();
+    const auto final_stats = drain(cluster_, options);
+    expect_stored_exactly_once(cluster_.manager_dir(), final_stats);
+    return final_stats;
+  }
+
   InprocCluster cluster_;
 };
 
@@ -272,13 +282,11 @@ TEST_F(InprocDelivery, MonitorRecreatedOnItsDataDirKeepsIdentityEpochAndConfigAn
   ASSERT_TRUE(manager);
   EXPECT_TRUE(await([&] { return agent->stats().acked_seq > resumed.last_seq; }))
       << "the buffered results were not acknowledged after the manager came back";
-  agent.reset();
-  const auto final_stats = drain(cluster_, options);
+  const auto final_stats = drain_and_expect_exactly_once(agent, options);
   EXPECT_EQ(final_stats.outbox_records, 0u);
   EXPECT_EQ(final_stats.epoch, first.epoch);
   EXPECT_EQ(registered_instance(cluster_.manager_dir(), "edge-1"), instance)
       << "the monitor came back with another instance id";
-  expect_stored_exactly_once(cluster_.manager_dir(), final_stats);
 }
 
 TEST_F(InprocDelivery, PublicationsTheMonitorDropsAreRecoveredThroughReplayRequests) {
@@ -294,9 +302,7 @@ TEST_F(InprocDelivery, PublicationsTheMonitorDropsAreRecoveredThroughReplayReque
       << "acked " << agent->stats().acked_seq << " of " << agent->stats().last_seq;
   EXPECT_GT(manager->stats().replay_requests, 0u);
   EXPECT_GT(agent->stats().replayed, 0u);
-  agent.reset();
-  const auto final_stats = drain(cluster_, options);
-  expect_stored_exactly_once(cluster_.manager_dir(), final_stats);
+  drain_and_expect_exactly_once(agent, options);
 }
 
 // Repair keeps pace with steady loss: the stored prefix must not fall ever
@@ -331,9 +337,7 @@ TEST_F(InprocDelivery, ResultsTheManagerMissesOnTheBusAreRecoveredThroughReplayR
   ASSERT_TRUE(await([&] { return agent->stats().acked_seq >= 100; }))
       << "acked " << agent->stats().acked_seq << " of " << agent->stats().last_seq;
   EXPECT_GT(manager->stats().replay_requests, 0u);
-  agent.reset();
-  const auto final_stats = drain(cluster_, options);
-  expect_stored_exactly_once(cluster_.manager_dir(), final_stats);
+  drain_and_expect_exactly_once(agent, options);
 }
 
 // External-broker mode with a standalone broker that restarts: the monitor
@@ -377,9 +381,7 @@ TEST_F(InprocDelivery, ResultsKeepBeingStoredExactlyOnceAcrossARestartOfAStandal
   EXPECT_TRUE(await([&] { return agent->stats().acked_seq >= last_away + 100; }))
       << "acked " << agent->stats().acked_seq << ", produced " << agent->stats().last_seq << "; "
       << last_away << " when the broker came back";
-  agent.reset();
-  const auto final_stats = drain(cluster_, options);
-  expect_stored_exactly_once(cluster_.manager_dir(), final_stats);
+  drain_and_expect_exactly_once(agent, options);
 }
 
 }  // namespace
