@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "broker/result_broker.hpp"
+#include "common/command_line.hpp"
 #include "common/logging.hpp"
 #include "common/signal_wait.hpp"
 
@@ -16,9 +17,8 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--in", endpoints.in, "endpoint publishers connect to")->capture_default_str();
   app.add_option("--out", endpoints.out, "endpoint subscribers connect to")->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  netmon::add_log_level_option(app, log_level);
+  if (auto exit_code = netmon::parse_command_line(app, argc, argv)) return *exit_code;
   netmon::setup_logging(log_level);
 
   const netmon::SignalWaiter signals({SIGINT, SIGTERM});  // the broker thread inherits the mask

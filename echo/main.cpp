@@ -11,17 +11,16 @@
 #include <exception>
 #include <string>
 
+#include "common/command_line.hpp"
 #include "common/duration.hpp"
 #include "common/logging.hpp"
 #include "echo/echo_server.hpp"
 
 namespace {
 
-constexpr int kExitUsage = 2;
-
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "netmon-echo: %s\nRun with --help for more information.\n", message.c_str());
-  return kExitUsage;
+  return netmon::kExitUsage;
 }
 
 }  // namespace
@@ -62,18 +61,9 @@ int main(int argc, char** argv) {
   app.add_option("--idle-timeout", idle_text,
                  "close a TCP client after this long without traffic (500ms, 30s, 5m)")
       ->capture_default_str();
-  app.add_option("--log-level", level, "log level")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
-      ->capture_default_str();
+  add_log_level_option(app, level);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::Success& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return kExitUsage;
-  }
+  if (auto exit_code = parse_command_line(app, argc, argv)) return *exit_code;
 
   auto tcp_address = echo::parse_listen_address(tcp_text);
   if (!tcp_address) return usage_error("--tcp " + tcp_address.error().message);

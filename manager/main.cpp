@@ -5,6 +5,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "common/command_line.hpp"
 #include "common/duration.hpp"
 #include "common/logging.hpp"
 #include "common/signal_wait.hpp"
@@ -14,8 +15,9 @@
 
 namespace {
 
+using netmon::kExitUsage;
+
 constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
 
 int run_export(const std::filesystem::path& data_dir, const std::string& since,
                const std::string& format) {
@@ -80,8 +82,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--check-config", check_config,
                "validate --config, print the result and exit (0 valid, 2 invalid)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->capture_default_str();
+  netmon::add_log_level_option(app, log_level);
 
   CLI::App* export_command =
       app.add_subcommand("export", "print stored results (works while the manager runs, too)");
@@ -99,12 +100,7 @@ int main(int argc, char** argv) {
                    "check, type, target, ts, status, reason, latency_ms, details")
       ->capture_default_str();
   app.require_subcommand(0, 1);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : kExitUsage;
-  }
+  if (auto exit_code = netmon::parse_command_line(app, argc, argv)) return *exit_code;
   if (export_command->parsed()) return run_export(export_dir, since, format);
 
   netmon::setup_logging(log_level);

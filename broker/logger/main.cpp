@@ -12,14 +12,9 @@
 
 #include "broker/logger/log_subscriber.hpp"
 #include "broker/logger/rotating_file_writer.hpp"
+#include "common/command_line.hpp"
 #include "common/logging.hpp"
 #include "common/signal_wait.hpp"
-
-namespace {
-
-constexpr int kExitUsage = 2;
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace netmon;
@@ -61,17 +56,8 @@ int main(int argc, char** argv) {
   app.add_option("--keep", keep, "rotated files kept: FILE.1 (newest) .. FILE.N")
       ->check(CLI::Range(1u, 1000u))
       ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
-      ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::Success& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return kExitUsage;
-  }
+  add_log_level_option(app, log_level);
+  if (auto exit_code = parse_command_line(app, argc, argv)) return *exit_code;
   setup_logging(log_level);
   const auto log = component_logger("logger");
   options.format = json ? OutputFormat::kJson : OutputFormat::kHuman;

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 
+#include "common/command_line.hpp"
 #include "common/duration.hpp"
 #include "common/logging.hpp"
 #include "common/signal_wait.hpp"
@@ -92,8 +93,7 @@ ParsedMonitorCommand parse_monitor_args(int argc, const char* const* argv) {
                  "Append '<epoch> <seq>' per committed record to FILE (tests compare it with "
                  "'netmon-manager export')")
       ->type_name("FILE");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->capture_default_str();
+  add_log_level_option(app, log_level);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
