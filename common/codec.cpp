@@ -2,6 +2,8 @@
 
 #include <exception>
 
+#include "common/text.hpp"
+
 namespace netmon {
 namespace {
 
@@ -64,7 +66,7 @@ Expected<std::string> MsgMap::str(std::string_view key) const {
   const msgpack::object* value = find(key);
   if (!value) return field_error(key, "is missing");
   if (value->type != msgpack::type::STR) return field_error(key, "is not a string");
-  return std::string(as_view(*value));
+  return to_valid_utf8(as_view(*value));
 }
 
 Expected<std::string> MsgMap::str_or(std::string_view key, std::string_view fallback) const {
@@ -160,7 +162,7 @@ Expected<nlohmann::json> json_from_msgpack(const msgpack::object& object, int de
     case msgpack::type::FLOAT64:
       return nlohmann::json(object.via.f64);
     case msgpack::type::STR:
-      return nlohmann::json(std::string(as_view(object)));
+      return nlohmann::json(to_valid_utf8(as_view(object)));
     case msgpack::type::ARRAY: {
       nlohmann::json array = nlohmann::json::array();
       for (std::uint32_t i = 0; i < object.via.array.size; ++i) {
@@ -177,7 +179,7 @@ Expected<nlohmann::json> json_from_msgpack(const msgpack::object& object, int de
         if (kv.key.type != msgpack::type::STR) return Error{"details key is not a string"};
         auto item = json_from_msgpack(kv.val, depth + 1);
         if (!item) return item.error();
-        map[std::string(as_view(kv.key))] = std::move(item).value();
+        map[to_valid_utf8(as_view(kv.key))] = std::move(item).value();
       }
       return map;
     }
@@ -240,9 +242,9 @@ Expected<CheckSpec> check_spec_from_msgpack(const msgpack::object& object) {
     for (std::uint32_t i = 0; i < params->via.map.size; ++i) {
       const msgpack::object_kv& kv = params->via.map.ptr[i];
       if (kv.key.type != msgpack::type::STR) return Error{"check: a params key is not a string"};
-      const std::string key(as_view(kv.key));
+      const std::string key = to_valid_utf8(as_view(kv.key));
       if (kv.val.type == msgpack::type::STR) {
-        spec.params[key] = std::string(as_view(kv.val));
+        spec.params[key] = to_valid_utf8(as_view(kv.val));
       } else if (kv.val.type == msgpack::type::ARRAY) {
         std::vector<std::string> items;
         for (std::uint32_t j = 0; j < kv.val.via.array.size; ++j) {
@@ -250,7 +252,7 @@ Expected<CheckSpec> check_spec_from_msgpack(const msgpack::object& object) {
           if (item.type != msgpack::type::STR) {
             return Error{"check: params '" + key + "' holds a non-string item"};
           }
-          items.emplace_back(as_view(item));
+          items.push_back(to_valid_utf8(as_view(item)));
         }
         spec.params[key] = std::move(items);
       } else {

@@ -15,7 +15,8 @@ void CheckStates::configure(const std::string& monitor, const std::vector<CheckS
 }
 
 std::optional<StateChange> CheckStates::apply(const std::string& monitor, const std::string& check,
-                                              netmon::CheckStatus status, std::int64_t ts_us) {
+                                              netmon::CheckStatus status, std::string_view epoch,
+                                              std::uint64_t seq) {
   auto monitor_it = states_.find(monitor);
   if (monitor_it == states_.end())
     monitor_it = states_.emplace(monitor, decltype(monitor_it->second){}).first;
@@ -24,8 +25,12 @@ std::optional<StateChange> CheckStates::apply(const std::string& monitor, const 
   if (check_it == monitor_it->second.end())
     check_it = monitor_it->second.emplace(check, State{}).first;
   State& state = check_it->second;
-  if (ts_us < state.newest_ts_us) return std::nullopt;
-  state.newest_ts_us = ts_us;
+  if (epoch == state.epoch) {
+    if (seq <= state.newest_seq) return std::nullopt;
+  } else {
+    state.epoch = std::string(epoch);
+  }
+  state.newest_seq = seq;
   const std::string_view before = state.state;
   if (status == netmon::CheckStatus::kUp) {
     state.failures = 0;

@@ -1,8 +1,10 @@
 #pragma once
 // Check states from results: UNKNOWN until the first result, UP after one
 // success, DOWN only after `retries` consecutive failures (down, timeout or
-// error), UP again after one success. Results older than the newest one
-// applied for a check are ignored: replay delivers old records late.
+// error), UP again after one success. A check's results are ordered by
+// (epoch, seq), never by their timestamps: a monitor's wall clock may step or
+// lie. Within an epoch, a seq below the newest one applied is ignored (replay
+// delivers old records late); a new epoch (a new outbox) starts afresh.
 
 #include <cstdint>
 #include <map>
@@ -34,7 +36,8 @@ class CheckStates {
   void configure(const std::string& monitor, const std::vector<CheckSpec>& checks);
   // Applies one result; returns the change when the state changed.
   std::optional<StateChange> apply(const std::string& monitor, const std::string& check,
-                                   netmon::CheckStatus status, std::int64_t ts_us);
+                                   netmon::CheckStatus status, std::string_view epoch,
+                                   std::uint64_t seq);
 
   struct Entry {
     std::string monitor;
@@ -48,7 +51,8 @@ class CheckStates {
     std::string_view state = kStateUnknown;
     int retries = CheckDefaults{}.retries;
     int failures = 0;
-    std::int64_t newest_ts_us = INT64_MIN;
+    std::string epoch;
+    std::uint64_t newest_seq = 0;
   };
   // monitor -> check -> state; ordered so the status table is stable.
   std::map<std::string, std::map<std::string, State, std::less<>>, std::less<>> states_;

@@ -14,6 +14,7 @@
 #include "common/logging.hpp"
 #include "common/protocol/codec.hpp"
 #include "common/protocol/zmq_sockets.hpp"
+#include "common/text.hpp"
 #include "manager/check_state.hpp"
 #include "manager/manager_config.hpp"
 #include "manager/result_store.hpp"
@@ -47,18 +48,14 @@ std::int64_t wall_us() {
       .count();
 }
 
-// At most kBurst lines per kWindow per kind of bad input; the rest are counted
-// and summarised when the window ends.
+// At most kBurst lines per kWindow per kind of line caused by input; the
+// rest are counted, and the count is logged on a timer once the window ends
+// (not only when the next bad input arrives).
 class LogLimiter {
  public:
-  bool allow(TimePoint now, std::uint64_t& suppressed_out) {
-    suppressed_out = 0;
-    if (now - window_start_ >= kWindow) {
-      suppressed_out = suppressed_;
-      suppressed_ = 0;
-      lines_ = 0;
-      window_start_ = now;
-    }
+  explicit LogLimiter(std::string_view kind) : kind_(kind) {}
+  bool allow(TimePoint now) {
+    roll(now);
     if (lines_ < kBurst) {
       ++lines_;
       return true;
@@ -66,14 +63,41 @@ class LogLimiter {
     ++suppressed_;
     return false;
   }
+  // Lines held back in windows that have ended; each is reported once.
+  std::uint64_t take_suppressed(TimePoint now) {
+    roll(now);
+    return std::exchange(ended_suppressed_, 0);
+  }
+  std::string_view kind() const { return kind_; }
 
  private:
+  void roll(TimePoint now) {
+    if (now - window_start_ < kWindow) return;
+    ended_suppressed_ += suppressed_;
+    suppressed_ = 0;
+    lines_ = 0;
+    window_start_ = now;
+  }
+
   static constexpr int kBurst = 10;
   static constexpr std::chrono::seconds kWindow{10};
+  std::string_view kind_;
   TimePoint window_start_{};
   int lines_ = 0;
-  std::uint64_t suppressed_ = 0;
+  std::uint64_t suppressed_ = 0, ended_suppressed_ = 0;
 };
+
+// How far beyond the newest seq a monitor announced (HELLO, HEARTBEAT) or
+// stored a bus record's seq may lie: the monitor's output between two
+// heartbeats, with room to spare. A seq beyond it is forged or broken; storing
+// it would make the real record for that seq a duplicate.
+constexpr std::uint64_t kSeqWindow = 1'000'000;
+// A result dated further than this ahead of the manager's clock means the
+// monitor's clock is wrong (a past date may just be a late delivery).
+constexpr std::chrono::seconds kMaxClockAhead{60};
+// A monitor's takeover or clock-skew condition is raised as an event at most
+// this often; further occurrences are counted.
+constexpr std::chrono::seconds kConditionEventInterval{60};
 
 // True for a HELLO that is well formed NMP but of another protocol version:
 // the one message answered (REJECT bad_version) instead of dropped.
@@ -119,6 +143,14 @@ struct Session {
   // above all) may still be queued on the ROUTER: it is LOST only if nothing
   // from it arrives within one heartbeat interval.
   std::optional<TimePoint> closed_at;
+  // The newest seq the monitor announced (HELLO, HEARTBEAT): bounds the seqs
+  // accepted from the bus (kSeqWindow).
+  std::uint64_t announced_seq = 0;
+  // Newest result timestamp ahead of the manager's clock by more than
+  // kMaxClockAhead, in ms (0: none seen); and when it was last raised.
+  std::int64_t clock_ahead_ms = 0;
+  std::optional<TimePoint> clock_event_at;
+  std::optional<TimePoint> takeover_event_at;
 };
 
 struct PendingRecord {
@@ -170,6 +202,12 @@ class Manager::Loop {
   void emit_event(protocol::Event event);
   void bad_input(LogLimiter& limiter, std::atomic<std::uint64_t>& counter, TimePoint now,
                  const std::string& text);
+  // Null unless `key` belongs to a live session's epoch with a plausible seq.
+  Session* session_for(const protocol::RecordKey& key, std::string_view via, TimePoint now);
+  bool store_record(const PendingRecord& pending, SeqTracker& seqs, std::int64_t stored_us);
+  void note_clock(Session& session, const CheckResult& result, TimePoint now);
+  void report_suppressed(TimePoint now);
+  bool old_connection_alive(Session& session);
   SeqTracker& tracker(std::uint64_t monitor_id, const std::string& epoch);
   void publish_snapshot();
   void print_status(TimePoint now);
@@ -196,7 +234,10 @@ class Manager::Loop {
   std::uint64_t results_seen_ = 0;
   TimePoint next_status_{};
   bool snapshot_dirty_ = true;
-  LogLimiter control_limiter_, results_limiter_, peer_limiter_, send_limiter_, store_limiter_;
+  LogLimiter control_limiter_{"bad control"}, results_limiter_{"bad bus record"},
+      peer_limiter_{"peer"}, send_limiter_{"send failure"}, store_limiter_{"store error"},
+      record_limiter_{"record"};
+  std::chrono::steady_clock::time_point last_turn_{};
 
   // Shared with other threads.
   std::atomic<bool> stop_requested_{false};
@@ -207,7 +248,9 @@ class Manager::Loop {
   std::vector<MonitorStatus> monitors_snapshot_;
   std::vector<CheckStatus> checks_snapshot_;
   std::atomic<std::uint64_t> stored_{0}, duplicates_{0}, replay_requests_{0}, malformed_control_{0},
-      malformed_results_{0}, unknown_peers_{0}, config_resends_{0}, events_count_{0};
+      malformed_results_{0}, unknown_peers_{0}, config_resends_{0}, events_count_{0},
+      rejected_records_{0}, conflicts_{0}, record_errors_{0}, recovered_from_loss_{0},
+      rejected_hellos_{0};
 };
 
 Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
@@ -313,7 +356,12 @@ ManagerStats Manager::Loop::stats() const {
           malformed_results_.load(),
           unknown_peers_.load(),
           config_resends_.load(),
-          events_count_.load()};
+          events_count_.load(),
+          rejected_records_.load(),
+          conflicts_.load(),
+          record_errors_.load(),
+          recovered_from_loss_.load(),
+          rejected_hellos_.load()};
 }
 
 std::vector<MonitorStatus> Manager::Loop::monitors() const {
@@ -337,8 +385,7 @@ void Manager::Loop::run() {
         // process): what is not stored is not acknowledged, so monitors keep
         // it; try again on the next turn.
         store_->rollback();
-        std::uint64_t suppressed = 0;
-        if (store_limiter_.allow(options_.clock->now(), suppressed)) {
+        if (store_limiter_.allow(options_.clock->now())) {
           log_->error("store error, retrying: {}", e.what());
         }
       }
@@ -367,6 +414,21 @@ void Manager::Loop::turn() {
       {{router_.handle(), 0, ZMQ_POLLIN, 0}, {sub_.handle(), 0, ZMQ_POLLIN, 0}}};
   zmq::poll(items.data(), items.size(), kPollInterval);
   const TimePoint now = options_.clock->now();
+  // The loop itself stalled (the process was stopped, the machine paused):
+  // silence is counted only while the manager listens, so nobody is declared
+  // lost for the time the manager was not reading.
+  // Measured in real time: the stall is the process's, whatever clock the
+  // sessions are timed on.
+  const auto real_now = std::chrono::steady_clock::now();
+  if (last_turn_ != std::chrono::steady_clock::time_point{} &&
+      real_now - last_turn_ > options_.heartbeat) {
+    const auto stalled = real_now - last_turn_;
+    for (auto& [name, session] : sessions_)
+      session.last_received += stalled;
+    log_->warn("manager loop stalled for {} ms; monitors' silence over it is not counted",
+               std::chrono::duration_cast<std::chrono::milliseconds>(stalled).count());
+  }
+  last_turn_ = real_now;
   if (items[0].revents & ZMQ_POLLIN) drain_control(now);
   if (items[1].revents & ZMQ_POLLIN) drain_results(now);
   flush();
@@ -445,19 +507,49 @@ void Manager::Loop::drain_results(TimePoint now) {
     }
     auto record = protocol::decode_record(body.to_string_view());
     if (!record) {
-      bad_input(
-          results_limiter_, malformed_results_, now,
-          "bad record topic=" + topic.to_string().substr(0, 80) + ": " + record.error().message);
+      bad_input(results_limiter_, malformed_results_, now,
+                "bad record topic=" + loggable(topic.to_string_view(), 80) + ": " +
+                    loggable(record.error().message, 200));
+      continue;
+    }
+    if (topic.to_string_view() != protocol::record_topic(*record)) {
+      bad_input(results_limiter_, malformed_results_, now,
+                "record whose topic " + loggable(topic.to_string_view(), 80) +
+                    " does not name its monitor " + loggable(record->key.monitor) + " and check");
       continue;
     }
     if (options_.drop_every_nth_result != 0 &&
         ++results_seen_ % options_.drop_every_nth_result == 0) {
       continue;
     }
-    const auto id = ids_.find(record->key.monitor);
-    if (id == ids_.end()) continue;  // never said HELLO: its WELCOME will make it replay these
-    batch_.push_back({id->second, std::move(record).value()});
+    // Records of no live session are not stored: a real one is still in its
+    // monitor's outbox and comes back by replay after the next HELLO.
+    Session* session = session_for(record->key, "bus", now);
+    if (session == nullptr) continue;
+    batch_.push_back({session->id, std::move(record).value()});
   }
+}
+
+Session* Manager::Loop::session_for(const protocol::RecordKey& key, std::string_view via,
+                                    TimePoint now) {
+  const auto it = sessions_.find(key.monitor);
+  if (it == sessions_.end() || it->second.routing_id.empty() || it->second.state == kStopped ||
+      it->second.epoch != key.epoch) {
+    bad_input(results_limiter_, rejected_records_, now,
+              std::string(via) + " record of no live session monitor=" + loggable(key.monitor) +
+                  " epoch=" + loggable(key.epoch, 32) + " seq=" + std::to_string(key.seq));
+    return nullptr;
+  }
+  Session& session = it->second;
+  const SeqTracker& seqs = tracker(session.id, session.epoch);
+  const std::uint64_t known = std::max(session.announced_seq, seqs.highest());
+  if (key.seq > known + kSeqWindow) {
+    bad_input(results_limiter_, rejected_records_, now,
+              std::string(via) + " record beyond the announced seqs monitor=" + session.name +
+                  " seq=" + std::to_string(key.seq) + " announced=" + std::to_string(known));
+    return nullptr;
+  }
+  return &session;
 }
 
 void Manager::Loop::handle_control(const std::string& routing_id, std::string_view body,
@@ -473,7 +565,7 @@ void Manager::Loop::handle_control(const std::string& routing_id, std::string_vi
       return;
     }
     bad_input(control_limiter_, malformed_control_, now,
-              "bad control message: " + decoded.error().message);
+              "bad control message: " + loggable(decoded.error().message, 200));
     return;
   }
   if (auto* hello = std::get_if<protocol::Hello>(&*decoded)) {
@@ -482,9 +574,8 @@ void Manager::Loop::handle_control(const std::string& routing_id, std::string_vi
   }
   const auto route = routes_.find(routing_id);
   if (route == routes_.end()) {
-    std::uint64_t suppressed = 0;
     ++unknown_peers_;
-    if (peer_limiter_.allow(now, suppressed)) {
+    if (peer_limiter_.allow(now)) {
       log_->warn("message from an unknown peer ignored type={} (expected HELLO first)",
                  protocol::type_name(*decoded));
     }
@@ -519,28 +610,49 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
                                  TimePoint now) {
   if (!configured_.contains(hello.name)) {
     send_to(routing_id,
-            protocol::Reject{"unknown_name", "monitor '" + hello.name.substr(0, 64) +
+            protocol::Reject{"unknown_name", "monitor '" + loggable(hello.name) +
                                                  "' is not in the manager's config file " +
                                                  options_.config_file.string() +
                                                  " (add it under monitors:)"});
-    std::uint64_t suppressed = 0;
-    if (peer_limiter_.allow(now, suppressed)) {
-      log_->warn("HELLO refused monitor={} reason=unknown_name", hello.name.substr(0, 64));
+    if (peer_limiter_.allow(now)) {
+      log_->warn("HELLO refused monitor={} reason=unknown_name", loggable(hello.name));
     }
     return;
   }
   Session& session = sessions_[hello.name];
-  if (session.state == kConnected && session.instance != hello.instance) {
+  // The session is live on another connection. The same instance may be the
+  // monitor itself reconnecting (its old connection is then gone: a send to
+  // it fails) or someone who knows its instance id: never hand the session
+  // over silently. Instance ids are secrets: neither is ever disclosed.
+  if (session.state == kConnected && session.routing_id != routing_id &&
+      (session.instance != hello.instance || old_connection_alive(session))) {
+    const bool same_instance = session.instance == hello.instance;
     send_to(routing_id,
             protocol::Reject{"name_in_use",
                              "monitor name '" + hello.name +
-                                 "' is in use by another running instance (" + session.instance +
-                                 "); stop that one or give this one another --name"});
-    log_->warn("HELLO refused monitor={} reason=name_in_use instance={} holder={}", hello.name,
-               hello.instance, session.instance);
+                                 "' is in use by another live connection; stop that monitor or "
+                                 "give this one another --name"});
+    ++rejected_hellos_;
+    if (same_instance && (!session.takeover_event_at ||
+                          now - *session.takeover_event_at >= kConditionEventInterval)) {
+      session.takeover_event_at = now;
+      emit_event({std::chrono::system_clock::now(), session.name, "", std::string(kConnected),
+                  std::string(kConnected),
+                  "monitor " + session.name +
+                      ": a second connection presented its instance id and was refused (the "
+                      "session stays with the live one; is its data dir copied elsewhere?)"});
+    } else if (peer_limiter_.allow(now)) {
+      log_->warn("HELLO refused monitor={} reason=name_in_use same_instance={}", session.name,
+                 same_instance);
+    }
     return;
   }
   if (!session.routing_id.empty()) routes_.erase(session.routing_id);
+  // Only the live epoch's seqs are tracked: a tracker per epoch ever seen
+  // would grow without bound.
+  if (session.id != 0 && session.epoch != hello.epoch) {
+    trackers_.erase({session.id, session.epoch});
+  }
   const std::uint64_t id = store_->register_monitor(hello.name, hello.instance);
   ids_[hello.name] = id;
   session.name = hello.name;
@@ -553,11 +665,12 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
   session.catch_up_seen.reset();
   session.closed_at.reset();
   session.ack_due = false;
+  session.announced_seq = hello.last_seq;
   routes_[routing_id] = hello.name;
   const std::uint64_t stored = tracker(id, hello.epoch).contiguous();
   session.acked_seq_sent = stored;
-  log_->info("monitor connected monitor={} id={} instance={} epoch={} stored_seq={} last_seq={}",
-             hello.name, id, hello.instance, hello.epoch, stored, hello.last_seq);
+  log_->info("monitor connected monitor={} id={} epoch={} stored_seq={} last_seq={}", hello.name,
+             id, loggable(hello.epoch, 32), stored, hello.last_seq);
   if (session.state != kConnected) set_state(session, kConnected, "said HELLO");
   send(session,
        protocol::Welcome{id, stored, static_cast<std::uint32_t>(options_.heartbeat.count()),
@@ -616,10 +729,16 @@ void Manager::Loop::handle_heartbeat(Session& session, const protocol::Heartbeat
   if (heartbeat.epoch.empty()) return;  // an older monitor: it announces nothing
   if (heartbeat.epoch != session.epoch) {
     bad_input(control_limiter_, malformed_control_, now,
-              "HEARTBEAT for epoch " + heartbeat.epoch.substr(0, 32) +
+              "HEARTBEAT for epoch " + loggable(heartbeat.epoch, 32) +
                   ", not the session's, from monitor=" + session.name);
     return;
   }
+  if (heartbeat.last_seq > protocol::kMaxSeq) {
+    bad_input(control_limiter_, malformed_control_, now,
+              "HEARTBEAT last_seq beyond 2^63-1 from monitor=" + session.name);
+    return;
+  }
+  session.announced_seq = std::max(session.announced_seq, heartbeat.last_seq);
   tracker(session.id, session.epoch).announce(heartbeat.last_seq, now);
 }
 
@@ -627,21 +746,25 @@ void Manager::Loop::handle_replay(Session& session, protocol::Replay& replay, Ti
   session.ack_due = true;
   if (!session.replay_requested) session.catch_up_seen = now;
   for (auto& record : replay.records) {
-    if (record.key.monitor != session.name || record.key.epoch != replay.epoch) {
+    if (record.key.monitor != session.name || record.key.epoch != replay.epoch ||
+        record.key.epoch != session.epoch) {
       bad_input(control_limiter_, malformed_control_, now,
                 "REPLAY record of another monitor or epoch from monitor=" + session.name);
       continue;
     }
+    if (session_for(record.key, "REPLAY", now) == nullptr) continue;
     batch_.push_back({session.id, std::move(record)});
   }
 }
 
 // One transaction for everything received this turn; ACKs only after COMMIT.
+// Trackers learn each record as it is inserted (a LOSS is reconciled with the
+// records before it in the same batch); if the transaction fails, the
+// trackers it touched are dropped and rebuilt from the store.
 void Manager::Loop::flush() {
   if (batch_.empty() && events_to_store_.empty()) return;
-  std::vector<std::pair<SeqTracker*, std::uint64_t>> inserted;
-  inserted.reserve(batch_.size());
-  std::uint64_t duplicates = 0;
+  std::uint64_t inserted = 0, duplicates = 0;
+  std::set<std::pair<std::uint64_t, std::string>> touched;
   try {
     const std::int64_t stored_us = wall_us();
     store_->begin();
@@ -654,35 +777,24 @@ void Manager::Loop::flush() {
           run_first->record.key.epoch != key.epoch) {
         run_seqs = &tracker(pending.monitor_id, key.epoch);
         run_first = &pending;
+        touched.emplace(pending.monitor_id, key.epoch);
       }
-      SeqTracker& seqs = *run_seqs;
-      if (seqs.contains(key.seq) ||
-          !store_->insert(pending.monitor_id, pending.record, stored_us)) {
-        ++duplicates;
-        continue;
-      }
-      inserted.emplace_back(&seqs, key.seq);
-      if (const auto* loss = std::get_if<protocol::LossRange>(&pending.record.body)) {
-        log_->warn(
-            "monitor lost records monitor={} epoch={} from_seq={} to_seq={} count={} "
-            "reason={}",
-            key.monitor, key.epoch, loss->from_seq, loss->to_seq, loss->count, loss->reason);
-        continue;
-      }
-      const auto& result = std::get<CheckResult>(pending.record.body);
-      const std::int64_t ts_us =
-          std::chrono::duration_cast<std::chrono::microseconds>(result.timestamp.time_since_epoch())
-              .count();
-      if (auto change = states_.apply(key.monitor, result.check_id, result.status, ts_us)) {
-        std::string text = "check " + key.monitor + "/" + result.check_id + " " +
-                           std::string(change->from) + " -> " + std::string(change->to) +
-                           " status=" + std::string(to_string(result.status)) +
-                           (result.reason.empty() ? "" : " reason=" + result.reason);
-        if (change->to == kStateDown) {
-          text += " after " + std::to_string(change->failures) + " consecutive failures";
+      // One bad record is dropped and counted; it never stops the batch or
+      // the loop. Only a store failure (SqliteError) aborts the batch.
+      try {
+        if (store_record(pending, *run_seqs, stored_us)) {
+          ++inserted;
+        } else {
+          ++duplicates;
         }
-        emit_event({std::chrono::system_clock::now(), key.monitor, result.check_id,
-                    std::string(change->from), std::string(change->to), std::move(text)});
+      } catch (const sqlite::SqliteError&) {
+        throw;
+      } catch (const std::exception& e) {
+        ++record_errors_;
+        if (record_limiter_.allow(options_.clock->now())) {
+          log_->error("record not stored monitor={} epoch={} seq={}: {}", loggable(key.monitor),
+                      loggable(key.epoch, 32), key.seq, loggable(e.what(), 200));
+        }
       }
     }
     for (const protocol::Event& event : events_to_store_)
@@ -692,16 +804,17 @@ void Manager::Loop::flush() {
     // Nothing of this batch is acknowledged: the monitors still hold it and
     // will replay it.
     store_->rollback();
-    log_->error("store write failed, {} records not stored (monitors keep them): {}", batch_.size(),
-                e.what());
+    for (const auto& key : touched)
+      trackers_.erase(key);
+    if (store_limiter_.allow(options_.clock->now())) {
+      log_->error("store write failed, {} records not stored (monitors keep them): {}",
+                  batch_.size(), e.what());
+    }
     batch_.clear();
     events_to_store_.clear();
     return;
   }
-  const TimePoint added_at = options_.clock->now();
-  for (auto& [seqs, seq] : inserted)
-    seqs->add(seq, added_at);
-  stored_ += inserted.size();
+  stored_ += inserted;
   duplicates_ += duplicates;
   batch_.clear();
   events_to_store_.clear();
@@ -720,7 +833,99 @@ void Manager::Loop::flush() {
   }
 }
 
+// Inserts one record inside the open transaction; false for a duplicate.
+bool Manager::Loop::store_record(const PendingRecord& pending, SeqTracker& seqs,
+                                 std::int64_t stored_us) {
+  const protocol::RecordKey& key = pending.record.key;
+  const TimePoint now = options_.clock->now();
+  const std::optional<std::uint64_t> lost_by = seqs.loss_covering(key.seq);
+  if (seqs.contains(key.seq) && !lost_by) {
+    // Already stored: the store tells a replay (same body) from a conflict.
+    if (store_->insert(pending.monitor_id, pending.record, stored_us) == InsertOutcome::kConflict) {
+      ++conflicts_;
+      if (record_limiter_.allow(now)) {
+        log_->warn(
+            "conflict: monitor={} epoch={} seq={} arrived again with another body; the "
+            "first one stays",
+            key.monitor, loggable(key.epoch, 32), key.seq);
+      }
+    }
+    return false;
+  }
+  if (store_->insert(pending.monitor_id, pending.record, stored_us) != InsertOutcome::kInserted) {
+    return false;
+  }
+  if (lost_by) {
+    // Reported lost, but it was still on its way (queued on the bus): it is
+    // stored, and its loss record no longer claims it.
+    store_->set_lost_ranges(pending.monitor_id, key.epoch, *lost_by, seqs.found(key.seq));
+    ++recovered_from_loss_;
+    return true;
+  }
+  seqs.add(key.seq, now);
+  if (const auto* loss = std::get_if<protocol::LossRange>(&pending.record.body)) {
+    // What the monitor dropped may have reached us before the drop: the loss
+    // covers only what is not stored.
+    const std::vector<SeqRange> lost = seqs.missing_in(loss->from_seq, loss->to_seq);
+    seqs.add_loss(key.seq, lost, now);
+    store_->set_lost_ranges(pending.monitor_id, key.epoch, key.seq, lost);
+    std::uint64_t lost_count = 0;
+    for (const SeqRange& range : lost)
+      lost_count += range.to - range.from + 1;
+    log_->warn(
+        "monitor lost records monitor={} epoch={} from_seq={} to_seq={} count={} reason={} "
+        "not_stored={}",
+        key.monitor, key.epoch, loss->from_seq, loss->to_seq, loss->count, loggable(loss->reason),
+        lost_count);
+    return true;
+  }
+  const auto& result = std::get<CheckResult>(pending.record.body);
+  if (auto it = sessions_.find(key.monitor); it != sessions_.end()) {
+    note_clock(it->second, result, now);
+  }
+  if (auto change =
+          states_.apply(key.monitor, result.check_id, result.status, key.epoch, key.seq)) {
+    std::string text = "check " + key.monitor + "/" + result.check_id + " " +
+                       std::string(change->from) + " -> " + std::string(change->to) +
+                       " status=" + std::string(to_string(result.status)) +
+                       (result.reason.empty() ? "" : " reason=" + loggable(result.reason, 64));
+    if (change->to == kStateDown) {
+      text += " after " + std::to_string(change->failures) + " consecutive failures";
+    }
+    emit_event({std::chrono::system_clock::now(), key.monitor, result.check_id,
+                std::string(change->from), std::string(change->to), std::move(text)});
+  }
+  return true;
+}
+
+// Result timestamps are the monitor's wall clock: data, never an order. One
+// far ahead of ours means the monitor's clock is wrong; that is shown in its
+// status and raised as an event (at most once per kConditionEventInterval).
+void Manager::Loop::note_clock(Session& session, const CheckResult& result, TimePoint now) {
+  const auto ahead = result.timestamp - std::chrono::system_clock::now();
+  if (ahead <= kMaxClockAhead) {
+    if (session.clock_ahead_ms != 0) {
+      session.clock_ahead_ms = 0;
+      snapshot_dirty_ = true;
+    }
+    return;
+  }
+  const auto ahead_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ahead).count();
+  if (session.clock_ahead_ms != ahead_ms) snapshot_dirty_ = true;
+  session.clock_ahead_ms = ahead_ms;
+  if (session.clock_event_at && now - *session.clock_event_at < kConditionEventInterval) return;
+  session.clock_event_at = now;
+  emit_event({std::chrono::system_clock::now(), session.name, "", std::string(session.state),
+              std::string(session.state),
+              "monitor " + session.name + ": clock skew, a result is dated " +
+                  std::to_string(ahead_ms / 1000) + " s ahead of the manager's clock"});
+}
+
 void Manager::Loop::run_timers(TimePoint now) {
+  report_suppressed(now);
+  // Messages still queued on the ROUTER are read before anyone is judged
+  // silent: after a stall they are the proof of life.
+  const bool control_pending = (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
   const auto silent_limit = options_.heartbeat * options_.liveness;
   for (auto& [name, session] : sessions_) {
     if (session.state != kConnected) continue;
@@ -733,7 +938,7 @@ void Manager::Loop::run_timers(TimePoint now) {
       }
       continue;
     }
-    if (now - session.last_received >= silent_limit) {
+    if (now - session.last_received >= silent_limit && !control_pending) {
       set_state(session, kLost,
                 "silent for " + std::to_string(options_.liveness) + " heartbeat intervals");
       continue;
@@ -788,8 +993,7 @@ bool Manager::Loop::send(Session& session, const protocol::ControlMessage& messa
       session.closed_at = now;
       return false;
     }
-    std::uint64_t suppressed = 0;
-    if (send_limiter_.allow(now, suppressed)) {
+    if (send_limiter_.allow(now)) {
       log_->warn("send failed monitor={} type={}: {}", session.name, protocol::type_name(message),
                  e.what());
     }
@@ -850,10 +1054,34 @@ void Manager::Loop::emit_event(protocol::Event event) {
 void Manager::Loop::bad_input(LogLimiter& limiter, std::atomic<std::uint64_t>& counter,
                               TimePoint now, const std::string& text) {
   ++counter;
-  std::uint64_t suppressed = 0;
-  const bool allowed = limiter.allow(now, suppressed);
-  if (suppressed != 0) log_->warn("{} similar bad messages were not logged", suppressed);
-  if (allowed) log_->warn("dropped: {}", text);
+  if (limiter.allow(now)) log_->warn("dropped: {}", text);
+}
+
+void Manager::Loop::report_suppressed(TimePoint now) {
+  for (LogLimiter* limiter : {&control_limiter_, &results_limiter_, &peer_limiter_, &send_limiter_,
+                              &store_limiter_, &record_limiter_}) {
+    if (const std::uint64_t count = limiter->take_suppressed(now); count != 0) {
+      log_->warn("{} {} lines suppressed in the last 10 s (see the counters in the status)", count,
+                 limiter->kind());
+    }
+  }
+}
+
+// A probe of the session's current connection: under ZMQ_ROUTER_MANDATORY a
+// send to a connection that is gone fails at once with EHOSTUNREACH.
+bool Manager::Loop::old_connection_alive(Session& session) {
+  if (session.closed_at || session.routing_id.empty()) return false;
+  try {
+    const std::string bytes = protocol::encode(protocol::Heartbeat{});
+    if (!router_.send(zmq::buffer(session.routing_id),
+                      zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      return true;  // its queue is full: it is there, just slow
+    }
+    (void)router_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    return true;
+  } catch (const zmq::error_t& e) {
+    return e.num() != EHOSTUNREACH;
+  }
 }
 
 SeqTracker& Manager::Loop::tracker(std::uint64_t monitor_id, const std::string& epoch) {
@@ -886,6 +1114,7 @@ void Manager::Loop::publish_snapshot() {
       status.state = std::string(session.state);
       status.acked_config_version = session.acked_config_version;
       status.epoch = session.epoch;
+      status.clock_ahead_ms = session.clock_ahead_ms;
       if (auto seqs = trackers_.find({session.id, session.epoch}); seqs != trackers_.end()) {
         status.stored_seq = seqs->second.contiguous();
       }

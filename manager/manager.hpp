@@ -40,6 +40,9 @@ struct MonitorStatus {
   std::string state;  // CONNECTED/LOST/STOPPED/NEVER_SEEN
   std::uint64_t config_version = 0, acked_config_version = 0, stored_seq = 0;
   std::string epoch;
+  // A result dated this far (ms) ahead of the manager's clock was seen lately:
+  // the monitor's clock is wrong. 0 when not.
+  std::int64_t clock_ahead_ms = 0;
 };
 
 struct CheckStatus {
@@ -49,6 +52,11 @@ struct CheckStatus {
 struct ManagerStats {
   std::uint64_t stored = 0, duplicates = 0, replay_requests = 0, malformed_control = 0,
                 malformed_results = 0, unknown_peers = 0, config_resends = 0, events = 0;
+  // Records of no live session or beyond the plausible seqs; keys that came
+  // again with another body; records that could not be stored; results that
+  // arrived after their loss was reported; HELLOs refused (name_in_use).
+  std::uint64_t rejected_records = 0, conflicts = 0, record_errors = 0, recovered_from_loss = 0,
+                rejected_hellos = 0;
 };
 
 class Manager {

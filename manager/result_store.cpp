@@ -55,6 +55,30 @@ std::int64_t to_i64(std::uint64_t value) {
   return static_cast<std::int64_t>(value);
 }
 
+// A loss row's lost seqs: details "lost" once the manager reconciled it, else
+// its whole from_seq..to_seq. A row that cannot be read claims nothing.
+std::vector<SeqRange> lost_ranges_of(std::string_view details_text) {
+  const nlohmann::json details = nlohmann::json::parse(details_text, nullptr, false);
+  if (!details.is_object()) return {};
+  auto seq_at = [](const nlohmann::json& value) -> std::optional<std::uint64_t> {
+    if (!value.is_number_unsigned() || value.get<std::uint64_t>() == 0) return std::nullopt;
+    return value.get<std::uint64_t>();
+  };
+  std::vector<SeqRange> lost;
+  if (const auto it = details.find("lost"); it != details.end() && it->is_array()) {
+    for (const nlohmann::json& range : *it) {
+      if (!range.is_array() || range.size() != 2) continue;
+      const auto from = seq_at(range[0]), to = seq_at(range[1]);
+      if (from && to && *from <= *to) lost.push_back({*from, *to});
+    }
+    return lost;
+  }
+  const auto from = seq_at(details.value("from_seq", nlohmann::json()));
+  const auto to = seq_at(details.value("to_seq", nlohmann::json()));
+  if (from && to && *from <= *to) lost.push_back({*from, *to});
+  return lost;
+}
+
 }  // namespace
 
 std::filesystem::path ResultStore::file_in(const std::filesystem::path& data_dir) {
@@ -161,15 +185,45 @@ EpochProgress ResultStore::epoch_progress(std::uint64_t monitor_id, std::string_
   above.bind(1, to_i64(monitor_id)).bind(2, epoch).bind(3, to_i64(progress.contiguous));
   while (above.step())
     progress.above.push_back(static_cast<std::uint64_t>(above.column_int64(0)));
+  auto losses = db_.prepare(
+      R"sql(SELECT seq, details FROM records WHERE monitor_id = ?1 AND epoch = ?2
+            AND "check" = ?3 ORDER BY seq)sql");
+  losses.bind(1, to_i64(monitor_id)).bind(2, epoch).bind(3, kLossCheckId);
+  while (losses.step()) {
+    StoredLoss loss;
+    loss.loss_seq = static_cast<std::uint64_t>(losses.column_int64(0));
+    loss.lost = lost_ranges_of(losses.column_text(1));
+    progress.losses.push_back(std::move(loss));
+  }
   return progress;
+}
+
+void ResultStore::set_lost_ranges(std::uint64_t monitor_id, std::string_view epoch,
+                                  std::uint64_t loss_seq, const std::vector<SeqRange>& lost) {
+  nlohmann::json ranges = nlohmann::json::array();
+  std::uint64_t count = 0;
+  for (const SeqRange& range : lost) {
+    ranges.push_back({range.from, range.to});
+    count += range.to - range.from + 1;
+  }
+  auto update = db_.prepare(
+      R"sql(UPDATE records SET details = json_set(details, '$.lost', json(?4), '$.lost_count', ?5)
+            WHERE monitor_id = ?1 AND epoch = ?2 AND seq = ?3 AND "check" = ?6)sql");
+  update.bind(1, to_i64(monitor_id))
+      .bind(2, epoch)
+      .bind(3, to_i64(loss_seq))
+      .bind(4, ranges.dump())
+      .bind(5, to_i64(count))
+      .bind(6, kLossCheckId)
+      .run();
 }
 
 void ResultStore::begin() {
   transaction_.emplace(db_);
 }
 
-bool ResultStore::insert(std::uint64_t monitor_id, const protocol::Record& record,
-                         std::int64_t stored_us) {
+InsertOutcome ResultStore::insert(std::uint64_t monitor_id, const protocol::Record& record,
+                                  std::int64_t stored_us) {
   sqlite::Statement& s = insert_record_;
   s.bind(1, to_i64(monitor_id)).bind(2, record.key.epoch).bind(3, to_i64(record.key.seq));
   if (const auto* loss = std::get_if<protocol::LossRange>(&record.body)) {
@@ -193,7 +247,7 @@ bool ResultStore::insert(std::uint64_t monitor_id, const protocol::Record& recor
   }
   s.bind(13, stored_us);
   s.run();
-  return db_.changes() > 0;
+  return db_.changes() > 0 ? InsertOutcome::kInserted : InsertOutcome::kDuplicate;
 }
 
 void ResultStore::add_event(const protocol::Event& event) {

@@ -34,12 +34,28 @@ struct StoredConfig {
   std::vector<CheckSpec> checks;
 };
 
+struct SeqRange {
+  std::uint64_t from = 0;
+  std::uint64_t to = 0;
+  bool operator==(const SeqRange&) const = default;
+};
+
+// A stored LOSS record (its own seq) and the seqs it really lost: its range
+// less what was stored anyway (details "lost", written by set_lost_ranges).
+struct StoredLoss {
+  std::uint64_t loss_seq = 0;
+  std::vector<SeqRange> lost;
+};
+
 // What is stored of one (monitor, epoch): the highest seq up to which every
-// seq is stored, and the stored seqs beyond it (ascending).
+// seq is stored, the stored seqs beyond it (ascending), and the losses.
 struct EpochProgress {
   std::uint64_t contiguous = 0;
   std::vector<std::uint64_t> above;
+  std::vector<StoredLoss> losses;
 };
+
+enum class InsertOutcome { kInserted, kDuplicate, kConflict };
 
 class ResultStore {
  public:
@@ -64,8 +80,14 @@ class ResultStore {
   // One batch = one transaction: begin(), insert()/add_event() ..., commit().
   void begin();
   // True when stored, false when the key was already there (a duplicate).
-  bool insert(std::uint64_t monitor_id, const protocol::Record& record, std::int64_t stored_us);
+  InsertOutcome insert(std::uint64_t monitor_id, const protocol::Record& record,
+                       std::int64_t stored_us);
   void add_event(const protocol::Event& event);
+  // Records in the loss row `loss_seq` which of its seqs are really lost
+  // (details "lost": [[from, to], ...] and "lost_count"): the manager
+  // reconciles a reported loss with what arrived.
+  void set_lost_ranges(std::uint64_t monitor_id, std::string_view epoch, std::uint64_t loss_seq,
+                       const std::vector<SeqRange>& lost);
   void commit();
   // Drops an open batch (after an error).
   void rollback();

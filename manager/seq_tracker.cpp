@@ -1,5 +1,6 @@
 #include "manager/seq_tracker.hpp"
 
+#include <algorithm>
 #include <iterator>
 
 namespace netmon::manager {
@@ -8,6 +9,8 @@ SeqTracker::SeqTracker(const EpochProgress& progress, TimePoint now)
     : contiguous_(progress.contiguous) {
   for (const std::uint64_t seq : progress.above)
     add(seq, now);
+  for (const StoredLoss& loss : progress.losses)
+    add_loss(loss.loss_seq, loss.lost, now);
 }
 
 bool SeqTracker::contains(std::uint64_t seq) const {
@@ -28,35 +31,90 @@ void SeqTracker::announce(std::uint64_t seq, TimePoint now) {
   announced_ = seq;
 }
 
-void SeqTracker::add(std::uint64_t seq, TimePoint now) {
-  if (contains(seq)) return;
-  if (seq > highest()) tail_noticed_ = now;
-  if (seq == contiguous_ + 1) {
-    contiguous_ = seq;
-    if (auto next = ranges_.begin(); next != ranges_.end() && next->first == contiguous_ + 1) {
-      contiguous_ = next->second.last;
-      ranges_.erase(next);
-    }
-    return;
-  }
-  // Join the range ending just below and the one starting just above; the
-  // gap below the result is the lower one's, known since it was noticed.
-  std::uint64_t first = seq;
-  Stored stored{seq, now};
-  auto after = ranges_.upper_bound(seq);
-  if (after != ranges_.end() && after->first == seq + 1) {
-    stored = after->second;
-    after = ranges_.erase(after);
-  }
-  if (after != ranges_.begin()) {
-    auto before = std::prev(after);
-    if (before->second.last + 1 == seq) {
-      first = before->first;
-      stored.gap_below_noticed = before->second.gap_below_noticed;
+void SeqTracker::add_range(std::uint64_t from, std::uint64_t to, TimePoint now) {
+  if (to <= contiguous_ || from > to) return;
+  from = std::max(from, contiguous_ + 1);
+  if (to > highest()) tail_noticed_ = now;
+  // Join every range it overlaps or touches. The gap below the joined range
+  // is the lower neighbour's if it joins one, else the oldest gap it closes
+  // from above.
+  TimePoint noticed = now;
+  bool joined_below = false;
+  auto it = ranges_.upper_bound(from);
+  if (it != ranges_.begin()) {
+    auto before = std::prev(it);
+    if (before->second.last + 1 >= from) {
+      from = before->first;
+      to = std::max(to, before->second.last);
+      noticed = before->second.gap_below_noticed;
+      joined_below = true;
       ranges_.erase(before);
     }
   }
-  ranges_.emplace(first, stored);
+  for (it = ranges_.lower_bound(from); it != ranges_.end() && it->first <= to + 1;) {
+    to = std::max(to, it->second.last);
+    if (!joined_below) noticed = std::min(noticed, it->second.gap_below_noticed);
+    it = ranges_.erase(it);
+  }
+  if (from == contiguous_ + 1) {
+    contiguous_ = to;
+    return;
+  }
+  ranges_.emplace(from, Stored{to, noticed});
+}
+
+std::vector<SeqRange> SeqTracker::missing_in(std::uint64_t from, std::uint64_t to) const {
+  std::vector<SeqRange> missing;
+  std::uint64_t cursor = std::max(from, contiguous_ + 1);
+  auto it = ranges_.upper_bound(cursor);
+  if (it != ranges_.begin() && std::prev(it)->second.last >= cursor) {
+    cursor = std::prev(it)->second.last + 1;
+  }
+  while (cursor <= to) {
+    if (it == ranges_.end() || it->first > to) {
+      missing.push_back({cursor, to});
+      break;
+    }
+    if (it->first > cursor) missing.push_back({cursor, it->first - 1});
+    cursor = it->second.last + 1;
+    ++it;
+  }
+  return missing;
+}
+
+void SeqTracker::add_loss(std::uint64_t loss_seq, const std::vector<SeqRange>& lost,
+                          TimePoint now) {
+  for (const SeqRange& range : lost) {
+    for (const SeqRange& part : missing_in(range.from, range.to)) {
+      lost_.emplace(part.from, Lost{part.to, loss_seq});
+      add_range(part.from, part.to, now);
+    }
+  }
+}
+
+std::optional<std::uint64_t> SeqTracker::loss_covering(std::uint64_t seq) const {
+  auto it = lost_.upper_bound(seq);
+  if (it == lost_.begin()) return std::nullopt;
+  --it;
+  if (seq > it->second.last) return std::nullopt;
+  return it->second.loss_seq;
+}
+
+std::vector<SeqRange> SeqTracker::found(std::uint64_t seq) {
+  auto it = lost_.upper_bound(seq);
+  if (it == lost_.begin()) return {};
+  --it;
+  if (seq > it->second.last) return {};
+  const Lost run = it->second;
+  const std::uint64_t first = it->first;
+  lost_.erase(it);
+  if (first < seq) lost_.emplace(first, Lost{seq - 1, run.loss_seq});
+  if (seq < run.last) lost_.emplace(seq + 1, Lost{run.last, run.loss_seq});
+  std::vector<SeqRange> remaining;
+  for (const auto& [from, lost] : lost_) {
+    if (lost.loss_seq == run.loss_seq) remaining.push_back({from, lost.last});
+  }
+  return remaining;
 }
 
 std::optional<SeqGap> SeqTracker::first_gap() const {

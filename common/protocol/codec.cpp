@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common/protocol/body_writer.hpp"
+#include "common/text.hpp"
 
 namespace netmon::protocol {
 namespace {
@@ -181,7 +182,15 @@ Expected<Record> record_from_object(const msgpack::object& object) {
     return Error{"unknown record type '" + type->substr(0, 32) + "'"};
   }
   if (fields.error()) return *fields.error();
-  if (record.key.seq == 0) return Error{"record: field 'seq' must be at least 1"};
+  // Seqs are stored as SQLite INTEGERs: beyond 2^63-1 they would wrap.
+  if (record.key.seq == 0 || record.key.seq > kMaxSeq) {
+    return Error{"record: field 'seq' out of range 1..2^63-1"};
+  }
+  if (const auto* loss = std::get_if<LossRange>(&record.body)) {
+    if (loss->from_seq == 0 || loss->from_seq > loss->to_seq || loss->to_seq >= record.key.seq) {
+      return Error{"LOSS: needs 1 <= from_seq <= to_seq < seq"};
+    }
+  }
   return record;
 }
 
@@ -243,8 +252,8 @@ Expected<ControlMessage> control_from_map(const MsgMap& map, const std::string& 
           fields.fail("CONFIG_ACK: digests must map strings to strings");
           break;
         }
-        m.digests.emplace(std::string(kv.key.via.str.ptr, kv.key.via.str.size),
-                          std::string(kv.val.via.str.ptr, kv.val.via.str.size));
+        m.digests.emplace(to_valid_utf8({kv.key.via.str.ptr, kv.key.via.str.size}),
+                          to_valid_utf8({kv.val.via.str.ptr, kv.val.via.str.size}));
       }
     }
     message = std::move(m);

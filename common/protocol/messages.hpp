@@ -20,6 +20,8 @@ inline constexpr std::uint64_t kVersion = 1;
 inline constexpr std::size_t kMaxMessageBytes = 1 << 20;
 inline constexpr std::size_t kMaxChecksPerConfig = 5000;
 inline constexpr std::size_t kMaxRecordsPerReplay = 1000;
+// Seqs and loss ranges are stored as SQLite INTEGERs (signed 64-bit).
+inline constexpr std::uint64_t kMaxSeq = (std::uint64_t{1} << 63) - 1;
 inline constexpr std::size_t kReplayWindow = 4;
 
 // §8 defaults.

@@ -24,17 +24,17 @@ TEST(CheckStates, GoUpAfterOneSuccessAndDownOnlyAfterRetriesConsecutiveFailures)
   CheckStates states;
   states.configure("edge-1", {check_with_retries("web", 3)});
   EXPECT_EQ(state_of(states, "web"), kStateUnknown);
-  auto change = states.apply("edge-1", "web", netmon::CheckStatus::kUp, 1);
+  auto change = states.apply("edge-1", "web", netmon::CheckStatus::kUp, "e", 1);
   ASSERT_TRUE(change);
   EXPECT_EQ(change->from, kStateUnknown);
   EXPECT_EQ(change->to, kStateUp);
-  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, 2));
-  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kTimeout, 3));
-  change = states.apply("edge-1", "web", netmon::CheckStatus::kError, 4);
+  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, "e", 2));
+  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kTimeout, "e", 3));
+  change = states.apply("edge-1", "web", netmon::CheckStatus::kError, "e", 4);
   ASSERT_TRUE(change) << "three consecutive failures with retries 3 did not make it DOWN";
   EXPECT_EQ(change->to, kStateDown);
   EXPECT_EQ(change->failures, 3);
-  change = states.apply("edge-1", "web", netmon::CheckStatus::kUp, 5);
+  change = states.apply("edge-1", "web", netmon::CheckStatus::kUp, "e", 5);
   ASSERT_TRUE(change);
   EXPECT_EQ(change->to, kStateUp);
 }
@@ -42,18 +42,18 @@ TEST(CheckStates, GoUpAfterOneSuccessAndDownOnlyAfterRetriesConsecutiveFailures)
 TEST(CheckStates, ASuccessBetweenFailuresRestartsTheCount) {
   CheckStates states;
   states.configure("edge-1", {check_with_retries("web", 2)});
-  states.apply("edge-1", "web", netmon::CheckStatus::kUp, 1);
-  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, 2));
-  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kUp, 3));
-  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, 4));
+  states.apply("edge-1", "web", netmon::CheckStatus::kUp, "e", 1);
+  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, "e", 2));
+  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kUp, "e", 3));
+  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, "e", 4));
   EXPECT_EQ(state_of(states, "web"), kStateUp);
 }
 
 TEST(CheckStates, IgnoreResultsOlderThanTheNewestApplied) {
   CheckStates states;
   states.configure("edge-1", {check_with_retries("web", 1)});
-  states.apply("edge-1", "web", netmon::CheckStatus::kUp, 100);
-  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, 50))
+  states.apply("edge-1", "web", netmon::CheckStatus::kUp, "e", 100);
+  EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, "e", 50))
       << "a replayed old failure changed the state";
   EXPECT_EQ(state_of(states, "web"), kStateUp);
 }
@@ -61,7 +61,7 @@ TEST(CheckStates, IgnoreResultsOlderThanTheNewestApplied) {
 TEST(CheckStates, ReconfiguringKeepsKnownChecksAndForgetsRemovedOnes) {
   CheckStates states;
   states.configure("edge-1", {check_with_retries("web", 1), check_with_retries("dns", 1)});
-  states.apply("edge-1", "web", netmon::CheckStatus::kDown, 1);
+  states.apply("edge-1", "web", netmon::CheckStatus::kDown, "e", 1);
   states.configure("edge-1", {check_with_retries("web", 1), check_with_retries("ntp", 1)});
   EXPECT_EQ(state_of(states, "web"), kStateDown);
   EXPECT_EQ(state_of(states, "ntp"), kStateUnknown);

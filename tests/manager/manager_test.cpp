@@ -55,19 +55,22 @@ TEST_F(ManagerTest, WelcomesAHelloWithTheHighestContiguousStoredSeqOfItsEpoch) {
   monitor.publish(monitor.result(3));
   ASSERT_TRUE(monitor.await_ack(3));
 
-  // The same instance reconnecting (a new DEALER) is welcomed at seq 3.
+  // The same instance reconnecting (a new DEALER, the old one closed) is
+  // welcomed at seq 3.
+  monitor.close_control();
   FakeMonitor again(context_, *manager, "edge-1");
   again.instance = monitor.instance;
   again.epoch = monitor.epoch;
-  welcome = again.connect();
+  welcome = again.connect_until_welcomed();
   ASSERT_TRUE(welcome);
   EXPECT_EQ(welcome->monitor_id, 1u);
   EXPECT_EQ(welcome->acked_seq, 3u);
 
   // A new outbox (another epoch) starts from nothing.
+  again.close_control();
   FakeMonitor fresh(context_, *manager, "edge-1");
   fresh.instance = monitor.instance;
-  welcome = fresh.connect();
+  welcome = fresh.connect_until_welcomed();
   ASSERT_TRUE(welcome);
   EXPECT_EQ(welcome->acked_seq, 0u);
   EXPECT_EQ(monitor_state(*manager, "edge-1"), "CONNECTED");
@@ -222,13 +225,13 @@ TEST_F(ManagerTest, AsksForAGapWithReplayReqAndStoresTheReplayedRecords) {
   EXPECT_EQ(request->to_seq, 4u);
   EXPECT_GE(manager->stats().replay_requests, 1u);
 
-  // Seq 3 was lost at the outbox cap: it comes back as a loss record.
+  // Seq 3 was lost at the outbox cap: a loss record (seq 7) covers it.
   monitor.send(protocol::Replay{
-      monitor.epoch, {testing::loss_record("edge-1", monitor.epoch, 3, 3, 3), monitor.result(4)}});
-  const auto ack = monitor.await_ack(6);
+      monitor.epoch, {monitor.result(4), testing::loss_record("edge-1", monitor.epoch, 7, 3, 3)}});
+  const auto ack = monitor.await_ack(7);
   ASSERT_TRUE(ack) << "the replay did not close the gap";
   EXPECT_EQ(stored_rows(setup_), 6);
-  EXPECT_EQ(stored_rows(setup_, "\"check\" = '_loss' AND seq = 3"), 1);
+  EXPECT_EQ(stored_rows(setup_, "\"check\" = '_loss' AND seq = 7"), 1);
 }
 
 TEST_F(ManagerTest, ResultsTheManagerDropsFromTheBusAreAskedForAgain) {

@@ -216,6 +216,20 @@ class FakeMonitor {
     return await_message<protocol::Welcome>();
   }
 
+  // HELLO again after each REJECT, as a real monitor does: the manager learns
+  // that an earlier connection of this instance closed asynchronously.
+  std::optional<protocol::Welcome> connect_until_welcomed() {
+    const auto end = std::chrono::steady_clock::now() + kDeadline;
+    while (std::chrono::steady_clock::now() < end) {
+      send(hello());
+      if (auto welcome = await_message<protocol::Welcome>(50ms)) return welcome;
+    }
+    return std::nullopt;
+  }
+
+  // Closes the control connection, as a monitor that exits does.
+  void close_control() { control_.close(); }
+
   void publish(const protocol::Record& record) {
     const std::string topic = protocol::record_topic(record);
     const std::string body = protocol::encode_record(record);

@@ -23,13 +23,17 @@ TEST(ResultStore, StoresARecordOnceUnderTheSameKey) {
   ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
   const auto record = result_record("edge-1", "00000000000000aa", 1, "web");
   store.begin();
-  EXPECT_TRUE(store.insert(1, record, 100));
-  EXPECT_FALSE(store.insert(1, record, 200)) << "a duplicate was reported as stored";
+  EXPECT_EQ(store.insert(1, record, 100), InsertOutcome::kInserted);
+  EXPECT_EQ(store.insert(1, record, 200), InsertOutcome::kDuplicate)
+      << "a duplicate was reported as stored";
   store.commit();
   store.begin();
-  EXPECT_FALSE(store.insert(1, record, 300)) << "a duplicate in a later batch was stored";
-  EXPECT_TRUE(store.insert(2, record, 300)) << "another monitor's record is not a duplicate";
-  EXPECT_TRUE(store.insert(1, result_record("edge-1", "00000000000000bb", 1, "web"), 300))
+  EXPECT_EQ(store.insert(1, record, 300), InsertOutcome::kDuplicate)
+      << "a duplicate in a later batch was stored";
+  EXPECT_EQ(store.insert(2, record, 300), InsertOutcome::kInserted)
+      << "another monitor's record is not a duplicate";
+  EXPECT_EQ(store.insert(1, result_record("edge-1", "00000000000000bb", 1, "web"), 300),
+            InsertOutcome::kInserted)
       << "another epoch's record is not a duplicate";
   store.commit();
   EXPECT_EQ(count_rows(dir.path(), "SELECT COUNT(*) FROM records"), 3);
@@ -44,8 +48,9 @@ TEST(ResultStore, KeepsColumnsTheLatencyBenchmarkReads) {
   ResultStore store(dir.path(), sqlite::Synchronous::kFull);
   const auto ts = std::chrono::system_clock::time_point(std::chrono::microseconds(1'000'000));
   store.begin();
-  ASSERT_TRUE(store.insert(
-      1, result_record("edge-1", "e", 1, "web", netmon::CheckStatus::kDown, ts), 1'010'000));
+  ASSERT_EQ(store.insert(1, result_record("edge-1", "e", 1, "web", netmon::CheckStatus::kDown, ts),
+                         1'010'000),
+            InsertOutcome::kInserted);
   store.commit();
   EXPECT_EQ(count_rows(dir.path(), "SELECT stored_us - (ts_us + latency_us) FROM records"),
             1'010'000 - 1'000'000 - 1500);
@@ -59,8 +64,8 @@ TEST(ResultStore, StoresLossRecordsInTheSameSequence) {
   netmon::testing::TempDir dir;
   ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
   store.begin();
-  ASSERT_TRUE(store.insert(1, result_record("edge-1", "e", 1, "web"), 5));
-  ASSERT_TRUE(store.insert(1, loss_record("edge-1", "e", 2, 2, 40), 5));
+  ASSERT_EQ(store.insert(1, result_record("edge-1", "e", 1, "web"), 5), InsertOutcome::kInserted);
+  ASSERT_EQ(store.insert(1, loss_record("edge-1", "e", 2, 2, 40), 5), InsertOutcome::kInserted);
   store.commit();
   EXPECT_EQ(count_rows(dir.path(),
                        "SELECT seq FROM records WHERE \"check\" = '_loss' AND "
@@ -75,9 +80,11 @@ TEST(ResultStore, RecoversTheContiguousSeqAndTheSeqsBeyondAGapAfterReopening) {
     ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
     store.begin();
     for (std::uint64_t seq : {1, 2, 3, 5, 6, 9}) {
-      ASSERT_TRUE(store.insert(7, result_record("edge-1", "e", seq, "web"), 1));
+      ASSERT_EQ(store.insert(7, result_record("edge-1", "e", seq, "web"), 1),
+                InsertOutcome::kInserted);
     }
-    ASSERT_TRUE(store.insert(7, result_record("edge-1", "other", 2, "web"), 1));
+    ASSERT_EQ(store.insert(7, result_record("edge-1", "other", 2, "web"), 1),
+              InsertOutcome::kInserted);
     store.commit();
   }
   ResultStore reopened(dir.path(), sqlite::Synchronous::kNormal);
@@ -131,7 +138,7 @@ TEST(ResultStore, ARolledBackBatchLeavesNothing) {
   netmon::testing::TempDir dir;
   ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
   store.begin();
-  ASSERT_TRUE(store.insert(1, result_record("edge-1", "e", 1, "web"), 1));
+  ASSERT_EQ(store.insert(1, result_record("edge-1", "e", 1, "web"), 1), InsertOutcome::kInserted);
   store.rollback();
   EXPECT_EQ(count_rows(dir.path(), "SELECT COUNT(*) FROM records"), 0);
 }
