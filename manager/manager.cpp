@@ -149,6 +149,7 @@ struct Session {
   // Newest result timestamp ahead of the manager's clock by more than
   // kMaxClockAhead, in ms (0: none seen); and when it was last raised.
   std::int64_t clock_ahead_ms = 0;
+  std::optional<TimePoint> clock_ahead_at;  // when a skewed result was last seen
   std::optional<TimePoint> clock_event_at;
   std::optional<TimePoint> takeover_event_at;
 };
@@ -512,7 +513,9 @@ void Manager::Loop::drain_results(TimePoint now) {
                     loggable(record.error().message, 200));
       continue;
     }
-    if (topic.to_string_view() != protocol::record_topic(*record)) {
+    // The decoder escaped invalid UTF-8 in the names; the topic is compared
+    // escaped the same way.
+    if (to_valid_utf8(topic.to_string_view()) != protocol::record_topic(*record)) {
       bad_input(results_limiter_, malformed_results_, now,
                 "record whose topic " + loggable(topic.to_string_view(), 80) +
                     " does not name its monitor " + loggable(record->key.monitor) + " and check");
@@ -904,7 +907,9 @@ bool Manager::Loop::store_record(const PendingRecord& pending, SeqTracker& seqs,
 void Manager::Loop::note_clock(Session& session, const CheckResult& result, TimePoint now) {
   const auto ahead = result.timestamp - std::chrono::system_clock::now();
   if (ahead <= kMaxClockAhead) {
-    if (session.clock_ahead_ms != 0) {
+    // The condition stays reported for a while: one sane result after a
+    // skewed one does not prove the clock is right again.
+    if (session.clock_ahead_ms != 0 && now - *session.clock_ahead_at >= kConditionEventInterval) {
       session.clock_ahead_ms = 0;
       snapshot_dirty_ = true;
     }
@@ -913,6 +918,7 @@ void Manager::Loop::note_clock(Session& session, const CheckResult& result, Time
   const auto ahead_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ahead).count();
   if (session.clock_ahead_ms != ahead_ms) snapshot_dirty_ = true;
   session.clock_ahead_ms = ahead_ms;
+  session.clock_ahead_at = now;
   if (session.clock_event_at && now - *session.clock_event_at < kConditionEventInterval) return;
   session.clock_event_at = now;
   emit_event({std::chrono::system_clock::now(), session.name, "", std::string(session.state),

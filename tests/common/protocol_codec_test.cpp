@@ -246,5 +246,46 @@ TEST(ProtocolCodec, DigestIsStableAndSensitiveToEveryField) {
   EXPECT_NE(check_digest(changed), digest);
 }
 
+// Issue 7, defect 1: text that is not UTF-8 reached the store's JSON writer,
+// which threw and ended the manager's loop. Decoding keeps it, escaped.
+TEST(ProtocolCodec, TextThatIsNotUtf8DecodesEscapedInEveryField) {
+  Record record = sample_result_record(1);
+  record.key.monitor = "edge\xff";
+  record.key.epoch = "0011\xfe";
+  auto& result = std::get<CheckResult>(record.body);
+  result.check_id = "web\xc3";
+  result.target = "t\x80";
+  result.reason = "r\xff";
+  result.error = "e\xff";
+  result.details = {{"txt", "ok\xff"}, {"k\xfe", {"\xfd", 1}}};
+  auto decoded = decode_record(encode_record(record));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(decoded->key.monitor, "edge\\xff");
+  EXPECT_EQ(decoded->key.epoch, "0011\\xfe");
+  const auto& got = std::get<CheckResult>(decoded->body);
+  EXPECT_EQ(got.check_id, "web\\xc3");
+  EXPECT_EQ(got.target, "t\\x80");
+  EXPECT_EQ(got.reason, "r\\xff");
+  EXPECT_EQ(got.error, "e\\xff");
+  EXPECT_EQ(got.details.dump(), R"({"k\\xfe":["\\xfd",1],"txt":"ok\\xff"})");
+}
+
+// Issue 7, defect 4: seq 2^64-1 was stored as -1; a LOSS may only cover seqs
+// before its own.
+TEST(ProtocolCodec, RefusesSeqsOutsideOneToTwoToTheSixtyThreeAndLossesNotBeforeTheirSeq) {
+  for (std::uint64_t seq : {std::uint64_t{0}, kMaxSeq + 1, ~std::uint64_t{0}}) {
+    EXPECT_FALSE(decode_record(encode_record(sample_result_record(seq)))) << seq;
+  }
+  EXPECT_TRUE(decode_record(encode_record(sample_result_record(kMaxSeq))));
+  auto loss = [](std::uint64_t seq, std::uint64_t from, std::uint64_t to) {
+    return Record{RecordKey{"edge-1", 7, "00112233aabbccdd", seq},
+                  LossRange{from, to, to - from + 1, "outbox_full"}};
+  };
+  EXPECT_TRUE(decode_record(encode_record(loss(10, 2, 9))));
+  EXPECT_FALSE(decode_record(encode_record(loss(10, 2, 10)))) << "covers itself";
+  EXPECT_FALSE(decode_record(encode_record(loss(10, 0, 5)))) << "from 0";
+  EXPECT_FALSE(decode_record(encode_record(loss(10, 6, 5)))) << "reversed";
+}
+
 }  // namespace
 }  // namespace netmon::protocol

@@ -49,13 +49,24 @@ TEST(CheckStates, ASuccessBetweenFailuresRestartsTheCount) {
   EXPECT_EQ(state_of(states, "web"), kStateUp);
 }
 
-TEST(CheckStates, IgnoreResultsOlderThanTheNewestApplied) {
+TEST(CheckStates, IgnoreResultsOfAnEarlierSeqOfTheSameEpoch) {
   CheckStates states;
   states.configure("edge-1", {check_with_retries("web", 1)});
   states.apply("edge-1", "web", netmon::CheckStatus::kUp, "e", 100);
   EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, "e", 50))
       << "a replayed old failure changed the state";
   EXPECT_EQ(state_of(states, "web"), kStateUp);
+}
+
+// Order is (epoch, seq), never the timestamp (issue 7, defect 5): the manager
+// applies only the live epoch, so a new epoch's first result counts.
+TEST(CheckStates, ANewEpochStartsItsOwnSeqOrder) {
+  CheckStates states;
+  states.configure("edge-1", {check_with_retries("web", 1)});
+  states.apply("edge-1", "web", netmon::CheckStatus::kUp, "old", 100);
+  const auto change = states.apply("edge-1", "web", netmon::CheckStatus::kDown, "new", 1);
+  ASSERT_TRUE(change);
+  EXPECT_EQ(state_of(states, "web"), kStateDown);
 }
 
 TEST(CheckStates, ReconfiguringKeepsKnownChecksAndForgetsRemovedOnes) {

@@ -1,0 +1,282 @@
+// The Manager under hostile input (issue 7): bytes that are not UTF-8, forged
+// bus records, loss records that overlap what arrived, timestamps from the far
+// future, a second connection presenting a live monitor's instance, floods of
+// bad HELLOs. Each test failed on the manager before the fix it names.
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/base_sink.h>
+
+#include <limits>
+#include <mutex>
+
+#include "common/logging.hpp"
+#include "common/protocol/codec.hpp"
+#include "manager/manager.hpp"
+#include "manager/result_store.hpp"
+#include "tests/manager/manager_test_support.hpp"
+
+namespace netmon::manager {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::await;
+using testing::FakeMonitor;
+using testing::ManagerSetup;
+using testing::monitor_state;
+using testing::monitor_status;
+
+std::int64_t stored_rows(const ManagerSetup& setup, const std::string& where = "1") {
+  sqlite::OpenOptions options;
+  options.read_only = true;
+  sqlite::Database db(ResultStore::file_in(setup.data_dir()), options);
+  auto statement = db.prepare("SELECT COUNT(*) FROM records WHERE " + where);
+  return statement.step() ? statement.column_int64(0) : -1;
+}
+
+std::string stored_text(const ManagerSetup& setup, const std::string& column,
+                        const std::string& where) {
+  sqlite::OpenOptions options;
+  options.read_only = true;
+  sqlite::Database db(ResultStore::file_in(setup.data_dir()), options);
+  auto statement = db.prepare("SELECT " + column + " FROM records WHERE " + where);
+  return statement.step() ? std::string(statement.column_text(0)) : std::string("<no row>");
+}
+
+// Counts what the manager's logger writes.
+class CountingSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::size_t lines() {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+  std::size_t bytes() {
+    std::lock_guard lock(mutex_);
+    return bytes_;
+  }
+  bool saw_nul() {
+    std::lock_guard lock(mutex_);
+    return saw_nul_;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& message) override {
+    ++lines_;
+    bytes_ += message.payload.size();
+    if (std::string_view(message.payload.data(), message.payload.size()).find('\0') !=
+        std::string_view::npos)
+      saw_nul_ = true;
+  }
+  void flush_() override {}
+
+ private:
+  std::size_t lines_ = 0, bytes_ = 0;
+  bool saw_nul_ = false;
+};
+
+class ManagerHostileInput : public ::testing::Test {
+ protected:
+  std::unique_ptr<Manager> start() {
+    auto manager = std::make_unique<Manager>(context_, setup_.options());
+    manager->start();
+    return manager;
+  }
+
+  zmq::context_t context_;
+  ManagerSetup setup_;
+};
+
+protocol::Record with_invalid_utf8(protocol::Record record) {
+  auto& result = std::get<CheckResult>(record.body);
+  result.details = {{"txt", "ok\xff\xfe"}, {"k\xc3", "v"}};
+  result.target = "127.0.0.1:9\x80";
+  return record;
+}
+
+// Defect 1: json type_error.316 escaped ResultStore::insert and ended the loop.
+TEST_F(ManagerHostileInput, InvalidUtf8InAResultOnTheBusIsStoredEscapedAndTheLoopGoesOn) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(with_invalid_utf8(monitor.result(1))));
+  monitor.publish(monitor.result(2));
+  ASSERT_TRUE(monitor.await_ack(2)) << "the manager stopped storing after the bad record";
+  EXPECT_TRUE(manager->running());
+  const std::string details = stored_text(setup_, "details", "seq = 1");
+  EXPECT_NE(details.find(R"("ok\\xff\\xfe")"), std::string::npos) << details;
+  EXPECT_NE(details.find(R"("k\\xc3")"), std::string::npos) << details;
+  EXPECT_EQ(stored_text(setup_, "target", "seq = 1"), "127.0.0.1:9\\x80");
+}
+
+TEST_F(ManagerHostileInput, InvalidUtf8InAReplayedResultIsStoredEscapedAndTheLoopGoesOn) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  monitor.send(protocol::Replay{monitor.epoch, {with_invalid_utf8(monitor.result(1))}});
+  ASSERT_TRUE(monitor.await_ack(1));
+  monitor.send(protocol::Replay{monitor.epoch, {monitor.result(2)}});
+  ASSERT_TRUE(monitor.await_ack(2));
+  EXPECT_TRUE(manager->running());
+  EXPECT_EQ(stored_rows(setup_, "details LIKE '%xff%'"), 1);
+}
+
+TEST_F(ManagerHostileInput, ACheckIdThatIsNotUtf8IsStoredEscapedUnderItsEscapedTopic) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1, "port\xff")));
+  EXPECT_EQ(stored_text(setup_, "\"check\"", "seq = 1"), "port\\xff");
+  EXPECT_EQ(manager->stats().malformed_results, 0u);
+}
+
+// Defect 3: a stored LOSS never moved the contiguous seq past its range, so
+// the ACK stopped for the rest of the epoch; and a loss record claimed seqs
+// that had in fact arrived over the bus.
+TEST_F(ManagerHostileInput, ALossLetsTheAckPassItsRangeAndIsReconciledWithWhatArrived) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  // The outbox dropped 2..5 at its cap, but 3 had already gone out on the bus.
+  monitor.publish(monitor.result(3));
+  monitor.publish(testing::loss_record("edge-1", monitor.epoch, 6, 2, 5));
+  const auto ack = monitor.await_ack(6);
+  ASSERT_TRUE(ack) << "the ACK did not pass the lost range";
+  EXPECT_EQ(stored_text(setup_, "json_extract(details, '$.lost')", "seq = 6"), "[[2,2],[4,5]]");
+  EXPECT_EQ(stored_text(setup_, "json_extract(details, '$.lost_count')", "seq = 6"), "3");
+
+  // A late result inside the reported range is stored, and the loss shrinks.
+  monitor.publish(monitor.result(4));
+  monitor.publish(monitor.result(7));
+  ASSERT_TRUE(monitor.await_ack(7));
+  EXPECT_EQ(stored_rows(setup_, "seq = 4"), 1);
+  EXPECT_EQ(stored_text(setup_, "json_extract(details, '$.lost')", "seq = 6"), "[[2,2],[5,5]]");
+  EXPECT_EQ(manager->stats().recovered_from_loss, 1u);
+}
+
+// Defect 4: forged bus records were stored as real data.
+TEST_F(ManagerHostileInput, RecordsOfAnEpochTheMonitorDoesNotHaveAreNotStored) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  for (int i = 0; i < 20; ++i) {
+    monitor.publish(testing::result_record("edge-1", testing::random_hex(16), 1, "port-9"));
+  }
+  // A monitor that is not connected has no live epoch at all.
+  monitor.publish(testing::result_record("edge-2", testing::random_hex(16), 1, "port-9"));
+  monitor.publish(monitor.result(2));
+  ASSERT_TRUE(monitor.await_ack(2));
+  EXPECT_EQ(stored_rows(setup_), 2);
+  EXPECT_EQ(manager->stats().rejected_records, 21u);
+}
+
+TEST_F(ManagerHostileInput, SeqsFarBeyondWhatTheMonitorAnnouncedAreNotStoredNorAskedFor) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  monitor.publish(monitor.result(5'000'000));
+  auto forged = monitor.result(2);
+  forged.key.seq = std::numeric_limits<std::uint64_t>::max();
+  monitor.publish(forged);
+  monitor.publish(monitor.result(2));
+  ASSERT_TRUE(monitor.await_ack(2));
+  EXPECT_EQ(stored_rows(setup_), 2);
+  EXPECT_EQ(stored_rows(setup_, "seq < 0 OR seq > 2"), 0);
+  EXPECT_EQ(manager->stats().rejected_records, 1u);
+  EXPECT_EQ(manager->stats().malformed_results, 1u) << "seq 2^64-1 was not refused at decode";
+  // A gap to a forged seq would be asked for after one heartbeat (100 ms).
+  EXPECT_FALSE(monitor.await_message<protocol::ReplayReq>(600ms)) << "asked for forged seqs";
+}
+
+TEST_F(ManagerHostileInput, ARecordWhoseTopicNamesAnotherMonitorIsNotStored) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  monitor.publish_raw({"res/edge-2/port-9", protocol::encode_record(monitor.result(2))});
+  monitor.publish(monitor.result(3));
+  ASSERT_TRUE(await([&] { return manager->stats().malformed_results >= 1; }));
+  EXPECT_EQ(stored_rows(setup_, "seq = 2"), 0);
+}
+
+// Defect 5: an UP dated 100 years ahead made every later (earlier-dated)
+// result "old", so the check never went DOWN.
+TEST_F(ManagerHostileInput, AResultDatedFarAheadDoesNotFreezeTheCheckAndIsReported) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  const auto ahead = std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100);
+  ASSERT_TRUE(
+      monitor.publish_until_acked(monitor.result(1, "port-9", netmon::CheckStatus::kUp, ahead)));
+  ASSERT_TRUE(await([&] { return testing::check_state(*manager, "edge-1", "port-9") == "UP"; }));
+  monitor.publish(monitor.result(2, "port-9", netmon::CheckStatus::kDown));
+  monitor.publish(monitor.result(3, "port-9", netmon::CheckStatus::kDown));
+  ASSERT_TRUE(monitor.await_ack(3));
+  EXPECT_TRUE(await([&] { return testing::check_state(*manager, "edge-1", "port-9") == "DOWN"; }));
+  EXPECT_GT(monitor_status(*manager, "edge-1")->clock_ahead_ms, 60'000);
+}
+
+// Defect 6: the REJECT text disclosed the holder's instance id, and a HELLO
+// with it took the session away from the live monitor.
+TEST_F(ManagerHostileInput, ASecondConnectionWithALiveMonitorsInstanceIsRefusedNotHandedOver) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+
+  FakeMonitor stranger(context_, *manager, "edge-1");
+  stranger.send(stranger.hello());
+  const auto reject = stranger.await_message<protocol::Reject>();
+  ASSERT_TRUE(reject);
+  EXPECT_EQ(reject->text.find(monitor.instance), std::string::npos) << reject->text;
+
+  FakeMonitor rogue(context_, *manager, "edge-1");
+  rogue.instance = monitor.instance;
+  rogue.send(rogue.hello());
+  const auto refused = rogue.await_message<protocol::Reject>();
+  ASSERT_TRUE(refused) << "a HELLO with the live monitor's instance took the session over";
+  EXPECT_EQ(refused->reason, "name_in_use");
+  rogue.send(protocol::Bye{});
+  // The live monitor keeps its session and its epoch; the rogue's BYE is no
+  // STOPPED.
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(2)));
+  EXPECT_EQ(monitor_status(*manager, "edge-1")->epoch, monitor.epoch);
+  EXPECT_EQ(monitor_state(*manager, "edge-1"), "CONNECTED");
+  EXPECT_EQ(manager->stats().rejected_hellos, 2u);
+}
+
+// Defect 10: the name_in_use path was not rate-limited and names were logged
+// raw (a NUL byte reached the log).
+TEST_F(ManagerHostileInput, AFloodOfBadHellosWritesABoundedEscapedLog) {
+  auto sink = std::make_shared<CountingSink>();
+  auto logger = netmon::component_logger("manager");
+  logger->sinks().push_back(sink);
+  struct Detach {
+    std::shared_ptr<spdlog::logger> logger;
+    ~Detach() { logger->sinks().pop_back(); }
+  } detach{logger};
+
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  const std::size_t lines_before = sink->lines();
+  const std::string huge(300'000, 'x');
+  for (int i = 0; i < 40; ++i) {
+    FakeMonitor intruder(context_, *manager, "edge-1");
+    auto hello = intruder.hello();
+    hello.instance = huge;
+    intruder.send(hello);
+    ASSERT_TRUE(intruder.await_message<protocol::Reject>());
+    FakeMonitor stranger(context_, *manager, std::string("edge-\0-", 7) + huge);
+    stranger.send(stranger.hello());
+    ASSERT_TRUE(stranger.await_message<protocol::Reject>());
+  }
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  EXPECT_LT(sink->lines() - lines_before, 20u);
+  EXPECT_LT(sink->bytes(), 20'000u);
+  EXPECT_FALSE(sink->saw_nul());
+}
+
+}  // namespace
+}  // namespace netmon::manager
