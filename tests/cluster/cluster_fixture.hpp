@@ -237,7 +237,7 @@ inline std::optional<Binaries> built_binaries() {
 #endif
 }
 
-// Why a process test skips when built_binaries() is nullopt.
+// Why a process test fails when built_binaries() is nullopt.
 inline constexpr const char* kBinariesNotBuilt =
     "netmon-manager, netmon-monitor, netmon-broker or netmon-logger is not built";
 

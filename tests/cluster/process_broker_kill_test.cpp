@@ -35,7 +35,7 @@ std::uint64_t highest_produced(const std::filesystem::path& produced_log) {
 
 TEST(BrokerProcess, KilledWithSigkillAndRestartedCarriesLivePubSubOnAndTheStoreStaysComplete) {
   const auto binaries = built_binaries();
-  if (!binaries) GTEST_SKIP() << kBinariesNotBuilt;
+  if (!binaries) GTEST_FAIL() << kBinariesNotBuilt;
   ProcessCluster cluster(*binaries, {"edge-1", "edge-2"}, /*external_broker=*/true);
   const auto feed = cluster.dir() / "feed.jsonl";
   cluster.start_broker();

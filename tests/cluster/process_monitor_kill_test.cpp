@@ -11,7 +11,7 @@ namespace {
 
 TEST(MonitorProcess, KilledWithSigkillAndRestartedKeepsItsEpochContinuesItsSeqsAndLosesNothing) {
   const auto binaries = built_binaries();
-  if (!binaries) GTEST_SKIP() << kBinariesNotBuilt;
+  if (!binaries) GTEST_FAIL() << kBinariesNotBuilt;
   ProcessCluster cluster(*binaries, {"edge-1", "edge-2"});
   cluster.start_manager();
   ASSERT_EQ(cluster.start_streaming(kProcessTestRate, kProcessTestTimeout), "") << cluster.logs();

@@ -294,7 +294,7 @@ TEST(IcmpCheck, SendsThePayloadSizeItIsGiven) {
   try {
     sniffer.emplace(harness.io(), (*socket)->identifier());
   } catch (const std::system_error& e) {
-    GTEST_SKIP() << "watching echo requests needs a raw socket (CAP_NET_RAW): " << e.what();
+    GTEST_FAIL() << "watching echo requests needs a raw socket (CAP_NET_RAW): " << e.what();
   }
   // 0 bytes, a usual size, and sizes past the batch receive buffers (up to the maximum).
   for (const int size : {0, 1000, 9000, 65000}) {
@@ -367,7 +367,7 @@ INSTANTIATE_TEST_SUITE_P(Sockets, IcmpCheckInNamespace,
 TEST_P(IcmpCheckInNamespace, UsesTheSocketKindThePingGroupRangeAllows) {
   std::string why;
   auto ns = make_namespace(GetParam(), false, why);
-  if (!ns) GTEST_SKIP() << why;
+  if (!ns) GTEST_FAIL() << why;
   EnterNetNamespace inside(*ns);
   ASSERT_TRUE(inside.ok());
   ProbeHarness harness;
@@ -383,7 +383,7 @@ TEST_P(IcmpCheckInNamespace, UsesTheSocketKindThePingGroupRangeAllows) {
 TEST_P(IcmpCheckInNamespace, ReportsNoReplyBeforeTheTimeoutWhenTheTargetIsSilent) {
   std::string why;
   auto ns = make_namespace(GetParam(), true, why);
-  if (!ns) GTEST_SKIP() << why;
+  if (!ns) GTEST_FAIL() << why;
   EnterNetNamespace inside(*ns);
   ProbeHarness harness;
   for (const char* host : {"127.0.0.1", "::1"}) {
@@ -405,7 +405,7 @@ TEST(IcmpCheck, ReportsResolveFailedForANameNobodyKnows) {
   // lookup fails at once and nothing leaves the machine.
   std::string why;
   auto ns = make_namespace(IcmpSocketKind::kRaw, false, why);
-  if (!ns) GTEST_SKIP() << why;
+  if (!ns) GTEST_FAIL() << why;
   EnterNetNamespace inside(*ns);
   ProbeHarness harness;
   const CheckResult result =
@@ -504,7 +504,7 @@ class ScriptedTarget {
 TEST_P(IcmpCheckInNamespace, IgnoresRepliesWithWrongIdentifierSequenceOrPayload) {
   std::string why;
   auto ns = make_namespace(GetParam(), true, why);
-  if (!ns) GTEST_SKIP() << why;
+  if (!ns) GTEST_FAIL() << why;
   EnterNetNamespace inside(*ns);
   ProbeHarness harness;
   ScriptedTarget target(harness.io(),
@@ -523,7 +523,7 @@ TEST_P(IcmpCheckInNamespace, IgnoresRepliesWithWrongIdentifierSequenceOrPayload)
 TEST_P(IcmpCheckInNamespace, ReportsPacketLossAboveMaxLoss) {
   std::string why;
   auto ns = make_namespace(GetParam(), true, why);
-  if (!ns) GTEST_SKIP() << why;
+  if (!ns) GTEST_FAIL() << why;
   EnterNetNamespace inside(*ns);
   ProbeHarness harness;
   ScriptedTarget target(harness.io(),
@@ -551,7 +551,7 @@ TEST_P(IcmpCheckInNamespace, ReportsPacketLossAboveMaxLoss) {
 TEST_P(IcmpCheckInNamespace, ReportsDestUnreachableWhenTheNetworkSaysSo) {
   std::string why;
   auto ns = make_namespace(GetParam(), true, why);
-  if (!ns) GTEST_SKIP() << why;
+  if (!ns) GTEST_FAIL() << why;
   EnterNetNamespace inside(*ns);
   ProbeHarness harness;
   ScriptedTarget target(harness.io(), {Answer::kUnreachable, Answer::kUnreachable});

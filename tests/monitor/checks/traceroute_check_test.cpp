@@ -178,7 +178,7 @@ INSTANTIATE_TEST_SUITE_P(Sockets, TracerouteThroughARouter,
 TEST_P(TracerouteThroughARouter, ListsTheRouterThenTheTarget) {
   std::string why;
   auto path = RoutedPath::create(GetParam(), why);
-  if (!path) GTEST_SKIP() << why;
+  if (!path) GTEST_FAIL() << why;
   EnterNetNamespace inside(path->client());
   ASSERT_TRUE(inside.ok());
   ProbeHarness harness;
@@ -207,7 +207,7 @@ TEST_P(TracerouteThroughARouter, ListsTheRouterThenTheTarget) {
 TEST_P(TracerouteThroughARouter, ReportsUnreachableWithinMaxHopsWhenTheTargetIsFarther) {
   std::string why;
   auto path = RoutedPath::create(GetParam(), why);
-  if (!path) GTEST_SKIP() << why;
+  if (!path) GTEST_FAIL() << why;
   EnterNetNamespace inside(path->client());
   ProbeHarness harness;
   const CheckResult result =
@@ -225,7 +225,7 @@ TEST_P(TracerouteThroughARouter, ReportsUnreachableWithinMaxHopsWhenTheTargetIsF
 TEST_P(TracerouteThroughARouter, StopsListingAtTheLastAnsweringHopWhenTheTargetIsSilent) {
   std::string why;
   auto path = RoutedPath::create(GetParam(), why);
-  if (!path) GTEST_SKIP() << why;
+  if (!path) GTEST_FAIL() << why;
   ASSERT_TRUE(path->target().write_sysctl("net/ipv4/icmp_echo_ignore_all", "1"));
   EnterNetNamespace inside(path->client());
   ProbeHarness harness;
@@ -242,7 +242,7 @@ TEST_P(TracerouteThroughARouter, StopsListingAtTheLastAnsweringHopWhenTheTargetI
 TEST_P(TracerouteThroughARouter, ReportsDestUnreachableFromTheRouter) {
   std::string why;
   auto path = RoutedPath::create(GetParam(), why);
-  if (!path) GTEST_SKIP() << why;
+  if (!path) GTEST_FAIL() << why;
   // The client routes 203.0.113.0/24 to the router, which rejects it.
   ASSERT_TRUE(path->client().ip("route add 203.0.113.0/24 via 192.0.2.2"));
   EnterNetNamespace inside(path->client());

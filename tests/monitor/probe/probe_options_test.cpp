@@ -100,7 +100,7 @@ TEST(ProbeOptions, AcceptsRepeatedAndCommaSeparatedPortsWithoutDuplicates) {
 }
 
 TEST(ProbeOptions, PingsEveryHostUnlessNoPingIsGiven) {
-  if (!icmp_available()) GTEST_SKIP() << "the icmp check type is not available in this build";
+  if (!icmp_available()) GTEST_FAIL() << "the icmp check type is not available in this build";
   const ProbeOptions options = parse_ok({"127.0.0.1", "-p", "22"});
   ASSERT_EQ(options.checks.size(), 2u);
   EXPECT_EQ(options.checks[0].prepared.spec.type, "icmp");
