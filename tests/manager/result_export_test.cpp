@@ -270,6 +270,25 @@ TEST_F(ResultExportOfDamagedRows, JsonFormatIsOneValidArrayWithDamagedRows) {
   EXPECT_EQ(array[1]["details"], "not json");
 }
 
+TEST_F(ResultExportOfDamagedRows, TheExportCommandPrintsEveryRowExitsZeroAndCountsTheDamaged) {
+  insert_row(1, [](sqlite::Statement&) {});
+  insert_row(2, [](sqlite::Statement& s) { s.bind(4, std::string_view("web\xff")); });
+  insert_row(3, [](sqlite::Statement&) {});
+  netmon::testing::ChildProcess export_command(
+      NETMON_MANAGER_BINARY, {"export", "--data-dir", dir_.path().string()}, dir_ / "export.log");
+  ASSERT_EQ(export_command.wait_exit(std::chrono::seconds(20)), 0) << export_command.log();
+  const std::string log = export_command.log();
+  EXPECT_NE(log.find("1 of 3 records are damaged"), std::string::npos) << log;
+  std::size_t objects = 0;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line.front() != '{') continue;
+    EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+    ++objects;
+  }
+  EXPECT_EQ(objects, 3u) << log;
+}
+
 // A store made by hand (or by another version) without the NOT NULL
 // constraints: NULL in every column.
 TEST(ResultExportOfAHandMadeStore, PrintsNullColumnsAsNullAndNamesEachOne) {
