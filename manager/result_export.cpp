@@ -298,34 +298,46 @@ Expected<ExportCounts> export_records(const ExportOptions& options, std::ostream
     open.read_only = true;
     sqlite::Database db(file, open);
     // typeof() beside each value: a column may hold any type, whatever the
-    // schema says. LEFT JOIN: a record without its monitor is still printed;
-    // --since cannot exclude a row whose time is unreadable.
-    auto rows = db.prepare(
-        R"sql(SELECT typeof(m.name), m.name, typeof(r.epoch), r.epoch, typeof(r.seq), r.seq,
-                     typeof(r."check"), r."check", typeof(r.type), r.type,
-                     typeof(r.target), r.target, typeof(r.ts_us), r.ts_us,
-                     typeof(r.status), r.status, typeof(r.reason), r.reason,
-                     typeof(r.latency_us), r.latency_us, typeof(r.details), r.details
-              FROM records r LEFT JOIN monitors m ON m.id = r.monitor_id
-              WHERE ?1 IS NULL OR typeof(r.ts_us) != 'integer' OR r.ts_us >= ?1
-              ORDER BY m.name, r.epoch, r.seq)sql");
-    if (options.since) {
-      rows.bind(1, std::chrono::duration_cast<std::chrono::microseconds>(
-                       options.since->time_since_epoch())
-                       .count());
-    } else {
-      rows.bind_null(1);
+    // schema says. --since cannot exclude a row whose time is unreadable.
+    // Records of known monitors stream in index order (no sort of the whole
+    // store); those whose monitor_id has no monitors row follow, monitor NULL.
+    constexpr std::string_view kColumns =
+        R"sql(typeof(r.epoch), r.epoch, typeof(r.seq), r.seq,
+              typeof(r."check"), r."check", typeof(r.type), r.type,
+              typeof(r.target), r.target, typeof(r.ts_us), r.ts_us,
+              typeof(r.status), r.status, typeof(r.reason), r.reason,
+              typeof(r.latency_us), r.latency_us, typeof(r.details), r.details)sql";
+    constexpr std::string_view kSince =
+        "(?1 IS NULL OR typeof(r.ts_us) != 'integer' OR r.ts_us >= ?1)";
+    auto known = db.prepare("SELECT typeof(m.name), m.name, " + std::string(kColumns) +
+                            " FROM monitors m JOIN records r ON r.monitor_id = m.id WHERE " +
+                            std::string(kSince) + " ORDER BY m.name, r.epoch, r.seq");
+    auto orphans = db.prepare(
+        "SELECT 'null', NULL, " + std::string(kColumns) +
+        " FROM records r WHERE NOT EXISTS (SELECT 1 FROM monitors m WHERE m.id = r.monitor_id) "
+        "AND " +
+        std::string(kSince) + " ORDER BY r.monitor_id, r.epoch, r.seq");
+    for (sqlite::Statement* rows : {&known, &orphans}) {
+      if (options.since) {
+        rows->bind(1, std::chrono::duration_cast<std::chrono::microseconds>(
+                          options.since->time_since_epoch())
+                          .count());
+      } else {
+        rows->bind_null(1);
+      }
     }
     if (array) out << '[';
     started = true;
-    while (rows.step()) {
-      const nlohmann::json object = row_to_json(stored_row(rows));
-      if (array) out << (counts.records == 0 ? "\n" : ",\n");
-      // Every string is valid UTF-8 already; replace keeps dump() from ever throwing.
-      out << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      if (!array) out << '\n';
-      ++counts.records;
-      if (object.contains("damaged")) ++counts.damaged;
+    for (sqlite::Statement* rows : {&known, &orphans}) {
+      while (rows->step()) {
+        const nlohmann::json object = row_to_json(stored_row(*rows));
+        if (array) out << (counts.records == 0 ? "\n" : ",\n");
+        // Every string is valid UTF-8 already; replace keeps dump() from ever throwing.
+        out << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        if (!array) out << '\n';
+        ++counts.records;
+        if (object.contains("damaged")) ++counts.damaged;
+      }
     }
   } catch (const sqlite::SqliteError& e) {
     failure = Error{file.string() + ": " + e.what() +

@@ -55,11 +55,12 @@ struct StoredRow {
 };
 
 // The exported object of one row; never throws, and every string in it is
-// valid UTF-8. Repairs, each named in "damaged": text that is not valid UTF-8
-// and blobs in text columns are printed with every invalid byte as \xNN; a
-// NULL, or an integer column that holds no integer, is null; seq below 1 is
-// kept; ts before 1970 or beyond the clock's range is null; details that are not JSON (or nest
-// deeper than 64) are printed as their text, a string.
+// valid UTF-8. Repairs, each named in "damaged" by the exported key: text
+// that is not valid UTF-8 and blobs in text columns are printed with every
+// invalid byte as \xNN; a NULL, or an integer column that holds no integer,
+// is null; a seq below 1 is kept; a ts before 1970 or beyond the clock's
+// range is null; details that are not JSON (or nest deeper than 64) are
+// printed as their text, a string.
 nlohmann::json row_to_json(const StoredRow& row) noexcept;
 
 struct ExportCounts {
