@@ -1,7 +1,8 @@
 #pragma once
 // `netmon-manager export`: prints stored records from DIR/netmon.db, opened
 // read-only, so it works while the manager runs (WAL) and while it does not.
-// Ordered by monitor name, epoch, seq. jsonl: one object per line with the
+// Ordered by monitor name, epoch, seq (records whose monitor_id has no
+// monitors row last, with monitor null). jsonl: one object per line with the
 // keys monitor, epoch, seq, check, type, target, ts, status, reason,
 // latency_ms, details; json: one array of the same objects.
 //
