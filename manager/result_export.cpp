@@ -177,7 +177,7 @@ StoredValue stored_value(const sqlite::Statement& row, int column) {
     value.kind = StoredValue::Kind::kInteger;
     value.integer = row.column_int64(column + 1);
   } else if (type == "real") {
-    // SQLite renders a real losslessly ("%!.15g" and more digits if needed).
+    // As text SQLite gives a real 15 significant digits: enough to show it.
     value.kind = StoredValue::Kind::kReal;
     const std::string_view text = row.column_text(column + 1);
     if (std::from_chars(text.data(), text.data() + text.size(), value.real).ec != std::errc{}) {
