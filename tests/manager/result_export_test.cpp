@@ -236,12 +236,15 @@ TEST_F(ResultExportOfDamagedRows, PrintsBlobsAsTextAndNullForIntegerColumnsThatH
       << lines[1].dump();
 }
 
-TEST_F(ResultExportOfDamagedRows, PrintsRecordsOfAMonitorIdWithoutAMonitorsRow) {
+TEST_F(ResultExportOfDamagedRows, PrintsRecordsOfAMonitorIdWithoutAMonitorsRowLast) {
   insert_row(1, [](sqlite::Statement& s) { s.bind(1, std::int64_t{99}); });
+  insert_row(2, [](sqlite::Statement&) {});
   const auto lines = export_lines();
-  ASSERT_EQ(lines.size(), 1u) << "the record was dropped";
-  EXPECT_TRUE(lines[0]["monitor"].is_null());
-  EXPECT_NE(lines[0]["damaged"].dump().find("monitor: NULL"), std::string::npos) << lines[0].dump();
+  ASSERT_EQ(lines.size(), 2u) << "the record was dropped";
+  EXPECT_EQ(lines[0]["monitor"], "edge-1");
+  EXPECT_TRUE(lines[1]["monitor"].is_null());
+  EXPECT_EQ(lines[1]["seq"], 1);
+  EXPECT_NE(lines[1]["damaged"].dump().find("monitor: NULL"), std::string::npos) << lines[1].dump();
 }
 
 TEST_F(ResultExportOfDamagedRows, SinceKeepsRowsWhoseTimeCannotBeRead) {
