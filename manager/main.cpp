@@ -37,10 +37,17 @@ int run_export(const std::filesystem::path& data_dir, const std::string& since,
     }
     options.since = *parsed;
   }
-  auto count = netmon::manager::export_records(options, std::cout);
-  if (!count) {
-    std::cerr << "netmon-manager export: " << count.error().message << "\n";
+  auto counts = netmon::manager::export_records(options, std::cout);
+  if (!counts) {
+    std::cerr << "netmon-manager export: " << counts.error().message << "\n";
     return kExitRuntime;
+  }
+  // Damaged rows are printed (and stay in the store): a warning, not a failure,
+  // so one bad row cannot make every later export of the store fail.
+  if (counts->damaged > 0) {
+    std::cerr << "netmon-manager export: " << counts->damaged << " of " << counts->records
+              << " records are damaged in the store; they are printed with the key \"damaged\" "
+                 "naming each repaired column\n";
   }
   return 0;
 }
@@ -84,8 +91,13 @@ int main(int argc, char** argv) {
                "validate --config, print the result and exit (0 valid, 2 invalid)");
   netmon::add_log_level_option(app, log_level);
 
-  CLI::App* export_command =
-      app.add_subcommand("export", "print stored results (works while the manager runs, too)");
+  CLI::App* export_command = app.add_subcommand(
+      "export",
+      "print stored results (works while the manager runs, too). Every row is printed as valid "
+      "JSON; a damaged row (text not UTF-8, NULL, wrong type, details not JSON) gets the key "
+      "\"damaged\" naming each repair, and their count goes to stderr. Exit codes: 0 every row "
+      "printed (damaged ones too), 1 the store cannot be read (what was printed stays valid "
+      "JSON), 2 usage error");
   std::filesystem::path export_dir;
   std::string since;
   std::string format = "jsonl";
@@ -97,7 +109,7 @@ int main(int argc, char** argv) {
   export_command
       ->add_option("--format", format,
                    "jsonl: one object per line; json: one array. Keys: monitor, epoch, seq, "
-                   "check, type, target, ts, status, reason, latency_ms, details")
+                   "check, type, target, ts, status, reason, latency_ms, details (and damaged)")
       ->capture_default_str();
   app.require_subcommand(0, 1);
   if (auto exit_code = netmon::parse_command_line(app, argc, argv)) return *exit_code;

@@ -2,11 +2,13 @@
 
 #include <charconv>
 #include <ctime>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/check_result.hpp"
 #include "common/duration.hpp"
 #include "common/sqlite_db.hpp"
+#include "common/text.hpp"
 #include "manager/result_store.hpp"
 
 namespace netmon::manager {
@@ -22,7 +24,8 @@ std::optional<int> digits_at(std::string_view text, std::size_t pos, std::size_t
   return value;
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
+std::optional<std::chrono::sys_time<std::chrono::microseconds>> parse_rfc3339(
+    std::string_view text) {
   const auto year = digits_at(text, 0, 4);
   const auto month = digits_at(text, 5, 2);
   const auto day = digits_at(text, 8, 2);
@@ -69,32 +72,162 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
          std::chrono::seconds(*second) + fraction - offset;
 }
 
-nlohmann::json row_to_json(const sqlite::Statement& row) {
-  nlohmann::json details = nlohmann::json::parse(row.column_text(10), nullptr, false);
-  if (details.is_discarded()) details = nlohmann::json::object();
-  const std::int64_t ts_us = row.column_int64(6);
-  nlohmann::json object;
-  object["monitor"] = row.column_text(0);
-  object["epoch"] = row.column_text(1);
-  object["seq"] = row.column_int64(2);
-  object["check"] = row.column_text(3);
-  object["type"] = row.column_text(4);
-  object["target"] = row.column_text(5);
-  object["ts"] =
-      format_timestamp(std::chrono::system_clock::time_point(std::chrono::microseconds(ts_us)));
-  object["status"] = row.column_text(7);
-  object["reason"] = row.column_text(8);
-  object["latency_ms"] = static_cast<double>(row.column_int64(9)) / 1000.0;
-  object["details"] = std::move(details);
-  return object;
+constexpr int kMaxDetailsDepth = 64;
+// The latest time a system_clock::time_point holds (2262-04-11 with
+// libstdc++'s nanoseconds): beyond it the conversion would overflow.
+constexpr std::int64_t kMaxTsUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                                      std::chrono::system_clock::duration::max())
+                                      .count();
+// How much of a bad value a "damaged" note quotes.
+constexpr std::size_t kQuotedBytes = 32;
+
+std::string real_text(double real) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, real);
+  return ec == std::errc{} ? std::string(buffer, end) : std::string("?");
+}
+
+// Converts the columns of one row and collects what it had to repair.
+class RowConverter {
+ public:
+  nlohmann::json text(std::string_view column, const StoredValue& value) {
+    switch (value.kind) {
+      case StoredValue::Kind::kText:
+        if (is_valid_utf8(value.bytes)) return value.bytes;
+        note(column, "not valid UTF-8 (bad bytes printed as \\xNN)");
+        return to_valid_utf8(value.bytes);
+      case StoredValue::Kind::kBlob:
+        note(column, "a blob, not text (bad bytes printed as \\xNN)");
+        return to_valid_utf8(value.bytes);
+      case StoredValue::Kind::kInteger:
+        note(column, "an integer, not text");
+        return std::to_string(value.integer);
+      case StoredValue::Kind::kReal:
+        note(column, "a real number, not text");
+        return real_text(value.real);
+      case StoredValue::Kind::kNull:
+        break;
+    }
+    note(column, "NULL");
+    return nullptr;
+  }
+
+  std::optional<std::int64_t> integer(std::string_view column, const StoredValue& value) {
+    switch (value.kind) {
+      case StoredValue::Kind::kInteger:
+        return value.integer;
+      case StoredValue::Kind::kReal:
+        note(column, "a real number (" + real_text(value.real) + "), not an integer");
+        break;
+      case StoredValue::Kind::kText:
+        note(column, "text '" + loggable(value.bytes, kQuotedBytes) + "', not an integer");
+        break;
+      case StoredValue::Kind::kBlob:
+        note(column, "a blob of " + std::to_string(value.bytes.size()) + " bytes, not an integer");
+        break;
+      case StoredValue::Kind::kNull:
+        note(column, "NULL");
+        break;
+    }
+    return std::nullopt;
+  }
+
+  // The stored JSON, or when it is none, its text as a string.
+  nlohmann::json details(const StoredValue& value) {
+    nlohmann::json text_value = text("details", value);
+    if (!text_value.is_string()) return text_value;
+    // The parser keeps its nesting on the heap, but dump() recurses: cap it.
+    bool too_deep = false;
+    const auto limit_depth = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+      const bool opens = event == nlohmann::json::parse_event_t::object_start ||
+                         event == nlohmann::json::parse_event_t::array_start;
+      if (opens && depth >= kMaxDetailsDepth) too_deep = true;
+      return !too_deep;
+    };
+    nlohmann::json parsed =
+        nlohmann::json::parse(text_value.get_ref<const std::string&>(), limit_depth, false);
+    if (parsed.is_discarded() || too_deep) {
+      note("details", "not valid JSON or nested deeper than " + std::to_string(kMaxDetailsDepth) +
+                          " (printed as its text)");
+      return text_value;
+    }
+    if (!parsed.is_object()) note("details", "not a JSON object");
+    return parsed;
+  }
+
+  void note(std::string_view column, const std::string& what) {
+    damaged_.push_back(std::string(column) + ": " + what);
+  }
+
+  nlohmann::json take_damaged() { return std::move(damaged_); }
+
+ private:
+  nlohmann::json damaged_ = nlohmann::json::array();
+};
+
+constexpr const char* kExportedKeys[] = {"monitor", "epoch",      "seq",    "check",
+                                         "type",    "target",     "ts",     "status",
+                                         "reason",  "latency_ms", "details"};
+
+// The row's column `column` as `typeof(x), x` selected it (two columns).
+StoredValue stored_value(const sqlite::Statement& row, int column) {
+  const std::string_view type = row.column_text(column);
+  StoredValue value;
+  if (type == "integer") {
+    value.kind = StoredValue::Kind::kInteger;
+    value.integer = row.column_int64(column + 1);
+  } else if (type == "real") {
+    // As text SQLite gives a real 15 significant digits: enough to show it.
+    value.kind = StoredValue::Kind::kReal;
+    const std::string_view text = row.column_text(column + 1);
+    if (std::from_chars(text.data(), text.data() + text.size(), value.real).ec != std::errc{}) {
+      value.real = std::numeric_limits<double>::quiet_NaN();
+    }
+  } else if (type == "text") {
+    value.kind = StoredValue::Kind::kText;
+    value.bytes = row.column_text(column + 1);
+  } else if (type == "blob") {
+    value.kind = StoredValue::Kind::kBlob;
+    value.bytes = row.column_blob(column + 1);
+  }
+  return value;
+}
+
+StoredRow stored_row(const sqlite::Statement& row) {
+  StoredRow stored;
+  int column = 0;
+  for (StoredValue* value :
+       {&stored.monitor, &stored.epoch, &stored.seq, &stored.check, &stored.type, &stored.target,
+        &stored.ts_us, &stored.status, &stored.reason, &stored.latency_us, &stored.details}) {
+    *value = stored_value(row, column);
+    column += 2;
+  }
+  return stored;
 }
 
 }  // namespace
 
 Expected<std::chrono::system_clock::time_point> parse_since(
     std::string_view text, std::chrono::system_clock::time_point now) {
-  if (auto absolute = parse_rfc3339(text)) return *absolute;
-  if (auto back = parse_duration(text)) return now - *back;
+  using std::chrono::microseconds;
+  if (auto absolute = parse_rfc3339(text)) {
+    // Microseconds reach far beyond the clock's nanoseconds: converting would overflow.
+    const auto first = std::chrono::sys_time<microseconds>(microseconds(0));
+    const auto last =
+        std::chrono::time_point_cast<microseconds>(std::chrono::system_clock::time_point::max());
+    if (*absolute < first || *absolute > last) {
+      return Error{"--since '" + std::string(text) + "' is outside 1970-01-01 to " +
+                   format_timestamp(last) + " (use a time in that range)"};
+    }
+    return std::chrono::system_clock::time_point(*absolute);
+  }
+  if (auto back = parse_duration(text)) {
+    // Further back than 1970 is everything (and now - back would overflow).
+    if (*back >= std::chrono::floor<std::chrono::milliseconds>(now.time_since_epoch())) {
+      return std::chrono::system_clock::time_point{};
+    }
+    return now - *back;
+  }
   return Error{"--since '" + std::string(text) +
                "' is neither an RFC 3339 time (2026-11-21T08:00:00Z) nor a duration back from "
                "now (90s, 15m, 1h, 2d)"};
@@ -106,45 +239,115 @@ Expected<ExportFormat> parse_export_format(std::string_view text) {
   return Error{"--format '" + std::string(text) + "' is unknown (allowed: json, jsonl)"};
 }
 
-Expected<std::uint64_t> export_records(const ExportOptions& options, std::ostream& out) {
+nlohmann::json row_to_json(const StoredRow& row) noexcept {
+  try {
+    RowConverter convert;
+    nlohmann::json object;
+    object["monitor"] = convert.text("monitor", row.monitor);
+    object["epoch"] = convert.text("epoch", row.epoch);
+    const auto seq = convert.integer("seq", row.seq);
+    if (seq && *seq < 1) {
+      convert.note("seq", std::to_string(*seq) + " is not a sequence number (1..2^63-1)");
+    }
+    object["seq"] = seq ? nlohmann::json(*seq) : nlohmann::json(nullptr);
+    object["check"] = convert.text("check", row.check);
+    object["type"] = convert.text("type", row.type);
+    object["target"] = convert.text("target", row.target);
+    object["ts"] = nullptr;
+    if (const auto ts_us = convert.integer("ts", row.ts_us)) {
+      if (*ts_us < 0 || *ts_us > kMaxTsUs) {
+        convert.note("ts",
+                     std::to_string(*ts_us) + " us is before 1970 or beyond what a time holds");
+      } else {
+        object["ts"] = format_timestamp(
+            std::chrono::system_clock::time_point(std::chrono::microseconds(*ts_us)));
+      }
+    }
+    object["status"] = convert.text("status", row.status);
+    object["reason"] = convert.text("reason", row.reason);
+    const auto latency_us = convert.integer("latency_ms", row.latency_us);
+    object["latency_ms"] = latency_us ? nlohmann::json(static_cast<double>(*latency_us) / 1000.0)
+                                      : nlohmann::json(nullptr);
+    object["details"] = convert.details(row.details);
+    if (nlohmann::json damaged = convert.take_damaged(); !damaged.empty()) {
+      object["damaged"] = std::move(damaged);
+    }
+    return object;
+  } catch (const std::exception& e) {
+    // Only allocation can fail above; the row is still printed, as a row.
+    nlohmann::json object;
+    for (const char* key : kExportedKeys)
+      object[key] = nullptr;
+    object["damaged"] = {"row: not converted: " + loggable(e.what())};
+    return object;
+  }
+}
+
+Expected<ExportCounts> export_records(const ExportOptions& options, std::ostream& out) {
   const std::filesystem::path file = ResultStore::file_in(options.data_dir);
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
     return Error{file.string() + ": no store here (check --data-dir: the manager's data dir)"};
   }
-  std::uint64_t count = 0;
+  const bool array = options.format == ExportFormat::kJson;
+  ExportCounts counts;
+  bool started = false;
+  std::optional<Error> failure;
   try {
     sqlite::OpenOptions open;
     open.read_only = true;
     sqlite::Database db(file, open);
-    auto rows = db.prepare(
-        R"sql(SELECT m.name, r.epoch, r.seq, r."check", r.type, r.target, r.ts_us, r.status,
-                     r.reason, r.latency_us, r.details
-              FROM records r JOIN monitors m ON m.id = r.monitor_id
-              WHERE r.ts_us >= ?1
-              ORDER BY m.name, r.epoch, r.seq)sql");
-    const std::int64_t since_us = options.since
-                                      ? std::chrono::duration_cast<std::chrono::microseconds>(
-                                            options.since->time_since_epoch())
-                                            .count()
-                                      : INT64_MIN;
-    rows.bind(1, since_us);
-    if (options.format == ExportFormat::kJson) out << '[';
-    while (rows.step()) {
-      if (options.format == ExportFormat::kJson) {
-        out << (count == 0 ? "\n" : ",\n") << row_to_json(rows).dump();
+    // typeof() beside each value: a column may hold any type, whatever the
+    // schema says. --since cannot exclude a row whose time is unreadable.
+    // Records of known monitors stream in index order (no sort of the whole
+    // store); those whose monitor_id has no monitors row follow, monitor NULL.
+    constexpr std::string_view kColumns =
+        R"sql(typeof(r.epoch), r.epoch, typeof(r.seq), r.seq,
+              typeof(r."check"), r."check", typeof(r.type), r.type,
+              typeof(r.target), r.target, typeof(r.ts_us), r.ts_us,
+              typeof(r.status), r.status, typeof(r.reason), r.reason,
+              typeof(r.latency_us), r.latency_us, typeof(r.details), r.details)sql";
+    constexpr std::string_view kSince =
+        "(?1 IS NULL OR typeof(r.ts_us) != 'integer' OR r.ts_us >= ?1)";
+    auto known = db.prepare("SELECT typeof(m.name), m.name, " + std::string(kColumns) +
+                            " FROM monitors m JOIN records r ON r.monitor_id = m.id WHERE " +
+                            std::string(kSince) + " ORDER BY m.name, r.epoch, r.seq");
+    auto orphans = db.prepare(
+        "SELECT 'null', NULL, " + std::string(kColumns) +
+        " FROM records r WHERE NOT EXISTS (SELECT 1 FROM monitors m WHERE m.id = r.monitor_id) "
+        "AND " +
+        std::string(kSince) + " ORDER BY r.monitor_id, r.epoch, r.seq");
+    for (sqlite::Statement* rows : {&known, &orphans}) {
+      if (options.since) {
+        rows->bind(1, std::chrono::duration_cast<std::chrono::microseconds>(
+                          options.since->time_since_epoch())
+                          .count());
       } else {
-        out << row_to_json(rows).dump() << '\n';
+        rows->bind_null(1);
       }
-      ++count;
     }
-    if (options.format == ExportFormat::kJson) out << (count == 0 ? "]\n" : "\n]\n");
+    if (array) out << '[';
+    started = true;
+    for (sqlite::Statement* rows : {&known, &orphans}) {
+      while (rows->step()) {
+        const nlohmann::json object = row_to_json(stored_row(*rows));
+        if (array) out << (counts.records == 0 ? "\n" : ",\n");
+        // Every string is valid UTF-8 already; replace keeps dump() from ever throwing.
+        out << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        if (!array) out << '\n';
+        ++counts.records;
+        if (object.contains("damaged")) ++counts.damaged;
+      }
+    }
   } catch (const sqlite::SqliteError& e) {
-    return Error{file.string() + ": " + e.what()};
+    failure = Error{file.string() + ": " + e.what() +
+                    (started ? " (after " + std::to_string(counts.records) + " records)" : "")};
   }
+  if (array && started) out << (counts.records == 0 ? "]\n" : "\n]\n");
   out.flush();
+  if (failure) return *failure;
   if (!out) return Error{"export: writing the output failed"};
-  return count;
+  return counts;
 }
 
 }  // namespace netmon::manager

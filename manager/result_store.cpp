@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/protocol/codec.hpp"
+#include "common/text.hpp"
 
 namespace netmon::manager {
 namespace {
@@ -79,6 +80,111 @@ std::vector<SeqRange> lost_ranges_of(std::string_view details_text) {
   return lost;
 }
 
+// True when every string and key in `value` is valid UTF-8.
+bool strings_are_utf8(const nlohmann::json& value) {
+  if (value.is_string()) return is_valid_utf8(value.get_ref<const std::string&>());
+  if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (!is_valid_utf8(it.key()) || !strings_are_utf8(it.value())) return false;
+    }
+  } else if (value.is_array()) {
+    for (const nlohmann::json& item : value) {
+      if (!strings_are_utf8(item)) return false;
+    }
+  }
+  return true;
+}
+
+// `value` with every string and key escaped by to_valid_utf8.
+nlohmann::json with_valid_utf8(const nlohmann::json& value) {
+  if (value.is_string()) return to_valid_utf8(value.get_ref<const std::string&>());
+  if (value.is_object()) {
+    nlohmann::json object = nlohmann::json::object();
+    for (auto it = value.begin(); it != value.end(); ++it)
+      object[to_valid_utf8(it.key())] = with_valid_utf8(it.value());
+    return object;
+  }
+  if (value.is_array()) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const nlohmann::json& item : value)
+      array.push_back(with_valid_utf8(item));
+    return array;
+  }
+  return value;
+}
+
+// Details as stored: invalid UTF-8 escaped as \xNN like every decoded text, so
+// that dump() (whose strict mode throws type_error.316 on it) cannot fail.
+std::string details_text(const nlohmann::json& details) {
+  constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
+  if (strings_are_utf8(details)) return details.dump(-1, ' ', false, kReplace);
+  return with_valid_utf8(details).dump(-1, ' ', false, kReplace);
+}
+
+// The columns insert writes for a record's body (the key and stored_us aside).
+struct RecordColumns {
+  std::string check, type, target;
+  std::int64_t ts_us = 0;
+  std::string status, reason, error;
+  std::int64_t latency_us = 0;
+  std::string details;
+};
+
+RecordColumns columns_of(const protocol::Record& record, std::int64_t stored_us) {
+  RecordColumns columns;
+  if (const auto* loss = std::get_if<protocol::LossRange>(&record.body)) {
+    columns.check = kLossCheckId;
+    columns.type = kLossCheckId;
+    columns.ts_us = stored_us;
+    columns.status = "loss";
+    columns.reason = to_valid_utf8(loss->reason);
+    columns.error =
+        "dropped " + std::to_string(loss->count) + " records at the monitor's outbox cap";
+    const nlohmann::json details = {{"from_seq", loss->from_seq},
+                                    {"to_seq", loss->to_seq},
+                                    {"count", loss->count},
+                                    {"reason", columns.reason}};
+    columns.details = details.dump();
+    return columns;
+  }
+  const auto& result = std::get<CheckResult>(record.body);
+  columns.check = to_valid_utf8(result.check_id);
+  columns.type = to_valid_utf8(result.type);
+  columns.target = to_valid_utf8(result.target);
+  columns.ts_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(result.timestamp.time_since_epoch())
+          .count();
+  columns.status = to_string(result.status);
+  columns.reason = to_valid_utf8(result.reason);
+  columns.error = to_valid_utf8(result.error);
+  columns.latency_us = static_cast<std::int64_t>(result.latency.count());
+  columns.details = details_text(result.details);
+  return columns;
+}
+
+// Whether the stored row `stored` (select_body_'s columns) holds the body
+// `arriving` would have written. A loss row's ts is when it was stored and
+// its details gain "lost" when the manager reconciles it, so for a loss only
+// the reported range, count and reason count.
+bool same_body(const sqlite::Statement& stored, const RecordColumns& arriving,
+               const protocol::Record& record) {
+  if (stored.column_text(0) != arriving.check || stored.column_text(1) != arriving.type ||
+      stored.column_text(2) != arriving.target || stored.column_text(4) != arriving.status ||
+      stored.column_text(5) != arriving.reason || stored.column_text(6) != arriving.error ||
+      stored.column_int64(7) != arriving.latency_us) {
+    return false;
+  }
+  const auto* loss = std::get_if<protocol::LossRange>(&record.body);
+  if (loss == nullptr) {
+    return stored.column_int64(3) == arriving.ts_us && stored.column_text(8) == arriving.details;
+  }
+  const nlohmann::json details = nlohmann::json::parse(stored.column_text(8), nullptr, false);
+  return details.is_object() && details.value("from_seq", nlohmann::json()) == loss->from_seq &&
+         details.value("to_seq", nlohmann::json()) == loss->to_seq &&
+         details.value("count", nlohmann::json()) == loss->count &&
+         details.value("reason", nlohmann::json()) == arriving.reason;
+}
+
 }  // namespace
 
 std::filesystem::path ResultStore::file_in(const std::filesystem::path& data_dir) {
@@ -98,6 +204,9 @@ ResultStore::ResultStore(const std::filesystem::path& data_dir, sqlite::Synchron
             status, reason, error, latency_us, details, stored_us)
             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
             ON CONFLICT(monitor_id, epoch, seq) DO NOTHING)sql");
+  select_body_ = db_.prepare(
+      R"sql(SELECT "check", type, target, ts_us, status, reason, error, latency_us, details
+            FROM records WHERE monitor_id = ?1 AND epoch = ?2 AND seq = ?3)sql");
   insert_event_ = db_.prepare(
       R"sql(INSERT INTO events(ts_us, monitor, "check", from_state, to_state, text)
             VALUES(?1, ?2, ?3, ?4, ?5, ?6))sql");
@@ -224,30 +333,21 @@ void ResultStore::begin() {
 
 InsertOutcome ResultStore::insert(std::uint64_t monitor_id, const protocol::Record& record,
                                   std::int64_t stored_us) {
+  const RecordColumns columns = columns_of(record, stored_us);
   sqlite::Statement& s = insert_record_;
   s.bind(1, to_i64(monitor_id)).bind(2, record.key.epoch).bind(3, to_i64(record.key.seq));
-  if (const auto* loss = std::get_if<protocol::LossRange>(&record.body)) {
-    const nlohmann::json details = {{"from_seq", loss->from_seq},
-                                    {"to_seq", loss->to_seq},
-                                    {"count", loss->count},
-                                    {"reason", loss->reason}};
-    s.bind(4, kLossCheckId).bind(5, kLossCheckId).bind(6, std::string_view(""));
-    s.bind(7, stored_us).bind(8, std::string_view("loss")).bind(9, loss->reason);
-    s.bind(10, "dropped " + std::to_string(loss->count) + " records at the monitor's outbox cap");
-    s.bind(11, std::int64_t{0}).bind(12, details.dump());
-  } else {
-    const auto& result = std::get<CheckResult>(record.body);
-    s.bind(4, result.check_id).bind(5, result.type).bind(6, result.target);
-    s.bind(7, std::chrono::duration_cast<std::chrono::microseconds>(
-                  result.timestamp.time_since_epoch())
-                  .count());
-    s.bind(8, to_string(result.status)).bind(9, result.reason).bind(10, result.error);
-    s.bind(11, static_cast<std::int64_t>(result.latency.count()));
-    s.bind(12, result.details.dump());
-  }
-  s.bind(13, stored_us);
+  s.bind(4, columns.check).bind(5, columns.type).bind(6, columns.target).bind(7, columns.ts_us);
+  s.bind(8, columns.status).bind(9, columns.reason).bind(10, columns.error);
+  s.bind(11, columns.latency_us).bind(12, columns.details).bind(13, stored_us);
   s.run();
-  return db_.changes() > 0 ? InsertOutcome::kInserted : InsertOutcome::kDuplicate;
+  if (db_.changes() > 0) return InsertOutcome::kInserted;
+
+  // The key is taken: one lookup on its unique index tells a replay from a conflict.
+  sqlite::Statement& select = select_body_;
+  select.bind(1, to_i64(monitor_id)).bind(2, record.key.epoch).bind(3, to_i64(record.key.seq));
+  const bool same = select.step() && same_body(select, columns, record);
+  select.reset();
+  return same ? InsertOutcome::kDuplicate : InsertOutcome::kConflict;
 }
 
 void ResultStore::add_event(const protocol::Event& event) {

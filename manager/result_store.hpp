@@ -5,7 +5,8 @@
 // file separately, read-only.
 //
 // `records` has UNIQUE(monitor_id, epoch, seq): inserts are idempotent (ON
-// CONFLICT DO NOTHING on that key only), so a replayed record is stored once.
+// CONFLICT DO NOTHING on that key only), so a replayed record is stored once;
+// a different body under a stored key is a conflict, and the first one stays.
 // LOSS records live in the same table (check "_loss", status "loss", details
 // {from_seq, to_seq, count, reason}), so the seqs of an epoch are 1..N
 // without holes. `stored_us` is the wall clock when the batch's transaction
@@ -79,7 +80,11 @@ class ResultStore {
 
   // One batch = one transaction: begin(), insert()/add_event() ..., commit().
   void begin();
-  // True when stored, false when the key was already there (a duplicate).
+  // kInserted when stored. When the key (monitor, epoch, seq) is already
+  // there the stored row stays: kDuplicate when it holds the same body (a
+  // replay), kConflict when the body differs. Text that is not valid UTF-8
+  // (columns and details) is stored escaped as \xNN, never thrown about; the
+  // key's epoch is stored as given, since the other calls look it up by it.
   InsertOutcome insert(std::uint64_t monitor_id, const protocol::Record& record,
                        std::int64_t stored_us);
   void add_event(const protocol::Event& event);
@@ -96,6 +101,7 @@ class ResultStore {
  private:
   sqlite::Database db_;
   sqlite::Statement insert_record_;
+  sqlite::Statement select_body_;
   sqlite::Statement insert_event_;
   std::optional<sqlite::Transaction> transaction_;
 };

@@ -18,6 +18,100 @@ std::int64_t count_rows(const std::filesystem::path& dir, const std::string& sql
   return statement.step() ? statement.column_int64(0) : -1;
 }
 
+std::string text_of(const std::filesystem::path& dir, const std::string& sql) {
+  sqlite::OpenOptions options;
+  options.read_only = true;
+  sqlite::Database db(ResultStore::file_in(dir), options);
+  auto statement = db.prepare(sql);
+  return statement.step() ? std::string(statement.column_text(0)) : std::string("<no row>");
+}
+
+TEST(ResultStore, TellsAReplayedBodyFromAConflictingOneAndKeepsTheStoredRow) {
+  netmon::testing::TempDir dir;
+  ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+  const auto ts = std::chrono::system_clock::time_point(std::chrono::seconds(1'795'000'000));
+  const auto record = result_record("edge-1", "e", 1, "web", netmon::CheckStatus::kUp, ts);
+  store.begin();
+  ASSERT_EQ(store.insert(1, record, 100), InsertOutcome::kInserted);
+  EXPECT_EQ(store.insert(1, record, 200), InsertOutcome::kDuplicate)
+      << "the same body stored at another time is a replay";
+
+  const auto changed = [&](auto change) {
+    protocol::Record other = record;
+    change(std::get<CheckResult>(other.body));
+    return store.insert(1, other, 300);
+  };
+  EXPECT_EQ(changed([](CheckResult& r) { r.status = netmon::CheckStatus::kDown; }),
+            InsertOutcome::kConflict);
+  EXPECT_EQ(changed([](CheckResult& r) { r.details["port"] = 10; }), InsertOutcome::kConflict);
+  EXPECT_EQ(changed([](CheckResult& r) { r.check_id = "db"; }), InsertOutcome::kConflict);
+  EXPECT_EQ(changed([](CheckResult& r) { r.timestamp += std::chrono::seconds(1); }),
+            InsertOutcome::kConflict);
+  EXPECT_EQ(changed([](CheckResult& r) { r.latency += std::chrono::microseconds(1); }),
+            InsertOutcome::kConflict);
+  EXPECT_EQ(changed([](CheckResult& r) { r.reason = "connect_refused"; }),
+            InsertOutcome::kConflict);
+  EXPECT_EQ(changed([](CheckResult& r) { r.error = "refused"; }), InsertOutcome::kConflict);
+  EXPECT_EQ(changed([](CheckResult& r) { r.target = "127.0.0.1:10"; }), InsertOutcome::kConflict);
+  EXPECT_EQ(changed([](CheckResult& r) { r.type = "udp"; }), InsertOutcome::kConflict);
+  EXPECT_EQ(store.insert(1, loss_record("edge-1", "e", 1, 1, 1), 300), InsertOutcome::kConflict)
+      << "a loss at a result's key";
+  store.commit();
+
+  EXPECT_EQ(count_rows(dir.path(), "SELECT COUNT(*) FROM records"), 1);
+  EXPECT_EQ(text_of(dir.path(),
+                    "SELECT \"check\" || ' ' || status || ' ' || details || ' ' || stored_us "
+                    "FROM records"),
+            R"(web up {"port":9} 100)")
+      << "a conflicting body replaced the stored row";
+}
+
+TEST(ResultStore, TellsAReplayedLossFromAConflictingOneAfterItsLostRangesWereSet) {
+  netmon::testing::TempDir dir;
+  ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+  store.begin();
+  ASSERT_EQ(store.insert(1, result_record("edge-1", "e", 3, "web"), 1), InsertOutcome::kInserted);
+  ASSERT_EQ(store.insert(1, loss_record("edge-1", "e", 5, 1, 4), 1), InsertOutcome::kInserted);
+  store.set_lost_ranges(1, "e", 5, {{1, 2}, {4, 4}});
+  // A loss row's ts is when it was stored, and its details gained "lost": neither is its body.
+  EXPECT_EQ(store.insert(1, loss_record("edge-1", "e", 5, 1, 4), 2), InsertOutcome::kDuplicate);
+  EXPECT_EQ(store.insert(1, loss_record("edge-1", "e", 5, 1, 3), 2), InsertOutcome::kConflict);
+  protocol::Record other_reason = loss_record("edge-1", "e", 5, 1, 4);
+  std::get<protocol::LossRange>(other_reason.body).reason = "outbox_age";
+  EXPECT_EQ(store.insert(1, other_reason, 2), InsertOutcome::kConflict);
+  EXPECT_EQ(store.insert(1, result_record("edge-1", "e", 5, "web"), 2), InsertOutcome::kConflict)
+      << "a result at a loss's key";
+  EXPECT_EQ(store.insert(1, loss_record("edge-1", "e", 3, 1, 2), 2), InsertOutcome::kConflict)
+      << "a loss at a result's key";
+  store.commit();
+  EXPECT_EQ(text_of(dir.path(), "SELECT details FROM records WHERE seq = 5"),
+            R"({"count":4,"from_seq":1,"reason":"outbox_full","to_seq":4,)"
+            R"("lost":[[1,2],[4,4]],"lost_count":3})");
+}
+
+TEST(ResultStore, StoresTextThatIsNotUtf8EscapedInsteadOfThrowing) {
+  netmon::testing::TempDir dir;
+  ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+  protocol::Record record = result_record("edge-1", "e", 1, "web\xff");
+  auto& result = std::get<CheckResult>(record.body);
+  result.target = "\xfehost";
+  result.reason = "bad\xc0";
+  result.error = "banner \xe2\x82";
+  result.details = {{"banner", "SSH\xff"}, {"k\xfe", 1}, {"list", {"\xc0", {{"deep", "\x80"}}}}};
+  store.begin();
+  InsertOutcome outcome = InsertOutcome::kDuplicate;
+  ASSERT_NO_THROW(outcome = store.insert(1, record, 1));
+  EXPECT_EQ(outcome, InsertOutcome::kInserted);
+  EXPECT_EQ(store.insert(1, record, 2), InsertOutcome::kDuplicate)
+      << "the same hostile body again is a replay, not a conflict";
+  store.commit();
+  EXPECT_EQ(text_of(dir.path(),
+                    "SELECT \"check\" || '|' || target || '|' || reason || '|' || error || '|' || "
+                    "details FROM records"),
+            R"(web\xff|\xfehost|bad\xc0|banner \xe2\x82|)"
+            R"({"banner":"SSH\\xff","k\\xfe":1,"list":["\\xc0",{"deep":"\\x80"}]})");
+}
+
 TEST(ResultStore, StoresARecordOnceUnderTheSameKey) {
   netmon::testing::TempDir dir;
   ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
