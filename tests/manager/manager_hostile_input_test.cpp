@@ -200,6 +200,26 @@ TEST_F(ManagerHostileInput, ARecordWhoseTopicNamesAnotherMonitorIsNotStored) {
   EXPECT_EQ(stored_rows(setup_, "seq = 2"), 0);
 }
 
+// Defect 4: a key that came again with another body replaced nothing but
+// was not noticed either.
+TEST_F(ManagerHostileInput, AKeyThatArrivesAgainWithAnotherBodyIsCountedAsAConflictAndKeepsTheRow) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  const auto original = monitor.result(1);
+  ASSERT_TRUE(monitor.publish_until_acked(original));
+  monitor.publish(original);  // a replayed copy: a duplicate
+  auto other = original;
+  std::get<CheckResult>(other.body).status = netmon::CheckStatus::kDown;
+  monitor.publish(other);
+  monitor.publish(monitor.result(2));
+  ASSERT_TRUE(monitor.await_ack(2));
+  ASSERT_TRUE(await([&] { return manager->stats().conflicts == 1; }))
+      << "conflicts " << manager->stats().conflicts;
+  EXPECT_GE(manager->stats().duplicates, 1u);
+  EXPECT_EQ(stored_text(setup_, "status", "seq = 1"), "up");
+}
+
 // Defect 5: an UP dated 100 years ahead made every later (earlier-dated)
 // result "old", so the check never went DOWN.
 TEST_F(ManagerHostileInput, AResultDatedFarAheadDoesNotFreezeTheCheckAndIsReported) {
