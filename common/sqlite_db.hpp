@@ -27,6 +27,11 @@ class SqliteError : public std::runtime_error {
 
 enum class Synchronous { kFull, kNormal, kOff };
 
+// Creates `dir` (and any missing parents) for database files, or tightens an
+// existing one: owner only (0700); a wider mode found is logged. Throws
+// std::filesystem::filesystem_error.
+void create_private_directory(const std::filesystem::path& dir);
+
 struct OpenOptions {
   bool read_only = false;
   // WAL lets readers (export) work while the owner writes.
@@ -74,6 +79,8 @@ class Statement {
 class Database {
  public:
   // Creates the file if needed (unless read_only) and applies the options.
+  // Unless read_only, the file, its -wal and its -shm are made 0600 (a wider
+  // mode found is tightened and logged).
   Database(const std::filesystem::path& path, const OpenOptions& options);
   Database(Database&& other) noexcept;
   Database& operator=(Database&& other) noexcept;

@@ -266,6 +266,7 @@ Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
   auto config = load_manager_config(options_.config_file);
   if (!config) throw std::runtime_error(config.error().message);
   try {
+    sqlite::create_private_directory(options_.data_dir);  // the store's files are 0600 too
     store_ = std::make_unique<ResultStore>(options_.data_dir, options_.synchronous);
     for (auto& [name, id] : store_->monitor_ids())
       ids_.emplace(name, id);

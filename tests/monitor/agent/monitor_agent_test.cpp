@@ -1,6 +1,7 @@
 #include "monitor/agent/monitor_agent.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <fstream>
@@ -124,6 +125,13 @@ std::vector<std::uint64_t> range(std::uint64_t from, std::uint64_t to) {
   for (std::uint64_t seq = from; seq <= to; ++seq)
     seqs.push_back(seq);
   return seqs;
+}
+
+// The permission bits of `path`, or -1 when it does not exist.
+int mode_of(const std::filesystem::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return -1;
+  return static_cast<int>(info.st_mode & 07777);
 }
 
 class MonitorAgentTest : public ::testing::Test {
@@ -552,6 +560,30 @@ TEST_F(MonitorAgentTest, TheDropHookSkipsPublishingEveryNthRecordButCommitsAll) 
   const MonitorStats stats = agent.stats();
   EXPECT_EQ(stats.published, stats.produced - stats.produced / 10);
   EXPECT_EQ(stats.last_seq, stats.produced);
+}
+
+TEST_F(MonitorAgentTest, ItsDataDirAndEveryDatabaseFileAreTheOwnersOnly) {
+  const mode_t previous_umask = ::umask(022);
+  {
+    MonitorAgent agent(context_, options());
+    agent.start();
+    welcome(agent, 0);  // writes the monitor id: monitor.db has a WAL now
+    EXPECT_EQ(mode_of(data_dir_), 0700);
+    EXPECT_EQ(mode_of(data_dir_ / "monitor.lock"), 0600);
+    for (const char* file : {"monitor.db", "outbox.db"}) {
+      for (const char* suffix : {"", "-wal", "-shm"}) {
+        const std::string path = (data_dir_ / file).string() + suffix;
+        EXPECT_EQ(mode_of(path), 0600) << path;
+      }
+    }
+  }
+  // A data dir made by an older version is tightened at the next start.
+  ::chmod(data_dir_.c_str(), 0755);
+  ::chmod((data_dir_ / "outbox.db").c_str(), 0644);
+  MonitorAgent agent(context_, options());
+  EXPECT_EQ(mode_of(data_dir_), 0700);
+  EXPECT_EQ(mode_of(data_dir_ / "outbox.db"), 0600);
+  ::umask(previous_umask);
 }
 
 TEST_F(MonitorAgentTest, StartupErrorsNameTheFlagAndTheFix) {
