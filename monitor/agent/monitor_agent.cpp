@@ -199,7 +199,8 @@ MonitorAgent::Impl::Impl(zmq::context_t& context, MonitorOptions options)
     state_ = std::make_unique<MonitorState>(options_.data_dir, options_.synchronous);
     outbox_ = std::make_unique<ResultOutbox>(
         options_.data_dir, options_.name,
-        OutboxOptions{options_.outbox_max_records, options_.outbox_max_age, options_.synchronous});
+        OutboxOptions{options_.outbox_max_records, options_.outbox_max_age, options_.synchronous,
+                      &clock_});
     if (!options_.produced_log.empty()) {
       produced_log_ = std::make_unique<ProducedLog>(options_.produced_log, outbox_->epoch(),
                                                     outbox_->last_seq());
@@ -330,8 +331,7 @@ void MonitorAgent::Impl::commit_and_publish() {
   const std::size_t count = std::min(batch_.size(), kMaxResultsPerCommit);
   AppendOutcome outcome;
   try {
-    outcome = outbox_->append(std::span(batch_).first(count), state_->monitor_id(),
-                              std::chrono::system_clock::now());
+    outcome = outbox_->append(std::span(batch_).first(count), state_->monitor_id());
   } catch (const sqlite::SqliteError& e) {
     // Keep the results and retry next turn: nothing is published uncommitted.
     commit_failing_ = true;

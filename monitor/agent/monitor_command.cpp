@@ -79,7 +79,8 @@ ParsedMonitorCommand parse_monitor_args(int argc, const char* const* argv) {
                  "Most records the outbox holds while unacknowledged [default: 1000000]")
       ->type_name("N");
   app.add_option("--outbox-max-age", raw.max_age,
-                 "Oldest an unacknowledged record may get: 30s, 12h, 7d ... [default: 7d]")
+                 "Oldest an unacknowledged record may get: 30s, 12h, 7d ... [default: 7d]; "
+                 "counts the time the monitor runs (a wall-clock step ages nothing)")
       ->type_name("DURATION");
   app.add_option("--sync", raw.sync,
                  "Outbox durability: full survives power loss, normal only a crash of the "

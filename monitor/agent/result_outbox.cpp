@@ -26,24 +26,42 @@ ResultOutbox::ResultOutbox(const std::filesystem::path& dir, std::string monitor
     : monitor_name_(std::move(monitor_name)),
       options_(options),
       db_(dir / kFileName, sqlite::OpenOptions{.synchronous = options.synchronous}) {
+  // outbox_meta.created_us is the wall clock of the file's creation (data);
+  // records.created_us is a row's place on the outbox clock (clock_us).
   db_.exec(
       "CREATE TABLE IF NOT EXISTS outbox_meta ("
       " id INTEGER PRIMARY KEY CHECK (id = 1),"
       " epoch TEXT NOT NULL,"
       " last_seq INTEGER NOT NULL,"
       " acked_through INTEGER NOT NULL DEFAULT 0,"
-      " created_us INTEGER NOT NULL);"
+      " created_us INTEGER NOT NULL,"
+      " clock_us INTEGER NOT NULL DEFAULT 0);"
       "CREATE TABLE IF NOT EXISTS records ("
       " seq INTEGER PRIMARY KEY,"
       " created_us INTEGER NOT NULL,"
       " body BLOB NOT NULL);");
   {
     sqlite::Transaction transaction(db_);
-    auto meta = db_.prepare("SELECT epoch, last_seq, acked_through FROM outbox_meta WHERE id = 1");
+    auto has_clock = db_.prepare(
+        "SELECT count(*) FROM pragma_table_info('outbox_meta') WHERE name = 'clock_us'");
+    has_clock.step();
+    if (has_clock.column_int64(0) == 0) {
+      // An outbox from before the outbox clock: its rows carry wall-clock
+      // stamps, which become their places on it, and the clock goes on from
+      // the newest, so none of them gets older by the upgrade.
+      has_clock.reset();
+      db_.exec(
+          "ALTER TABLE outbox_meta ADD COLUMN clock_us INTEGER NOT NULL DEFAULT 0;"
+          "UPDATE outbox_meta SET clock_us = COALESCE((SELECT MAX(created_us) FROM records), 0);");
+    }
+    has_clock.reset();
+    auto meta = db_.prepare(
+        "SELECT epoch, last_seq, acked_through, clock_us FROM outbox_meta WHERE id = 1");
     if (meta.step()) {
       epoch_ = std::string(meta.column_text(0));
       last_seq_ = static_cast<std::uint64_t>(meta.column_int64(1));
       acked_through_ = static_cast<std::uint64_t>(meta.column_int64(2));
+      clock_at_open_us_ = meta.column_int64(3);
       meta.reset();
     } else {
       meta.reset();
@@ -61,12 +79,19 @@ ResultOutbox::ResultOutbox(const std::filesystem::path& dir, std::string monitor
       oldest.column_is_null(0) ? last_seq_ + 1 : static_cast<std::uint64_t>(oldest.column_int64(0));
   oldest.reset();
 
+  opened_at_ = options_.clock->now();
   insert_ = db_.prepare("INSERT INTO records (seq, created_us, body) VALUES (?, ?, ?)");
   delete_through_ = db_.prepare("DELETE FROM records WHERE seq <= ?");
   read_from_ = db_.prepare("SELECT seq, body FROM records WHERE seq >= ? ORDER BY seq LIMIT ?");
   created_at_ = db_.prepare("SELECT created_us FROM records WHERE seq = ?");
-  save_last_seq_ = db_.prepare("UPDATE outbox_meta SET last_seq = ? WHERE id = 1");
+  save_last_seq_ = db_.prepare("UPDATE outbox_meta SET last_seq = ?, clock_us = ? WHERE id = 1");
   save_acked_through_ = db_.prepare("UPDATE outbox_meta SET acked_through = ? WHERE id = 1");
+}
+
+std::int64_t ResultOutbox::clock_us() const {
+  const auto running =
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.clock->now() - opened_at_);
+  return clock_at_open_us_ + std::max<std::int64_t>(0, running.count());
 }
 
 std::int64_t ResultOutbox::created_us(std::uint64_t seq) {
@@ -96,10 +121,9 @@ std::string ResultOutbox::encode_loss(std::uint64_t seq, std::uint64_t monitor_i
   return protocol::encode_record(loss);
 }
 
-AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::uint64_t monitor_id,
-                                   std::chrono::system_clock::time_point now) {
+AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::uint64_t monitor_id) {
   AppendOutcome outcome;
-  const std::int64_t now_us = to_us(now);
+  const std::int64_t now_us = clock_us();
   const std::uint64_t first_before = first_seq_;
   const std::uint64_t last_before = last_seq_;
   const std::string topic_prefix = "res/" + monitor_name_ + "/";
@@ -177,7 +201,7 @@ AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::ui
       insert(seq, now_us, body);
       outcome.records.push_back({seq, loss_topic, std::move(body)});
     }
-    if (last_seq_ != last_before) save_last_seq_.bind(1, as_int(last_seq_)).run();
+    if (last_seq_ != last_before) save_last_seq_.bind(1, as_int(last_seq_)).bind(2, now_us).run();
     transaction.commit();
   } catch (...) {
     first_seq_ = first_before;
@@ -224,7 +248,7 @@ std::uint64_t ResultOutbox::trim(std::uint64_t acked_seq) {
 void ResultOutbox::skip_to(std::uint64_t seq) {
   if (seq <= last_seq_) return;
   sqlite::Transaction transaction(db_);
-  save_last_seq_.bind(1, as_int(seq)).run();
+  save_last_seq_.bind(1, as_int(seq)).bind(2, clock_us()).run();
   transaction.commit();
   last_seq_ = seq;
   (void)trim(seq);

@@ -12,6 +12,7 @@
 #include "common/protocol/codec.hpp"
 #include "monitor/agent/monitor_state.hpp"
 #include "monitor/agent/result_outbox.hpp"
+#include "tests/monitor/agent/old_outbox.hpp"
 #include "tests/support/child_process.hpp"
 
 namespace netmon::agent {
@@ -154,7 +155,7 @@ class MonitorAgentTest : public ::testing::Test {
     std::vector<CheckResult> results;
     for (int i = 0; i < count; ++i)
       results.push_back(make_result(i));
-    (void)outbox.append(results, 0, std::chrono::system_clock::now());
+    (void)outbox.append(results, 0);
     return outbox.epoch();
   }
 
@@ -584,6 +585,26 @@ TEST_F(MonitorAgentTest, ItsDataDirAndEveryDatabaseFileAreTheOwnersOnly) {
   EXPECT_EQ(mode_of(data_dir_), 0700);
   EXPECT_EQ(mode_of(data_dir_ / "outbox.db"), 0600);
   ::umask(previous_umask);
+}
+
+TEST_F(MonitorAgentTest, AForwardWallClockStepEvictsNothingUnacknowledged) {
+  // Results committed a minute ago by the monotonic clock, but stamped an
+  // hour ago: the wall clock stepped forward by an hour since.
+  std::filesystem::create_directories(data_dir_);
+  netmon::testing::write_pre_clock_outbox(data_dir_ / ResultOutbox::kFileName, "00112233445566aa",
+                                          50, [](std::int64_t) { return std::chrono::hours(1); });
+  MonitorOptions opts = options();
+  opts.outbox_max_age = std::chrono::minutes(30);
+  opts.synthetic_rate = 1000;
+  {
+    MonitorAgent agent(context_, opts);
+    agent.start();
+    ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 20; }));
+    agent.stop();
+    EXPECT_EQ(agent.stats().dropped_by_cap, 0u);
+  }
+  ResultOutbox outbox(data_dir_, "edge-1", {});
+  EXPECT_EQ(outbox.first_seq(), 1u) << "unacknowledged results were evicted by a wall-clock step";
 }
 
 TEST_F(MonitorAgentTest, StartupErrorsNameTheFlagAndTheFix) {
