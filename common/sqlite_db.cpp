@@ -73,6 +73,11 @@ void make_private_files(const std::filesystem::path& path) {
 
 }  // namespace
 
+bool SqliteError::corrupt() const {
+  const int primary = code_ & 0xff;
+  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
 void create_private_directory(const std::filesystem::path& dir) {
   if (std::filesystem::create_directories(dir)) {
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all,

@@ -20,6 +20,8 @@ class SqliteError : public std::runtime_error {
  public:
   SqliteError(const std::string& what, int code) : std::runtime_error(what), code_(code) {}
   int code() const { return code_; }
+  // SQLITE_CORRUPT or SQLITE_NOTADB: the file itself is damaged.
+  bool corrupt() const;
 
  private:
   int code_;
@@ -78,6 +80,7 @@ class Statement {
 
 class Database {
  public:
+  Database() = default;  // none open (to close one: assign a default Database)
   // Creates the file if needed (unless read_only) and applies the options.
   // Unless read_only, the file, its -wal and its -shm are made 0600 (a wider
   // mode found is tightened and logged).

@@ -110,6 +110,10 @@ class MonitorAgent::Impl {
     std::lock_guard lock(stats_mutex_);
     return snapshot_;
   }
+  std::optional<std::string> failure() const {
+    std::lock_guard lock(stats_mutex_);
+    return failure_;
+  }
 
  private:
   using TimePoint = MonotonicClock::TimePoint;
@@ -181,6 +185,7 @@ class MonitorAgent::Impl {
 
   mutable std::mutex stats_mutex_;
   MonitorStats snapshot_;
+  std::optional<std::string> failure_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
   bool stopped_ = false;
@@ -226,6 +231,13 @@ MonitorAgent::Impl::Impl(zmq::context_t& context, MonitorOptions options)
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("--manager '" + options_.manager + "': " + e.what() +
                              " (expected e.g. tcp://127.0.0.1:5555)");
+  }
+  if (!outbox_->set_aside().empty()) {
+    // Only the file is kept: what the manager had not stored of it is lost.
+    log_->error(
+        "outbox was corrupt ({}); set aside as {} and started epoch={}: results it held that the "
+        "manager had not stored are lost",
+        outbox_->corruption(), outbox_->set_aside().string(), outbox_->epoch());
   }
   counters_.monitor_id = state_->monitor_id();
   counters_.epoch = outbox_->epoch();
@@ -295,6 +307,8 @@ void MonitorAgent::Impl::run() {
     close_control(protocol::kLingerMs);
   } catch (const std::exception& e) {
     log_->critical("agent stopped on an unexpected error: {}", e.what());
+    std::lock_guard lock(stats_mutex_);
+    failure_ = e.what();
   }
   welcomed_ = false;
   update_stats();
@@ -691,6 +705,10 @@ void MonitorAgent::stop() {
 
 MonitorStats MonitorAgent::stats() const {
   return impl_->stats();
+}
+
+std::optional<std::string> MonitorAgent::failure() const {
+  return impl_->failure();
 }
 
 }  // namespace netmon::agent

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <zmq.hpp>
 
@@ -63,6 +64,10 @@ class MonitorAgent {  // owns an engine thread and an agent thread
   // Sends BYE if connected, joins threads; idempotent.
   void stop();
   MonitorStats stats() const;  // thread-safe snapshot
+  // Why the agent thread stopped on its own (an outbox read that fails, a
+  // dead engine thread): the process must then exit non-zero, since nothing
+  // works any more. nullopt while it runs or after a clean stop. Thread-safe.
+  std::optional<std::string> failure() const;
 
  private:
   class Impl;

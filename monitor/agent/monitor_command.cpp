@@ -36,8 +36,10 @@ constexpr const char* kFooter =
     "monitor (it retries with backoff, 1 s doubling to 32 s).\n"
     "Ctrl+C or SIGTERM stops cleanly: pending results are committed and the manager is told.\n"
     "\n"
-    "Exit status: 0 after a clean stop, 1 when the monitor cannot start (data dir, endpoints),\n"
-    "2 for usage errors.\n";
+    "Exit status: 0 after a clean stop, 1 when the monitor cannot start (data dir, endpoints)\n"
+    "or stopped on an internal error (an outbox it cannot read), 2 for usage errors.\n";
+
+constexpr std::chrono::milliseconds kFailureCheckInterval{200};
 
 struct RawArgs {
   std::string max_records;
@@ -164,9 +166,16 @@ int monitor_main(int argc, const char* const* argv, std::ostream& out, std::ostr
     zmq::context_t context;
     MonitorAgent agent(context, std::move(*parsed.options));
     agent.start();
-    const int received = signals.wait();
-    component_logger("monitor")->info("stopping on signal {}", received);
+    // Woken by a stop signal, or now and then to see whether the agent died.
+    std::optional<int> received;
+    while (!(received = signals.wait_for(kFailureCheckInterval)) && !agent.failure()) {
+    }
+    if (received) component_logger("monitor")->info("stopping on signal {}", *received);
     agent.stop();
+    if (const auto failure = agent.failure()) {
+      err << "netmon-monitor: stopped on an internal error: " << *failure << "\n" << std::flush;
+      status = kExitFailure;
+    }
   } catch (const std::exception& e) {
     err << "netmon-monitor: " << e.what() << "\n" << std::flush;
     status = kExitFailure;

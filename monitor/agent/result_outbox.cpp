@@ -1,6 +1,9 @@
 #include "monitor/agent/result_outbox.hpp"
 
+#include <sqlite3.h>
+
 #include <algorithm>
+#include <ctime>
 
 #include "common/protocol/codec.hpp"
 #include "monitor/agent/random_id.hpp"
@@ -19,13 +22,76 @@ std::int64_t as_int(std::uint64_t value) {
   return static_cast<std::int64_t>(value);
 }
 
+[[noreturn]] void corrupt(const std::string& what) {
+  throw sqlite::SqliteError("outbox bookkeeping: " + what, SQLITE_CORRUPT);
+}
+
+void check_integrity(sqlite::Database& db) {
+  auto check = db.prepare("PRAGMA quick_check(1)");
+  std::string verdict = check.step() ? std::string(check.column_text(0)) : "no answer";
+  check.reset();
+  std::replace(verdict.begin(), verdict.end(), '\n', ' ');  // one log line
+  if (verdict != "ok") throw sqlite::SqliteError("quick_check: " + verdict, SQLITE_CORRUPT);
+}
+
+bool empty_table(sqlite::Database& db, const std::string& table) {
+  auto any = db.prepare("SELECT 1 FROM " + table + " LIMIT 1");
+  const bool found = any.step();
+  any.reset();
+  return !found;
+}
+
+// Renames a corrupt outbox (and its -wal and -shm) to
+// outbox.db.corrupt-<UTC time>, kept for a post-mortem; returns the new name.
+std::filesystem::path set_aside_corrupt(const std::filesystem::path& file) {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+  std::filesystem::path aside = file.string() + ".corrupt-" + stamp;
+  for (int n = 2; std::filesystem::exists(aside); ++n)
+    aside = file.string() + ".corrupt-" + stamp + "-" + std::to_string(n);
+  std::filesystem::rename(file, aside);
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::filesystem::path companion = file.string() + suffix;
+    if (std::filesystem::exists(companion)) {
+      std::filesystem::rename(companion, aside.string() + suffix);
+    }
+  }
+  return aside;
+}
+
 }  // namespace
 
 ResultOutbox::ResultOutbox(const std::filesystem::path& dir, std::string monitor_name,
                            OutboxOptions options)
-    : monitor_name_(std::move(monitor_name)),
-      options_(options),
-      db_(dir / kFileName, sqlite::OpenOptions{.synchronous = options.synchronous}) {
+    : monitor_name_(std::move(monitor_name)), options_(options) {
+  const std::filesystem::path file = dir / kFileName;
+  try {
+    open(file);
+  } catch (const sqlite::SqliteError& e) {
+    if (!e.corrupt()) throw;
+    close();
+    corruption_ = e.what();
+    set_aside_ = set_aside_corrupt(file);
+    open(file);
+  }
+}
+
+void ResultOutbox::close() {
+  insert_ = {};
+  delete_through_ = {};
+  read_from_ = {};
+  created_at_ = {};
+  save_last_seq_ = {};
+  save_acked_through_ = {};
+  db_ = {};
+}
+
+void ResultOutbox::open(const std::filesystem::path& file) {
+  db_ = sqlite::Database(file, sqlite::OpenOptions{.synchronous = options_.synchronous});
+  check_integrity(db_);
   // outbox_meta.created_us is the wall clock of the file's creation (data);
   // records.created_us is a row's place on the outbox clock (clock_us).
   db_.exec(
@@ -65,6 +131,7 @@ ResultOutbox::ResultOutbox(const std::filesystem::path& dir, std::string monitor
       meta.reset();
     } else {
       meta.reset();
+      if (!empty_table(db_, "records")) corrupt("records without an outbox_meta row");
       epoch_ = random_hex(kEpochBytes);
       db_.prepare("INSERT INTO outbox_meta (id, epoch, last_seq, created_us) VALUES (1, ?, 0, ?)")
           .bind(1, epoch_)
@@ -73,11 +140,24 @@ ResultOutbox::ResultOutbox(const std::filesystem::path& dir, std::string monitor
     }
     transaction.commit();
   }
-  auto oldest = db_.prepare("SELECT MIN(seq) FROM records");
-  oldest.step();
-  first_seq_ =
-      oldest.column_is_null(0) ? last_seq_ + 1 : static_cast<std::uint64_t>(oldest.column_int64(0));
-  oldest.reset();
+  auto held = db_.prepare("SELECT MIN(seq), MAX(seq) FROM records");
+  held.step();
+  const bool none = held.column_is_null(0);
+  const std::int64_t oldest = held.column_int64(0);
+  const std::int64_t newest = held.column_int64(1);
+  first_seq_ = none ? last_seq_ + 1 : static_cast<std::uint64_t>(oldest);
+  held.reset();
+  // Bookkeeping that contradicts itself is damage quick_check cannot see.
+  if (epoch_.size() != 2 * kEpochBytes ||
+      epoch_.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    corrupt("epoch '" + epoch_.substr(0, 32) + "' is not 16 hex digits");
+  }
+  if (as_int(last_seq_) < 0 || acked_through_ > last_seq_ ||
+      (!none && (oldest < 1 || newest > as_int(last_seq_)))) {
+    corrupt("seqs out of order (first " + std::to_string(first_seq_) + ", newest " +
+            std::to_string(newest) + ", last " + std::to_string(last_seq_) + ", acked " +
+            std::to_string(acked_through_) + ")");
+  }
 
   opened_at_ = options_.clock->now();
   insert_ = db_.prepare("INSERT INTO records (seq, created_us, body) VALUES (?, ?, ?)");

@@ -52,8 +52,13 @@ class ResultOutbox {
   // a REPLAY message and through the broker's 1 MiB limit.
   static constexpr std::size_t kMaxBodyBytes = 256 * 1024;
 
-  // Opens or creates DIR/outbox.db; a new file gets a new random epoch.
-  // Throws sqlite::SqliteError when the file cannot be opened or written.
+  // Opens or creates DIR/outbox.db; a new file gets a new random epoch. A
+  // corrupt file (PRAGMA quick_check, an unreadable header, bookkeeping that
+  // contradicts itself) is renamed aside, with its -wal and -shm, to
+  // outbox.db.corrupt-<UTC time> and a new one with a new epoch begins:
+  // set_aside() names it. Throws sqlite::SqliteError when the file cannot be
+  // opened or written, std::filesystem::filesystem_error when a corrupt one
+  // cannot be renamed.
   ResultOutbox(const std::filesystem::path& dir, std::string monitor_name, OutboxOptions options);
 
   // Commits the whole batch in one transaction (group commit), applying the
@@ -82,8 +87,13 @@ class ResultOutbox {
   std::uint64_t last_seq() const { return last_seq_; }
   std::uint64_t size() const { return last_seq_ + 1 - first_seq_; }
   const std::filesystem::path& path() const { return db_.path(); }
+  // The corrupt outbox this open renamed aside (empty if none), and why.
+  const std::filesystem::path& set_aside() const { return set_aside_; }
+  const std::string& corruption() const { return corruption_; }
 
  private:
+  void open(const std::filesystem::path& file);
+  void close();
   // Now on the outbox clock.
   std::int64_t clock_us() const;
   std::int64_t created_us(std::uint64_t seq);
@@ -107,6 +117,8 @@ class ResultOutbox {
   std::uint64_t acked_through_ = 0;    // highest seq trim() was given: the manager has it
   std::int64_t clock_at_open_us_ = 0;  // the outbox clock when this run opened it
   MonotonicClock::TimePoint opened_at_{};
+  std::filesystem::path set_aside_;
+  std::string corruption_;
 };
 
 }  // namespace netmon::agent

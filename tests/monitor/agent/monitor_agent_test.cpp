@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <functional>
@@ -133,6 +134,28 @@ int mode_of(const std::filesystem::path& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return -1;
   return static_cast<int>(info.st_mode & 07777);
+}
+
+// XORs `count` bytes of `file` at `offset` with 0xff.
+void flip_bytes(const std::filesystem::path& file, std::uint64_t offset, std::size_t count) {
+  std::fstream stream(file, std::ios::in | std::ios::out | std::ios::binary);
+  std::string bytes(count, '\0');
+  stream.seekg(static_cast<std::streamoff>(offset));
+  stream.read(bytes.data(), static_cast<std::streamsize>(count));
+  for (char& byte : bytes)
+    byte = static_cast<char>(byte ^ 0xff);
+  stream.seekp(static_cast<std::streamoff>(offset));
+  stream.write(bytes.data(), static_cast<std::streamsize>(count));
+}
+
+// Files in `dir` whose names start with `prefix`.
+std::vector<std::filesystem::path> files_starting(const std::filesystem::path& dir,
+                                                  const std::string& prefix) {
+  std::vector<std::filesystem::path> found;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().filename().string().starts_with(prefix)) found.push_back(entry.path());
+  }
+  return found;
 }
 
 class MonitorAgentTest : public ::testing::Test {
@@ -605,6 +628,53 @@ TEST_F(MonitorAgentTest, AForwardWallClockStepEvictsNothingUnacknowledged) {
   }
   ResultOutbox outbox(data_dir_, "edge-1", {});
   EXPECT_EQ(outbox.first_seq(), 1u) << "unacknowledged results were evicted by a wall-clock step";
+}
+
+class CorruptOutbox : public MonitorAgentTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(CorruptOutbox, IsSetAsideAndTheAgentRunsOnANewEpoch) {
+  const std::string old_epoch = prefill(3000);  // closed: everything is in the main file
+  const auto file = data_dir_ / ResultOutbox::kFileName;
+  constexpr std::uint64_t kPage = 4096;
+  if (std::string(GetParam()) == "header") {
+    flip_bytes(file, 0, 100);
+  } else {
+    ASSERT_GT(std::filesystem::file_size(file), 8 * kPage);
+    for (std::uint64_t page = 3; page < std::filesystem::file_size(file) / kPage; page += 2)
+      flip_bytes(file, page * kPage, 16);  // the b-tree page headers
+  }
+  MonitorOptions opts = options();
+  opts.synthetic_rate = 1000;
+  MonitorAgent agent(context_, opts);
+  const auto aside = files_starting(data_dir_, "outbox.db.corrupt-");
+  ASSERT_EQ(aside.size(), 1u) << "the corrupt outbox was not kept";
+  EXPECT_GT(std::filesystem::file_size(aside.front()), 8 * kPage);
+  agent.start();
+  const auto hello = manager_.await<protocol::Hello>();
+  ASSERT_TRUE(hello);
+  EXPECT_NE(hello->epoch, old_epoch);
+  EXPECT_EQ(hello->epoch, agent.stats().epoch);
+  ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 10; })) << "it does not run";
+  EXPECT_FALSE(agent.failure());
+}
+
+INSTANTIATE_TEST_SUITE_P(MonitorAgentTest, CorruptOutbox, ::testing::Values("header", "data"));
+
+TEST_F(MonitorAgentTest, AnOutboxThatFailsToBeReadStopsTheAgentWithAFailureNotSilently) {
+  prefill(10);
+  MonitorAgent agent(context_, options());
+  agent.start();
+  ASSERT_TRUE(manager_.await<protocol::Hello>());
+  {
+    // Damage the agent's outbox under it, from another connection.
+    sqlite::Database other(data_dir_ / ResultOutbox::kFileName, {});
+    other.exec("DROP TABLE records");
+  }
+  manager_.send(protocol::Welcome{5, 0, 1000, 3});  // asks for a replay of 1..10
+  ASSERT_TRUE(wait_until([&] { return agent.failure().has_value(); }))
+      << "the agent thread died and nobody noticed";
+  EXPECT_NE(agent.failure()->find("no such table"), std::string::npos) << *agent.failure();
+  agent.stop();
 }
 
 TEST_F(MonitorAgentTest, StartupErrorsNameTheFlagAndTheFix) {
