@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <csignal>
 
 #include "common/command_line.hpp"
 #include "common/duration.hpp"
@@ -22,7 +23,10 @@ constexpr const char* kDescription =
     "config, the monitor's identity and its sequence numbers live in --data-dir too, so after\n"
     "a restart it resumes checking at once, even while the manager is away. When the outbox\n"
     "reaches --outbox-max-records or --outbox-max-age, the oldest results are dropped and a\n"
-    "loss record tells the manager how many: checks never stop, loss is never silent.\n";
+    "loss record tells the manager how many: checks never stop, loss is never silent.\n"
+    "While the outbox cannot be written (a full disk), results wait in memory (a bounded\n"
+    "number; a loss record covers what is shed), commits are retried with backoff, and the\n"
+    "manager's status shows the outbox failing until it works again.\n";
 
 constexpr const char* kFooter =
     "Examples:\n"
@@ -157,6 +161,9 @@ int monitor_main(int argc, const char* const* argv, std::ostream& out, std::ostr
   }
   setup_logging(parsed.log_level);
 
+  // A file size limit (ulimit -f) is then a write error the outbox handles
+  // like a full disk, not a signal that kills the monitor.
+  std::signal(SIGXFSZ, SIG_IGN);
   // Block the stop signals before any thread exists, so every thread
   // inherits the mask and only the wait below sees them.
   const SignalWaiter signals({SIGINT, SIGTERM});

@@ -291,6 +291,36 @@ AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::ui
   return outcome;
 }
 
+AppendOutcome ResultOutbox::append_loss(std::uint64_t count, std::uint64_t monitor_id,
+                                        const char* reason) {
+  AppendOutcome outcome;
+  if (count == 0) return outcome;
+  const std::int64_t now_us = clock_us();
+  const std::uint64_t from = last_seq_ + 1;
+  const std::uint64_t seq = last_seq_ + count + 1;
+  protocol::Record loss{{monitor_name_, monitor_id, epoch_, seq},
+                        protocol::LossRange{from, seq - 1, count, reason}};
+  std::string body = protocol::encode_record(loss);
+  sqlite::Transaction transaction(db_);
+  insert(seq, now_us, body);
+  save_last_seq_.bind(1, as_int(seq)).bind(2, now_us).run();
+  transaction.commit();
+  // Nothing before this record is held when the outbox was empty.
+  if (first_seq_ == last_seq_ + 1) first_seq_ = seq;
+  last_seq_ = seq;
+  outcome.records.push_back({seq, "res/" + monitor_name_ + "/_loss", std::move(body)});
+  return outcome;
+}
+
+bool ResultOutbox::checkpoint() {
+  try {
+    db_.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    return true;
+  } catch (const sqlite::SqliteError&) {
+    return false;
+  }
+}
+
 std::vector<OutboxRecord> ResultOutbox::read(std::uint64_t from_seq, std::size_t max_records,
                                              std::size_t max_bytes) {
   std::vector<OutboxRecord> records;

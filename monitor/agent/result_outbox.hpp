@@ -65,6 +65,15 @@ class ResultOutbox {
   // age and record caps first.
   AppendOutcome append(std::span<const CheckResult> results, std::uint64_t monitor_id);
 
+  // `count` results were lost before they could be written (shed from
+  // memory while commits failed): gives them the next seqs, which stay
+  // empty, and commits one LOSS record (`reason`) covering exactly them.
+  AppendOutcome append_loss(std::uint64_t count, std::uint64_t monitor_id, const char* reason);
+
+  // Copies the WAL into the database file and truncates it, so a WAL that
+  // filled the disk gives its space back; false when it cannot now.
+  bool checkpoint();
+
   // Records from `from_seq` on, ascending: at most `max_records`, and at
   // most `max_bytes` of bodies (always at least one record if any).
   std::vector<OutboxRecord> read(std::uint64_t from_seq, std::size_t max_records,

@@ -598,5 +598,14 @@ TEST_F(ManagerTest, AnUnusableConfigOrDataDirFailsConstructionWithTheReason) {
   EXPECT_THROW(Manager(context_, options), std::runtime_error);
 }
 
+TEST_F(ManagerTailGapTest, AMonitorsStatusShowsItsOutboxFailingUntilAHeartbeatSaysItWorks) {
+  monitor_->send(protocol::Heartbeat{monitor_->epoch, 0, "database or disk is full"});
+  ASSERT_TRUE(await([&] {
+    return monitor_status(*manager_, "edge-1")->outbox_error == "database or disk is full";
+  })) << "the heartbeat's outbox_error is not in the monitor's status";
+  monitor_->send(protocol::Heartbeat{monitor_->epoch, 0});
+  EXPECT_TRUE(await([&] { return monitor_status(*manager_, "edge-1")->outbox_error.empty(); }));
+}
+
 }  // namespace
 }  // namespace netmon::manager

@@ -1,10 +1,12 @@
 #include "monitor/agent/monitor_agent.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <fstream>
 #include <functional>
 #include <thread>
@@ -157,6 +159,29 @@ std::vector<std::filesystem::path> files_starting(const std::filesystem::path& d
   }
   return found;
 }
+
+// A file size limit for this process (RLIMIT_FSIZE): no file grows past
+// `bytes`, as on a full disk; writes beyond fail (SIGXFSZ ignored, as
+// netmon-monitor does). Lifted by lift() or at the end of the scope.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &previous_);
+    rlimit limited = previous_;
+    limited.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &limited);
+  }
+  ~FileSizeLimit() {
+    lift();
+    std::signal(SIGXFSZ, previous_handler_);
+  }
+  void lift() { setrlimit(RLIMIT_FSIZE, &previous_); }
+
+ private:
+  rlimit previous_{};
+  void (*previous_handler_)(int) = nullptr;
+};
 
 class MonitorAgentTest : public ::testing::Test {
  protected:
@@ -675,6 +700,122 @@ TEST_F(MonitorAgentTest, AnOutboxThatFailsToBeReadStopsTheAgentWithAFailureNotSi
       << "the agent thread died and nobody noticed";
   EXPECT_NE(agent.failure()->find("no such table"), std::string::npos) << *agent.failure();
   agent.stop();
+}
+
+// Loss records with `reason` in the data dir's outbox: how many results they cover.
+std::uint64_t covered_by_losses(const std::filesystem::path& data_dir, const std::string& reason) {
+  ResultOutbox outbox(data_dir, "edge-1", {});
+  std::uint64_t covered = 0;
+  for (std::uint64_t from = outbox.first_seq(); from <= outbox.last_seq();) {
+    const auto records = outbox.read(from, 1000, std::size_t{1} << 30);
+    if (records.empty()) break;
+    for (const OutboxRecord& held : records) {
+      auto record = protocol::decode_record(held.body);
+      if (record && record->is_loss()) {
+        const auto& loss = std::get<protocol::LossRange>(record->body);
+        if (loss.reason == reason) covered += loss.count;
+      }
+    }
+    from = records.back().seq + 1;
+  }
+  return covered;
+}
+
+class OutboxFailing : public MonitorAgentTest {
+ protected:
+  MonitorOptions failing_options() {
+    MonitorOptions opts = options();
+    opts.synthetic_rate = 5000;
+    opts.max_pending_results = 500;
+    return opts;
+  }
+  // WELCOME with a liveness long enough for the test's clock jumps.
+  void welcome_patiently(MonitorAgent& agent) {
+    ASSERT_TRUE(manager_.await<protocol::Hello>());
+    manager_.send(protocol::Welcome{5, 0, 1000, 1'000'000});
+    ASSERT_TRUE(wait_until([&] { return agent.stats().connected; }));
+  }
+  // Moves the clock on until the outbox is stuck failing (a WAL checkpoint
+  // cannot free space any more: many retries in a row failed) and results
+  // are being shed.
+  bool await_failing(MonitorAgent& agent) {
+    return wait_until(
+        [&] {
+          clock_.advance(50ms);
+          const MonitorStats stats = agent.stats();
+          return stats.commit_failures_in_a_row >= 12 && stats.shed_results > 0;
+        },
+        30s);
+  }
+  // The first HEARTBEAT (other messages skipped) whose outbox_error is empty or not.
+  std::optional<protocol::Heartbeat> await_heartbeat(bool with_error) {
+    const auto end = Clock::now() + 10s;
+    while (Clock::now() < end) {
+      auto message = manager_.receive(100ms);
+      if (!message) continue;
+      if (const auto* heartbeat = std::get_if<protocol::Heartbeat>(&*message)) {
+        if (heartbeat->outbox_error.empty() != with_error) return *heartbeat;
+      }
+    }
+    return std::nullopt;
+  }
+};
+
+TEST_F(OutboxFailing, BacksOffBoundsWhatItHoldsReportsItAndRecoversWhenSpaceReturns) {
+  std::filesystem::create_directories(data_dir_);
+  FileSizeLimit disk_full(256 * 1024);
+  MonitorAgent agent(context_, failing_options());
+  agent.start();
+  welcome_patiently(agent);
+  ASSERT_TRUE(await_failing(agent)) << "the outbox never failed under a 256 KiB file limit";
+
+  // With the clock standing still no retry is due: the loop sleeps in its
+  // poll instead of trying (and failing) a commit per wakeup.
+  const MonitorStats before = agent.stats();
+  ASSERT_TRUE(wait_until([&] { return agent.stats().turns >= before.turns + 30; }));
+  const MonitorStats after = agent.stats();
+  EXPECT_LE(after.commit_attempts - before.commit_attempts, 1u) << "it spins on the failing outbox";
+  EXPECT_LE(after.pending_results, 500u) << "what it holds in memory is not bounded";
+  EXPECT_GT(after.shed_results, before.shed_results) << "it stopped taking results";
+
+  const auto failing = await_heartbeat(true);
+  ASSERT_TRUE(failing) << "no HEARTBEAT said the outbox is failing";
+  EXPECT_EQ(failing->outbox_error, after.outbox_error);
+
+  disk_full.lift();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        clock_.advance(100ms);
+        const MonitorStats stats = agent.stats();
+        return stats.outbox_error.empty() && stats.pending_results < 500;
+      },
+      30s))
+      << "it did not recover when space came back: " << agent.stats().outbox_error;
+  EXPECT_TRUE(await_heartbeat(false)) << "no HEARTBEAT said the outbox works again";
+  agent.stop();
+  const MonitorStats stats = agent.stats();
+  EXPECT_EQ(stats.lost_unrecorded, 0u);
+  EXPECT_EQ(covered_by_losses(data_dir_, "outbox_error"), stats.shed_results)
+      << "results shed from memory without a loss record";
+}
+
+TEST_F(OutboxFailing, AtAStopWhatTheOutboxRefusedIsALossRecordOrCountedAsUnrecorded) {
+  std::filesystem::create_directories(data_dir_);
+  MonitorStats stats;
+  {
+    FileSizeLimit disk_full(256 * 1024);
+    MonitorAgent agent(context_, failing_options());
+    agent.start();
+    welcome_patiently(agent);
+    ASSERT_TRUE(await_failing(agent));
+    agent.stop();
+    stats = agent.stats();
+  }
+  EXPECT_GT(stats.shed_results, 0u);
+  // Every result it dropped is in a loss record, or was counted (and logged)
+  // when not even a loss record could be written.
+  EXPECT_EQ(covered_by_losses(data_dir_, "outbox_error") + stats.lost_unrecorded,
+            stats.shed_results);
 }
 
 TEST_F(MonitorAgentTest, StartupErrorsNameTheFlagAndTheFix) {
