@@ -432,6 +432,9 @@ std::optional<AppendOutcome> MonitorAgent::Impl::try_commit(const Append& append
     if (outbox_failing()) commit_recovered(now);
     return outcome;
   } catch (const sqlite::SqliteError& e) {
+    // A damaged file does not heal by waiting: the agent stops (the process
+    // exits 1), and the next start sets the outbox aside.
+    if (e.corrupt()) throw;
     commit_failed(e, now);
     return std::nullopt;
   }

@@ -50,11 +50,13 @@ struct MonitorStats {
   std::uint64_t commit_failures = 0;  // of them, failed (disk full, I/O error)
   std::uint64_t commit_failures_in_a_row = 0;  // since the last that worked
   std::uint64_t pending_results = 0;           // results taken from the engine, not yet committed
-  std::uint64_t shed_results = 0;     // results dropped uncommitted (memory bound, or a stop the
-                                      // outbox refused): each in a loss record but for...
-  std::uint64_t lost_unrecorded = 0;  // ... these, lost at a stop that could not even write one
-  std::string outbox_error;           // why outbox commits fail now; empty while they work
-  bool connected = false;             // WELCOME received on the current connection
+  // Results dropped uncommitted (beyond max_pending_results while the outbox
+  // failed, or held at a stop it refused): each is covered by a loss record,
+  // except lost_unrecorded of them (a stop where not even that could be written).
+  std::uint64_t shed_results = 0;
+  std::uint64_t lost_unrecorded = 0;
+  std::string outbox_error;  // why outbox commits fail now; empty while they work
+  bool connected = false;    // WELCOME received on the current connection
   std::uint64_t monitor_id = 0;
   std::uint64_t config_version = 0;
   std::string epoch;

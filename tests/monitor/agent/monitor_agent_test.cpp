@@ -818,6 +818,40 @@ TEST_F(OutboxFailing, AtAStopWhatTheOutboxRefusedIsALossRecordOrCountedAsUnrecor
             stats.shed_results);
 }
 
+TEST_F(MonitorAgentTest, AnOutboxFoundDamagedAtACommitStopsTheAgentSoARestartSetsItAside) {
+  MonitorOptions opts = options();
+  opts.synthetic_rate = 1000;
+  std::string old_epoch;
+  {
+    MonitorAgent agent(context_, opts);
+    agent.start();
+    ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 10; }));
+    {
+      // A schema SQLite cannot parse: SQLITE_CORRUPT at the agent's next
+      // commit (a new schema version makes its connection read it again).
+      sqlite::Database other(data_dir_ / ResultOutbox::kFileName, {});
+      auto version = other.prepare("PRAGMA schema_version");
+      ASSERT_TRUE(version.step());
+      const std::int64_t next = version.column_int64(0) + 1;
+      version.reset();
+      other.exec(
+          "PRAGMA writable_schema = ON;"
+          "UPDATE sqlite_schema SET sql = 'CREATE TABLE records (' WHERE name = 'records';"
+          "PRAGMA schema_version = " +
+          std::to_string(next));
+    }
+    ASSERT_TRUE(wait_until([&] { return agent.failure().has_value(); }))
+        << "a damaged outbox is retried forever instead of ending the agent";
+    EXPECT_NE(agent.failure()->find("malformed"), std::string::npos) << *agent.failure();
+    agent.stop();
+    old_epoch = agent.stats().epoch;
+  }
+  MonitorAgent restarted(context_, options());
+  const auto aside = files_starting(data_dir_, "outbox.db.corrupt-");
+  EXPECT_EQ(aside.size(), 3u) << "the outbox, its -wal and its -shm are kept together";
+  EXPECT_NE(restarted.stats().epoch, old_epoch);
+}
+
 TEST_F(MonitorAgentTest, StartupErrorsNameTheFlagAndTheFix) {
   auto error_of = [&](MonitorOptions opts) -> std::string {
     try {
