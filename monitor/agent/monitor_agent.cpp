@@ -721,7 +721,10 @@ void MonitorAgent::Impl::trim_acknowledged(TimePoint now) {
     outbox_->trim(counters_.acked_seq);
     trim_pending_ = false;
   } catch (const sqlite::SqliteError& e) {
-    if (warning_allowed(now)) log_->error("outbox trim failed, retrying: {}", e.what());
+    // While commits fail too, the outbox-failing reports say it already.
+    if (!outbox_failing() && warning_allowed(now)) {
+      log_->error("outbox trim failed, retrying: {}", e.what());
+    }
   }
 }
 
