@@ -1,8 +1,16 @@
 #include "common/sqlite_db.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <utility>
+
+#include "common/logging.hpp"
 
 namespace netmon::sqlite {
 namespace {
@@ -26,7 +34,61 @@ const char* synchronous_name(Synchronous mode) {
   return "FULL";
 }
 
+constexpr mode_t kPrivateFile = 0600;
+constexpr mode_t kPrivateDirectory = 0700;
+
+std::string octal(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// Tightens `path` to `wanted` if group or others have any access; returns
+// what changed, or why it could not ("" when nothing was to do). A file it
+// cannot change (another owner's) still opens: the warning says so.
+std::string tighten(const std::filesystem::path& path, mode_t wanted) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0 || (info.st_mode & 077) == 0) return {};
+  const std::string what = path.filename().string() + " " + octal(info.st_mode);
+  if (::chmod(path.c_str(), wanted) != 0) {
+    return what + " (cannot chmod: " + std::strerror(errno) + ")";
+  }
+  return what + "->" + octal(wanted);
+}
+
+// The database file is made before SQLite opens it, so SQLite (which gives a
+// new -wal and -shm the database file's mode) never creates anything wider.
+void make_private_files(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kPrivateFile);
+  if (fd >= 0) ::close(fd);  // an open failure is SQLite's to report, with its own words
+  std::string changed;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string one = tighten(path.string() + suffix, kPrivateFile);
+    if (!one.empty()) changed += (changed.empty() ? "" : ", ") + one;
+  }
+  if (!changed.empty()) {
+    component_logger("store")->warn("database files were open to others; tightened: {}", changed);
+  }
+}
+
 }  // namespace
+
+bool SqliteError::corrupt() const {
+  const int primary = code_ & 0xff;
+  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
+void create_private_directory(const std::filesystem::path& dir) {
+  if (std::filesystem::create_directories(dir)) {
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace);
+    return;
+  }
+  if (const std::string changed = tighten(dir, kPrivateDirectory); !changed.empty()) {
+    component_logger("store")->warn("data dir {} was open to others; tightened: {}", dir.string(),
+                                    changed);
+  }
+}
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
@@ -120,6 +182,7 @@ bool Statement::column_is_null(int column) const {
 }
 
 Database::Database(const std::filesystem::path& path, const OpenOptions& options) : path_(path) {
+  if (!options.read_only) make_private_files(path);
   const int flags =
       (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
       SQLITE_OPEN_NOMUTEX;

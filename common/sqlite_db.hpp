@@ -20,12 +20,19 @@ class SqliteError : public std::runtime_error {
  public:
   SqliteError(const std::string& what, int code) : std::runtime_error(what), code_(code) {}
   int code() const { return code_; }
+  // SQLITE_CORRUPT or SQLITE_NOTADB: the file itself is damaged.
+  bool corrupt() const;
 
  private:
   int code_;
 };
 
 enum class Synchronous { kFull, kNormal, kOff };
+
+// Creates `dir` (and any missing parents) for database files, or tightens an
+// existing one: owner only (0700); a wider mode found is logged. Throws
+// std::filesystem::filesystem_error.
+void create_private_directory(const std::filesystem::path& dir);
 
 struct OpenOptions {
   bool read_only = false;
@@ -73,7 +80,10 @@ class Statement {
 
 class Database {
  public:
+  Database() = default;  // none open (to close one: assign a default Database)
   // Creates the file if needed (unless read_only) and applies the options.
+  // Unless read_only, the file, its -wal and its -shm are made 0600 (a wider
+  // mode found is tightened and logged).
   Database(const std::filesystem::path& path, const OpenOptions& options);
   Database(Database&& other) noexcept;
   Database& operator=(Database&& other) noexcept;

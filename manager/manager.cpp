@@ -151,6 +151,7 @@ struct Session {
   std::int64_t clock_ahead_ms = 0;
   std::optional<TimePoint> clock_ahead_at;  // when a skewed result was last seen
   std::optional<TimePoint> clock_event_at;
+  std::string outbox_error;  // from its last HEARTBEAT: its outbox commits fail
   std::optional<TimePoint> takeover_event_at;
 };
 
@@ -267,6 +268,7 @@ Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
   auto config = load_manager_config(options_.config_file);
   if (!config) throw std::runtime_error(config.error().message);
   try {
+    sqlite::create_private_directory(options_.data_dir);  // the store's files are 0600 too
     store_ = std::make_unique<ResultStore>(options_.data_dir, options_.synchronous);
     for (auto& [name, id] : store_->monitor_ids())
       ids_.emplace(name, id);
@@ -743,6 +745,16 @@ void Manager::Loop::handle_heartbeat(Session& session, const protocol::Heartbeat
   }
   session.announced_seq = std::max(session.announced_seq, heartbeat.last_seq);
   tracker(session.id, session.epoch).announce(heartbeat.last_seq, now);
+  if (heartbeat.outbox_error != session.outbox_error) {
+    if (heartbeat.outbox_error.empty()) {
+      if (peer_limiter_.allow(now)) log_->info("outbox of monitor={} works again", session.name);
+    } else if (peer_limiter_.allow(now)) {
+      log_->error("outbox of monitor={} failing: {}", session.name,
+                  loggable(heartbeat.outbox_error, 200));
+    }
+    session.outbox_error = loggable(heartbeat.outbox_error, 200);
+    snapshot_dirty_ = true;
+  }
 }
 
 void Manager::Loop::handle_replay(Session& session, protocol::Replay& replay, TimePoint now) {
@@ -1121,6 +1133,7 @@ void Manager::Loop::publish_snapshot() {
       status.acked_config_version = session.acked_config_version;
       status.epoch = session.epoch;
       status.clock_ahead_ms = session.clock_ahead_ms;
+      status.outbox_error = session.outbox_error;
       if (auto seqs = trackers_.find({session.id, session.epoch}); seqs != trackers_.end()) {
         status.stored_seq = seqs->second.contiguous();
       }

@@ -43,6 +43,8 @@ struct MonitorStatus {
   // A result dated this far (ms) ahead of the manager's clock was seen lately:
   // the monitor's clock is wrong. 0 when not.
   std::int64_t clock_ahead_ms = 0;
+  // The monitor's HEARTBEAT says its outbox commits fail (disk full ...): the error. "" when not.
+  std::string outbox_error = {};
 };
 
 struct CheckStatus {

@@ -22,7 +22,8 @@ std::string format_status_table(const std::vector<MonitorStatus>& monitors,
         "\n  " + m.name + std::string(width - m.name.size(), ' ') + "  id=" + std::to_string(m.id) +
         " " + m.state + " config v" + std::to_string(m.config_version) + " (acked v" +
         std::to_string(m.acked_config_version) + ") stored_seq=" + std::to_string(m.stored_seq) +
-        (m.epoch.empty() ? "" : " epoch=" + m.epoch);
+        (m.epoch.empty() ? "" : " epoch=" + m.epoch) +
+        (m.outbox_error.empty() ? "" : " OUTBOX FAILING: " + m.outbox_error);
     std::string states;
     for (const char* state : {"DOWN", "UP", "UNKNOWN"}) {
       const auto& checks_of = by_state[m.name];

@@ -92,9 +92,10 @@ struct Packing {
       pack_header(packer, "HEARTBEAT", 0);
       return;
     }
-    pack_header(packer, "HEARTBEAT", 2);
+    pack_header(packer, "HEARTBEAT", m.outbox_error.empty() ? 2 : 3);
     pack_field(packer, "epoch", m.epoch);
     pack_field(packer, "last_seq", m.last_seq);
+    if (!m.outbox_error.empty()) pack_field(packer, "outbox_error", m.outbox_error);
   }
   void operator()(const Bye&) const { pack_header(packer, "BYE", 0); }
 };
@@ -296,6 +297,7 @@ Expected<ControlMessage> control_from_map(const MsgMap& map, const std::string& 
     } else if (fields.find("epoch") != nullptr) {
       m.epoch = fields.str("epoch");
       m.last_seq = fields.uint("last_seq");
+      m.outbox_error = fields.str_or("outbox_error");
     }
     message = std::move(m);
   } else if (type == "BYE") {

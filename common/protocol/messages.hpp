@@ -117,6 +117,8 @@ struct ReplayReq {
 struct Heartbeat {
   std::string epoch;
   std::uint64_t last_seq = 0;
+  std::string outbox_error =
+      {};  // a monitor's: why its outbox commits fail now ("" while they work)
   bool operator==(const Heartbeat&) const = default;
 };
 

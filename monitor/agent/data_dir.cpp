@@ -8,14 +8,20 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/sqlite_db.hpp"
+
 namespace netmon::agent {
 
 DataDirLock::DataDirLock(const std::filesystem::path& dir) {
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error || !std::filesystem::is_directory(dir)) {
+  std::string error;
+  try {
+    sqlite::create_private_directory(dir);
+  } catch (const std::filesystem::filesystem_error& e) {
+    error = e.code().message();
+  }
+  if (!error.empty() || !std::filesystem::is_directory(dir)) {
     throw std::runtime_error("--data-dir " + dir.string() + ": cannot create the directory (" +
-                             (error ? error.message() : "not a directory") +
+                             (!error.empty() ? error : "not a directory") +
                              "); choose another path");
   }
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
@@ -24,7 +30,7 @@ DataDirLock::DataDirLock(const std::filesystem::path& dir) {
                              "permissions");
   }
   const std::filesystem::path path = dir / kLockFileName;
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) {
     throw std::runtime_error("--data-dir " + dir.string() + ": cannot create " + kLockFileName +
                              " (" + std::strerror(errno) +

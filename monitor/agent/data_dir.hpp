@@ -1,8 +1,9 @@
 #pragma once
-// The monitor's data dir (--data-dir): created if missing, checked writable,
-// and held with an exclusive lock on DIR/monitor.lock for the agent's life,
-// because two monitors on one data dir would hand out the same sequence
-// numbers. Errors name the flag and the fix.
+// The monitor's data dir (--data-dir): created if missing (owner only: 0700,
+// its files 0600), checked writable, and held with an exclusive lock on
+// DIR/monitor.lock for the agent's life, because two monitors on one data
+// dir would hand out the same sequence numbers. Errors name the flag and the
+// fix.
 
 #include <filesystem>
 

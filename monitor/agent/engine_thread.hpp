@@ -2,7 +2,9 @@
 // The engine side of netmon-monitor: an asio loop on its own thread running
 // the CheckEngine (or, in synthetic mode, the SyntheticGenerator), handing
 // every result to the ResultQueue. The agent thread changes the checks by
-// posting to the loop; it never touches the engine directly.
+// posting to the loop; it never touches the engine directly. An exception
+// escaping the loop ends the process (std::terminate, a non-zero exit): no
+// check would run any more, and a monitor that only heartbeats hides that.
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>

@@ -40,6 +40,11 @@ constexpr std::size_t kMaxNameLength = 64;
 constexpr std::size_t kMaxIdsInLogLine = 20;
 constexpr std::uint32_t kMinHeartbeatMs = 10;
 constexpr std::uint32_t kMaxHeartbeatMs = 3'600'000;
+// Outbox commits that fail are retried after a backoff doubling between these.
+constexpr std::chrono::milliseconds kMinCommitRetry{10};
+constexpr std::chrono::milliseconds kMaxCommitRetry{1000};
+constexpr std::size_t kMaxOutboxErrorBytes = 200;
+constexpr const char* kShedReason = "outbox_error";
 
 bool valid_name(const std::string& name) {
   if (name.empty() || name.size() > kMaxNameLength) return false;
@@ -110,13 +115,27 @@ class MonitorAgent::Impl {
     std::lock_guard lock(stats_mutex_);
     return snapshot_;
   }
+  std::optional<std::string> failure() const {
+    std::lock_guard lock(stats_mutex_);
+    return failure_;
+  }
 
  private:
   using TimePoint = MonotonicClock::TimePoint;
 
   void run();
   void turn();
-  void commit_and_publish();
+  bool outbox_failing() const { return !outbox_error_.empty(); }
+  void take_results();
+  void commit_and_publish(TimePoint now, bool stopping = false);
+  template <class Append>
+  std::optional<AppendOutcome> try_commit(const Append& append, TimePoint now);
+  void commit_failed(const sqlite::SqliteError& error, TimePoint now);
+  void commit_recovered(TimePoint now);
+  void committed(const AppendOutcome& outcome);
+  void commit_at_stop();
+  void report_outbox_state(TimePoint now);
+  void send_heartbeat(TimePoint now);
   void publish(const std::vector<OutboxRecord>& records);
   void apply_stored_config();
   void apply_config(const protocol::Config& config, TimePoint now);
@@ -174,13 +193,24 @@ class MonitorAgent::Impl {
   bool replay_reported_ = true;
   bool catching_up_ = false;
   std::vector<CheckResult> batch_;
+  std::vector<CheckResult> incoming_;
   std::uint64_t publish_count_ = 0;
   bool trim_pending_ = false;
-  bool commit_failing_ = false;
+  // While outbox commits fail: the error (for HEARTBEAT and stats), when to
+  // try again, the current backoff, and how many results were shed since
+  // the last loss record that covers them.
+  std::string outbox_error_;
+  TimePoint commit_retry_at_{};
+  std::chrono::milliseconds commit_retry_{0};
+  TimePoint next_outbox_report_{};
+  TimePoint next_state_heartbeat_{};
+  std::uint64_t failed_since_ok_ = 0;
+  std::uint64_t unwritten_ = 0;
   MonitorStats counters_;
 
   mutable std::mutex stats_mutex_;
   MonitorStats snapshot_;
+  std::optional<std::string> failure_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
   bool stopped_ = false;
@@ -199,7 +229,8 @@ MonitorAgent::Impl::Impl(zmq::context_t& context, MonitorOptions options)
     state_ = std::make_unique<MonitorState>(options_.data_dir, options_.synchronous);
     outbox_ = std::make_unique<ResultOutbox>(
         options_.data_dir, options_.name,
-        OutboxOptions{options_.outbox_max_records, options_.outbox_max_age, options_.synchronous});
+        OutboxOptions{options_.outbox_max_records, options_.outbox_max_age, options_.synchronous,
+                      &clock_});
     if (!options_.produced_log.empty()) {
       produced_log_ = std::make_unique<ProducedLog>(options_.produced_log, outbox_->epoch(),
                                                     outbox_->last_seq());
@@ -225,6 +256,13 @@ MonitorAgent::Impl::Impl(zmq::context_t& context, MonitorOptions options)
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("--manager '" + options_.manager + "': " + e.what() +
                              " (expected e.g. tcp://127.0.0.1:5555)");
+  }
+  if (!outbox_->set_aside().empty()) {
+    // Only the file is kept: what the manager had not stored of it is lost.
+    log_->error(
+        "outbox was corrupt ({}); set aside as {} and started epoch={}: results it held that the "
+        "manager had not stored are lost",
+        outbox_->corruption(), outbox_->set_aside().string(), outbox_->epoch());
   }
   counters_.monitor_id = state_->monitor_id();
   counters_.epoch = outbox_->epoch();
@@ -286,34 +324,43 @@ void MonitorAgent::Impl::run() {
     while (!stopping_.load()) {
       turn();
     }
-    // Everything the stopped engine produced is committed (unless the disk refuses).
-    do {
-      commit_and_publish();
-    } while (!commit_failing_ && (!batch_.empty() || queue_.size() > 0));
+    commit_at_stop();
     if (dealer_ && welcomed_) send_control(protocol::Bye{}, clock_.now());
     close_control(protocol::kLingerMs);
   } catch (const std::exception& e) {
     log_->critical("agent stopped on an unexpected error: {}", e.what());
+    std::lock_guard lock(stats_mutex_);
+    failure_ = e.what();
   }
   welcomed_ = false;
   update_stats();
 }
 
 void MonitorAgent::Impl::turn() {
+  ++counters_.turns;
+  // While commits fail the results' wakeup is not watched (results are taken
+  // every turn instead), so the loop wakes at the poll timeout, not per result.
+  const bool watch_results = !outbox_failing();
   std::array<zmq::pollitem_t, 2> items{{
       {nullptr, queue_.fd(), ZMQ_POLLIN, 0},
       {dealer_ ? dealer_->handle() : nullptr, 0, ZMQ_POLLIN, 0},
   }};
+  zmq::pollitem_t* first = watch_results ? items.data() : items.data() + 1;
+  const int count = (watch_results ? 1 : 0) + (dealer_ ? 1 : 0);
   try {
     // Results still waiting for a commit: only look at the sockets.
-    zmq::poll(items.data(), dealer_ ? 2 : 1,
-              batch_.empty() || commit_failing_ ? kPollTimeout : std::chrono::milliseconds(0));
+    const bool busy = !batch_.empty() && !outbox_failing();
+    if (count > 0) {
+      zmq::poll(first, count, busy ? std::chrono::milliseconds(0) : kPollTimeout);
+    } else {
+      std::this_thread::sleep_for(kPollTimeout);  // nothing to watch: wait for the next retry
+    }
   } catch (const zmq::error_t& e) {
     if (e.num() != EINTR) throw;
     return;
   }
-  commit_and_publish();
   const TimePoint now = clock_.now();
+  commit_and_publish(now);
   if (dealer_ && (items[1].revents & ZMQ_POLLIN)) receive_control(now);
   on_timers(now);
   pump_replay(now);
@@ -321,35 +368,125 @@ void MonitorAgent::Impl::turn() {
   update_stats();
 }
 
-void MonitorAgent::Impl::commit_and_publish() {
-  // Take more only when the last take is committed, so a backlog stays in
-  // the queue where the engine side can see it.
-  if (batch_.empty()) queue_.drain(batch_);
+void MonitorAgent::Impl::take_results() {
+  if (!outbox_failing()) {
+    // Take more only when the last take is committed, so a backlog stays in
+    // the queue where the engine side can see it.
+    if (batch_.empty()) queue_.drain(batch_);
+    return;
+  }
+  // Failing: take everything (which clears the wakeup) and hold at most
+  // max_pending_results, shedding the oldest; a loss record covers them.
+  queue_.drain(incoming_);
+  batch_.insert(batch_.end(), std::make_move_iterator(incoming_.begin()),
+                std::make_move_iterator(incoming_.end()));
+  incoming_.clear();
+  if (batch_.size() > options_.max_pending_results) {
+    const std::size_t shed = batch_.size() - options_.max_pending_results;
+    batch_.erase(batch_.begin(), batch_.begin() + static_cast<std::ptrdiff_t>(shed));
+    unwritten_ += shed;
+    counters_.shed_results += shed;
+  }
+}
+
+void MonitorAgent::Impl::commit_and_publish(TimePoint now, bool stopping) {
+  take_results();
+  if (batch_.empty() && unwritten_ == 0) return;
+  if (outbox_failing()) {
+    if (!stopping && now < commit_retry_at_) return;
+    // A WAL that filled the disk gives its space back, and acknowledged rows
+    // free pages for new ones.
+    (void)outbox_->checkpoint();
+    trim_acknowledged(now);
+  }
+  if (unwritten_ > 0) {
+    const auto outcome = try_commit(
+        [&] { return outbox_->append_loss(unwritten_, state_->monitor_id(), kShedReason); }, now);
+    if (!outcome) return;
+    log_->warn("{} results were shed while the outbox failed; loss record seq={} covers them",
+               unwritten_, outcome->records.back().seq);
+    unwritten_ = 0;
+    committed(*outcome);
+  }
   if (batch_.empty()) return;
   // A backlog is committed in bounded transactions, with control traffic between them.
   const std::size_t count = std::min(batch_.size(), kMaxResultsPerCommit);
-  AppendOutcome outcome;
-  try {
-    outcome = outbox_->append(std::span(batch_).first(count), state_->monitor_id(),
-                              std::chrono::system_clock::now());
-  } catch (const sqlite::SqliteError& e) {
-    // Keep the results and retry next turn: nothing is published uncommitted.
-    commit_failing_ = true;
-    if (warning_allowed(clock_.now())) {
-      log_->error("outbox commit failed, retrying: {} (results waiting={})", e.what(),
-                  batch_.size());
-    }
-    return;
-  }
-  commit_failing_ = false;
+  const auto outcome = try_commit(
+      [&] { return outbox_->append(std::span(batch_).first(count), state_->monitor_id()); }, now);
+  if (!outcome) return;  // the results stay: nothing is published uncommitted
   batch_.erase(batch_.begin(), batch_.begin() + static_cast<std::ptrdiff_t>(count));
-  counters_.produced += outcome.records.size();
-  if (outcome.dropped > 0) {
-    counters_.dropped_by_cap += outcome.dropped;
+  if (outcome->dropped > 0) {
+    counters_.dropped_by_cap += outcome->dropped;
     log_->warn(
         "outbox cap reached: dropped the {} oldest records (a loss record tells the manager)",
-        outcome.dropped);
+        outcome->dropped);
   }
+  committed(*outcome);
+}
+
+template <class Append>
+std::optional<AppendOutcome> MonitorAgent::Impl::try_commit(const Append& append, TimePoint now) {
+  ++counters_.commit_attempts;
+  try {
+    AppendOutcome outcome = append();
+    if (outbox_failing()) commit_recovered(now);
+    return outcome;
+  } catch (const sqlite::SqliteError& e) {
+    // A damaged file does not heal by waiting: the agent stops (the process
+    // exits 1), and the next start sets the outbox aside.
+    if (e.corrupt()) throw;
+    commit_failed(e, now);
+    return std::nullopt;
+  }
+}
+
+void MonitorAgent::Impl::commit_failed(const sqlite::SqliteError& error, TimePoint now) {
+  ++counters_.commit_failures;
+  ++failed_since_ok_;
+  const bool first = !outbox_failing();
+  commit_retry_ = first ? kMinCommitRetry : std::min(commit_retry_ * 2, kMaxCommitRetry);
+  commit_retry_at_ = now + commit_retry_;
+  std::string text = error.what();
+  if (text.size() > kMaxOutboxErrorBytes) text.resize(kMaxOutboxErrorBytes);
+  outbox_error_ = text.empty() ? "outbox commit failed" : text;
+  if (first) {
+    // A nearly full disk makes the outbox flap: bounded lines and heartbeats.
+    if (warning_allowed(now)) {
+      log_->error(
+          "outbox commit failed: {}; holding up to {} results in memory and retrying (every {} "
+          "ms at most)",
+          outbox_error_, options_.max_pending_results, kMaxCommitRetry.count());
+    }
+    next_outbox_report_ = now + kBufferingReportInterval;
+    report_outbox_state(now);
+  } else if (now >= next_outbox_report_) {
+    log_->error("outbox still failing: {} (failed commits={} held={} shed={})", outbox_error_,
+                failed_since_ok_, batch_.size(), counters_.shed_results);
+    next_outbox_report_ = now + kBufferingReportInterval;
+  }
+}
+
+void MonitorAgent::Impl::commit_recovered(TimePoint now) {
+  if (warning_allowed(now)) {
+    log_->info("outbox writable again after {} failed commits (held={} shed={})", failed_since_ok_,
+               batch_.size(), unwritten_);
+  }
+  outbox_error_.clear();
+  failed_since_ok_ = 0;
+  commit_retry_ = std::chrono::milliseconds(0);
+  report_outbox_state(now);
+}
+
+void MonitorAgent::Impl::report_outbox_state(TimePoint now) {
+  // The manager shows the change at once, unless it flaps: then the next
+  // regular heartbeat tells.
+  if (now < next_state_heartbeat_) return;
+  next_state_heartbeat_ = now + heartbeat();
+  send_heartbeat(now);
+}
+
+void MonitorAgent::Impl::committed(const AppendOutcome& outcome) {
+  counters_.produced += outcome.records.size();
   if (produced_log_) {
     try {
       produced_log_->append(outcome.records);
@@ -358,6 +495,35 @@ void MonitorAgent::Impl::commit_and_publish() {
     }
   }
   publish(outcome.records);
+}
+
+void MonitorAgent::Impl::commit_at_stop() {
+  // Everything the stopped engine produced is committed, unless the outbox
+  // refuses: then one attempt more (no waiting) to write a loss record for it.
+  const TimePoint now = clock_.now();
+  do {
+    commit_and_publish(now, true);
+  } while (!outbox_failing() && (!batch_.empty() || queue_.size() > 0));
+  if (!outbox_failing()) return;
+  queue_.drain(incoming_);
+  const std::uint64_t held = batch_.size() + incoming_.size();
+  batch_.clear();
+  incoming_.clear();
+  unwritten_ += held;
+  counters_.shed_results += held;
+  commit_and_publish(now, true);
+  if (unwritten_ == 0) return;
+  counters_.lost_unrecorded += unwritten_;
+  log_->error(
+      "stopping with {} results lost: the outbox refuses writes ({}), so not even a loss record "
+      "could tell the manager",
+      unwritten_, outbox_error_);
+  unwritten_ = 0;
+}
+
+void MonitorAgent::Impl::send_heartbeat(TimePoint now) {
+  if (!dealer_ || !welcomed_) return;
+  send_control(protocol::Heartbeat{outbox_->epoch(), outbox_->last_seq(), outbox_error_}, now);
 }
 
 void MonitorAgent::Impl::publish(const std::vector<OutboxRecord>& records) {
@@ -549,12 +715,16 @@ void MonitorAgent::Impl::on_ack(const protocol::Ack& ack, TimePoint now) {
 }
 
 void MonitorAgent::Impl::trim_acknowledged(TimePoint now) {
-  if (!trim_pending_) return;
+  // While commits fail, trims go with the commit retries (commit_and_publish).
+  if (!trim_pending_ || (outbox_failing() && now < commit_retry_at_)) return;
   try {
     outbox_->trim(counters_.acked_seq);
     trim_pending_ = false;
   } catch (const sqlite::SqliteError& e) {
-    if (warning_allowed(now)) log_->error("outbox trim failed, retrying: {}", e.what());
+    // While commits fail too, the outbox-failing reports say it already.
+    if (!outbox_failing() && warning_allowed(now)) {
+      log_->error("outbox trim failed, retrying: {}", e.what());
+    }
   }
 }
 
@@ -607,9 +777,7 @@ void MonitorAgent::Impl::on_timers(TimePoint now) {
   }
   if (!welcomed_) return;
   // Naming the newest seq lets the manager notice records lost at the tail of the bus.
-  if (now - last_sent_ >= heartbeat()) {
-    send_control(protocol::Heartbeat{outbox_->epoch(), outbox_->last_seq()}, now);
-  }
+  if (now - last_sent_ >= heartbeat()) send_heartbeat(now);
   if (window_.in_flight() > 0 && now - last_ack_progress_ >= silence_limit()) {
     log_->warn("no ACK for replayed records in {} ms; sending them again from seq {}",
                to_ms(now - last_ack_progress_), counters_.acked_seq + 1);
@@ -671,6 +839,9 @@ bool MonitorAgent::Impl::warning_allowed(TimePoint now) {
 void MonitorAgent::Impl::update_stats() {
   counters_.connected = welcomed_;
   counters_.outbox_records = outbox_->size();
+  counters_.pending_results = batch_.size();
+  counters_.commit_failures_in_a_row = failed_since_ok_;
+  counters_.outbox_error = outbox_error_;
   counters_.last_seq = outbox_->last_seq();
   std::lock_guard lock(stats_mutex_);
   snapshot_ = counters_;
@@ -691,6 +862,10 @@ void MonitorAgent::stop() {
 
 MonitorStats MonitorAgent::stats() const {
   return impl_->stats();
+}
+
+std::optional<std::string> MonitorAgent::failure() const {
+  return impl_->failure();
 }
 
 }  // namespace netmon::agent

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <zmq.hpp>
 
@@ -28,20 +29,34 @@ struct MonitorOptions {
   std::chrono::milliseconds reconnect_min{1000}, reconnect_max{32000};
   double synthetic_rate = 0;           // >0: emit this many synthetic results/s, no checks
   std::filesystem::path produced_log;  // non-empty: append "<epoch> <seq>\n" per committed record
+  // Results held in memory while outbox commits fail (disk full); beyond it
+  // the oldest are shed, and a loss record covers them once the outbox works.
+  std::size_t max_pending_results = 50'000;
   std::uint32_t drop_every_nth_publish = 0;  // test hook: skip publishing every Nth record
   const MonotonicClock* clock = &SteadyClock::instance();
 };
 
 struct MonitorStats {
-  std::uint64_t produced = 0;        // records committed to the outbox (results and loss records)
-  std::uint64_t published = 0;       // records sent on the PUB socket
-  std::uint64_t acked_seq = 0;       // highest seq the manager acknowledged (this epoch)
-  std::uint64_t replayed = 0;        // records sent in REPLAY batches
-  std::uint64_t outbox_records = 0;  // records held in the outbox now
-  std::uint64_t dropped_by_cap = 0;  // records the outbox cap removed (each covered by a LOSS)
-  std::uint64_t malformed = 0;       // control messages dropped: undecodable or unexpected
-  std::uint64_t reconnects = 0;      // control channel re-opened after a loss or a REJECT
-  bool connected = false;            // WELCOME received on the current connection
+  std::uint64_t produced = 0;         // records committed to the outbox (results and loss records)
+  std::uint64_t published = 0;        // records sent on the PUB socket
+  std::uint64_t acked_seq = 0;        // highest seq the manager acknowledged (this epoch)
+  std::uint64_t replayed = 0;         // records sent in REPLAY batches
+  std::uint64_t outbox_records = 0;   // records held in the outbox now
+  std::uint64_t dropped_by_cap = 0;   // records the outbox cap removed (each covered by a LOSS)
+  std::uint64_t malformed = 0;        // control messages dropped: undecodable or unexpected
+  std::uint64_t reconnects = 0;       // control channel re-opened after a loss or a REJECT
+  std::uint64_t turns = 0;            // agent loop wakeups
+  std::uint64_t commit_attempts = 0;  // outbox transactions tried (results and loss records)
+  std::uint64_t commit_failures = 0;  // of them, failed (disk full, I/O error)
+  std::uint64_t commit_failures_in_a_row = 0;  // since the last that worked
+  std::uint64_t pending_results = 0;           // results taken from the engine, not yet committed
+  // Results dropped uncommitted (beyond max_pending_results while the outbox
+  // failed, or held at a stop it refused): each is covered by a loss record,
+  // except lost_unrecorded of them (a stop where not even that could be written).
+  std::uint64_t shed_results = 0;
+  std::uint64_t lost_unrecorded = 0;
+  std::string outbox_error;  // why outbox commits fail now; empty while they work
+  bool connected = false;    // WELCOME received on the current connection
   std::uint64_t monitor_id = 0;
   std::uint64_t config_version = 0;
   std::string epoch;
@@ -63,6 +78,10 @@ class MonitorAgent {  // owns an engine thread and an agent thread
   // Sends BYE if connected, joins threads; idempotent.
   void stop();
   MonitorStats stats() const;  // thread-safe snapshot
+  // Why the agent thread stopped on its own (an outbox read that fails, a
+  // dead engine thread): the process must then exit non-zero, since nothing
+  // works any more. nullopt while it runs or after a clean stop. Thread-safe.
+  std::optional<std::string> failure() const;
 
  private:
   class Impl;

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <csignal>
 
 #include "common/command_line.hpp"
 #include "common/duration.hpp"
@@ -22,7 +23,10 @@ constexpr const char* kDescription =
     "config, the monitor's identity and its sequence numbers live in --data-dir too, so after\n"
     "a restart it resumes checking at once, even while the manager is away. When the outbox\n"
     "reaches --outbox-max-records or --outbox-max-age, the oldest results are dropped and a\n"
-    "loss record tells the manager how many: checks never stop, loss is never silent.\n";
+    "loss record tells the manager how many: checks never stop, loss is never silent.\n"
+    "While the outbox cannot be written (a full disk), results wait in memory (a bounded\n"
+    "number; a loss record covers what is shed), commits are retried with backoff, and the\n"
+    "manager's status shows the outbox failing until it works again.\n";
 
 constexpr const char* kFooter =
     "Examples:\n"
@@ -36,8 +40,10 @@ constexpr const char* kFooter =
     "monitor (it retries with backoff, 1 s doubling to 32 s).\n"
     "Ctrl+C or SIGTERM stops cleanly: pending results are committed and the manager is told.\n"
     "\n"
-    "Exit status: 0 after a clean stop, 1 when the monitor cannot start (data dir, endpoints),\n"
-    "2 for usage errors.\n";
+    "Exit status: 0 after a clean stop, 1 when the monitor cannot start (data dir, endpoints)\n"
+    "or stopped on an internal error (an outbox it cannot read), 2 for usage errors.\n";
+
+constexpr std::chrono::milliseconds kFailureCheckInterval{200};
 
 struct RawArgs {
   std::string max_records;
@@ -79,7 +85,8 @@ ParsedMonitorCommand parse_monitor_args(int argc, const char* const* argv) {
                  "Most records the outbox holds while unacknowledged [default: 1000000]")
       ->type_name("N");
   app.add_option("--outbox-max-age", raw.max_age,
-                 "Oldest an unacknowledged record may get: 30s, 12h, 7d ... [default: 7d]")
+                 "Oldest an unacknowledged record may get: 30s, 12h, 7d ... [default: 7d]; "
+                 "counts the time the monitor runs (a wall-clock step ages nothing)")
       ->type_name("DURATION");
   app.add_option("--sync", raw.sync,
                  "Outbox durability: full survives power loss, normal only a crash of the "
@@ -154,6 +161,9 @@ int monitor_main(int argc, const char* const* argv, std::ostream& out, std::ostr
   }
   setup_logging(parsed.log_level);
 
+  // A file size limit (ulimit -f) is then a write error the outbox handles
+  // like a full disk, not a signal that kills the monitor.
+  std::signal(SIGXFSZ, SIG_IGN);
   // Block the stop signals before any thread exists, so every thread
   // inherits the mask and only the wait below sees them.
   const SignalWaiter signals({SIGINT, SIGTERM});
@@ -163,9 +173,16 @@ int monitor_main(int argc, const char* const* argv, std::ostream& out, std::ostr
     zmq::context_t context;
     MonitorAgent agent(context, std::move(*parsed.options));
     agent.start();
-    const int received = signals.wait();
-    component_logger("monitor")->info("stopping on signal {}", received);
+    // Woken by a stop signal, or now and then to see whether the agent died.
+    std::optional<int> received;
+    while (!(received = signals.wait_for(kFailureCheckInterval)) && !agent.failure()) {
+    }
+    if (received) component_logger("monitor")->info("stopping on signal {}", *received);
     agent.stop();
+    if (const auto failure = agent.failure()) {
+      err << "netmon-monitor: stopped on an internal error: " << *failure << "\n" << std::flush;
+      status = kExitFailure;
+    }
   } catch (const std::exception& e) {
     err << "netmon-monitor: " << e.what() << "\n" << std::flush;
     status = kExitFailure;

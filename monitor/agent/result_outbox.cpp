@@ -1,6 +1,9 @@
 #include "monitor/agent/result_outbox.hpp"
 
+#include <sqlite3.h>
+
 #include <algorithm>
+#include <ctime>
 
 #include "common/protocol/codec.hpp"
 #include "monitor/agent/random_id.hpp"
@@ -19,34 +22,116 @@ std::int64_t as_int(std::uint64_t value) {
   return static_cast<std::int64_t>(value);
 }
 
+[[noreturn]] void corrupt(const std::string& what) {
+  throw sqlite::SqliteError("outbox bookkeeping: " + what, SQLITE_CORRUPT);
+}
+
+void check_integrity(sqlite::Database& db) {
+  auto check = db.prepare("PRAGMA quick_check(1)");
+  std::string verdict = check.step() ? std::string(check.column_text(0)) : "no answer";
+  check.reset();
+  std::replace(verdict.begin(), verdict.end(), '\n', ' ');  // one log line
+  if (verdict != "ok") throw sqlite::SqliteError("quick_check: " + verdict, SQLITE_CORRUPT);
+}
+
+bool empty_table(sqlite::Database& db, const std::string& table) {
+  auto any = db.prepare("SELECT 1 FROM " + table + " LIMIT 1");
+  const bool found = any.step();
+  any.reset();
+  return !found;
+}
+
+// Renames a corrupt outbox (and its -wal and -shm) to
+// outbox.db.corrupt-<UTC time>, kept for a post-mortem; returns the new name.
+std::filesystem::path set_aside_corrupt(const std::filesystem::path& file) {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+  std::filesystem::path aside = file.string() + ".corrupt-" + stamp;
+  for (int n = 2; std::filesystem::exists(aside); ++n)
+    aside = file.string() + ".corrupt-" + stamp + "-" + std::to_string(n);
+  std::filesystem::rename(file, aside);
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::filesystem::path companion = file.string() + suffix;
+    if (std::filesystem::exists(companion)) {
+      std::filesystem::rename(companion, aside.string() + suffix);
+    }
+  }
+  return aside;
+}
+
 }  // namespace
 
 ResultOutbox::ResultOutbox(const std::filesystem::path& dir, std::string monitor_name,
                            OutboxOptions options)
-    : monitor_name_(std::move(monitor_name)),
-      options_(options),
-      db_(dir / kFileName, sqlite::OpenOptions{.synchronous = options.synchronous}) {
+    : monitor_name_(std::move(monitor_name)), options_(options) {
+  const std::filesystem::path file = dir / kFileName;
+  try {
+    open(file);
+  } catch (const sqlite::SqliteError& e) {
+    if (!e.corrupt()) throw;
+    close();
+    corruption_ = e.what();
+    set_aside_ = set_aside_corrupt(file);
+    open(file);
+  }
+}
+
+void ResultOutbox::close() {
+  insert_ = {};
+  delete_through_ = {};
+  read_from_ = {};
+  created_at_ = {};
+  save_last_seq_ = {};
+  save_acked_through_ = {};
+  db_ = {};
+}
+
+void ResultOutbox::open(const std::filesystem::path& file) {
+  db_ = sqlite::Database(file, sqlite::OpenOptions{.synchronous = options_.synchronous});
+  check_integrity(db_);
+  // outbox_meta.created_us is the wall clock of the file's creation (data);
+  // records.created_us is a row's place on the outbox clock (clock_us).
   db_.exec(
       "CREATE TABLE IF NOT EXISTS outbox_meta ("
       " id INTEGER PRIMARY KEY CHECK (id = 1),"
       " epoch TEXT NOT NULL,"
       " last_seq INTEGER NOT NULL,"
       " acked_through INTEGER NOT NULL DEFAULT 0,"
-      " created_us INTEGER NOT NULL);"
+      " created_us INTEGER NOT NULL,"
+      " clock_us INTEGER NOT NULL DEFAULT 0);"
       "CREATE TABLE IF NOT EXISTS records ("
       " seq INTEGER PRIMARY KEY,"
       " created_us INTEGER NOT NULL,"
       " body BLOB NOT NULL);");
   {
     sqlite::Transaction transaction(db_);
-    auto meta = db_.prepare("SELECT epoch, last_seq, acked_through FROM outbox_meta WHERE id = 1");
+    auto has_clock = db_.prepare(
+        "SELECT count(*) FROM pragma_table_info('outbox_meta') WHERE name = 'clock_us'");
+    has_clock.step();
+    if (has_clock.column_int64(0) == 0) {
+      // An outbox from before the outbox clock: its rows carry wall-clock
+      // stamps, which become their places on it, and the clock goes on from
+      // the newest, so none of them gets older by the upgrade.
+      has_clock.reset();
+      db_.exec(
+          "ALTER TABLE outbox_meta ADD COLUMN clock_us INTEGER NOT NULL DEFAULT 0;"
+          "UPDATE outbox_meta SET clock_us = COALESCE((SELECT MAX(created_us) FROM records), 0);");
+    }
+    has_clock.reset();
+    auto meta = db_.prepare(
+        "SELECT epoch, last_seq, acked_through, clock_us FROM outbox_meta WHERE id = 1");
     if (meta.step()) {
       epoch_ = std::string(meta.column_text(0));
       last_seq_ = static_cast<std::uint64_t>(meta.column_int64(1));
       acked_through_ = static_cast<std::uint64_t>(meta.column_int64(2));
+      clock_at_open_us_ = meta.column_int64(3);
       meta.reset();
     } else {
       meta.reset();
+      if (!empty_table(db_, "records")) corrupt("records without an outbox_meta row");
       epoch_ = random_hex(kEpochBytes);
       db_.prepare("INSERT INTO outbox_meta (id, epoch, last_seq, created_us) VALUES (1, ?, 0, ?)")
           .bind(1, epoch_)
@@ -55,18 +140,38 @@ ResultOutbox::ResultOutbox(const std::filesystem::path& dir, std::string monitor
     }
     transaction.commit();
   }
-  auto oldest = db_.prepare("SELECT MIN(seq) FROM records");
-  oldest.step();
-  first_seq_ =
-      oldest.column_is_null(0) ? last_seq_ + 1 : static_cast<std::uint64_t>(oldest.column_int64(0));
-  oldest.reset();
+  auto held = db_.prepare("SELECT MIN(seq), MAX(seq) FROM records");
+  held.step();
+  const bool none = held.column_is_null(0);
+  const std::int64_t oldest = held.column_int64(0);
+  const std::int64_t newest = held.column_int64(1);
+  first_seq_ = none ? last_seq_ + 1 : static_cast<std::uint64_t>(oldest);
+  held.reset();
+  // Bookkeeping that contradicts itself is damage quick_check cannot see.
+  if (epoch_.size() != 2 * kEpochBytes ||
+      epoch_.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    corrupt("epoch '" + epoch_.substr(0, 32) + "' is not 16 hex digits");
+  }
+  if (as_int(last_seq_) < 0 || acked_through_ > last_seq_ ||
+      (!none && (oldest < 1 || newest > as_int(last_seq_)))) {
+    corrupt("seqs out of order (first " + std::to_string(first_seq_) + ", newest " +
+            std::to_string(newest) + ", last " + std::to_string(last_seq_) + ", acked " +
+            std::to_string(acked_through_) + ")");
+  }
 
+  opened_at_ = options_.clock->now();
   insert_ = db_.prepare("INSERT INTO records (seq, created_us, body) VALUES (?, ?, ?)");
   delete_through_ = db_.prepare("DELETE FROM records WHERE seq <= ?");
   read_from_ = db_.prepare("SELECT seq, body FROM records WHERE seq >= ? ORDER BY seq LIMIT ?");
   created_at_ = db_.prepare("SELECT created_us FROM records WHERE seq = ?");
-  save_last_seq_ = db_.prepare("UPDATE outbox_meta SET last_seq = ? WHERE id = 1");
+  save_last_seq_ = db_.prepare("UPDATE outbox_meta SET last_seq = ?, clock_us = ? WHERE id = 1");
   save_acked_through_ = db_.prepare("UPDATE outbox_meta SET acked_through = ? WHERE id = 1");
+}
+
+std::int64_t ResultOutbox::clock_us() const {
+  const auto running =
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.clock->now() - opened_at_);
+  return clock_at_open_us_ + std::max<std::int64_t>(0, running.count());
 }
 
 std::int64_t ResultOutbox::created_us(std::uint64_t seq) {
@@ -96,10 +201,9 @@ std::string ResultOutbox::encode_loss(std::uint64_t seq, std::uint64_t monitor_i
   return protocol::encode_record(loss);
 }
 
-AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::uint64_t monitor_id,
-                                   std::chrono::system_clock::time_point now) {
+AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::uint64_t monitor_id) {
   AppendOutcome outcome;
-  const std::int64_t now_us = to_us(now);
+  const std::int64_t now_us = clock_us();
   const std::uint64_t first_before = first_seq_;
   const std::uint64_t last_before = last_seq_;
   const std::string topic_prefix = "res/" + monitor_name_ + "/";
@@ -177,7 +281,7 @@ AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::ui
       insert(seq, now_us, body);
       outcome.records.push_back({seq, loss_topic, std::move(body)});
     }
-    if (last_seq_ != last_before) save_last_seq_.bind(1, as_int(last_seq_)).run();
+    if (last_seq_ != last_before) save_last_seq_.bind(1, as_int(last_seq_)).bind(2, now_us).run();
     transaction.commit();
   } catch (...) {
     first_seq_ = first_before;
@@ -185,6 +289,36 @@ AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::ui
     throw;
   }
   return outcome;
+}
+
+AppendOutcome ResultOutbox::append_loss(std::uint64_t count, std::uint64_t monitor_id,
+                                        const char* reason) {
+  AppendOutcome outcome;
+  if (count == 0) return outcome;
+  const std::int64_t now_us = clock_us();
+  const std::uint64_t from = last_seq_ + 1;
+  const std::uint64_t seq = last_seq_ + count + 1;
+  protocol::Record loss{{monitor_name_, monitor_id, epoch_, seq},
+                        protocol::LossRange{from, seq - 1, count, reason}};
+  std::string body = protocol::encode_record(loss);
+  sqlite::Transaction transaction(db_);
+  insert(seq, now_us, body);
+  save_last_seq_.bind(1, as_int(seq)).bind(2, now_us).run();
+  transaction.commit();
+  // Nothing before this record is held when the outbox was empty.
+  if (first_seq_ == last_seq_ + 1) first_seq_ = seq;
+  last_seq_ = seq;
+  outcome.records.push_back({seq, "res/" + monitor_name_ + "/_loss", std::move(body)});
+  return outcome;
+}
+
+bool ResultOutbox::checkpoint() {
+  try {
+    db_.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    return true;
+  } catch (const sqlite::SqliteError&) {
+    return false;
+  }
 }
 
 std::vector<OutboxRecord> ResultOutbox::read(std::uint64_t from_seq, std::size_t max_records,
@@ -224,7 +358,7 @@ std::uint64_t ResultOutbox::trim(std::uint64_t acked_seq) {
 void ResultOutbox::skip_to(std::uint64_t seq) {
   if (seq <= last_seq_) return;
   sqlite::Transaction transaction(db_);
-  save_last_seq_.bind(1, as_int(seq)).run();
+  save_last_seq_.bind(1, as_int(seq)).bind(2, clock_us()).run();
   transaction.commit();
   last_seq_ = seq;
   (void)trim(seq);

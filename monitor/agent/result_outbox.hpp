@@ -5,6 +5,14 @@
 // only on the manager's cumulative ACK or at the cap, and a cap drop always
 // leaves a LOSS record behind. Bodies are stored encoded, so the bus and
 // REPLAY carry exactly the committed bytes. Owned by one thread.
+//
+// Ages (--outbox-max-age) are kept on the outbox clock: microseconds the
+// outbox has been open, summed over runs and persisted with every append. It
+// moves with the monotonic clock while the monitor runs and stands still
+// while it is stopped, so no wall-clock step, forward or back, ages a
+// record, and a restart never makes one older than the time it has waited
+// in a running monitor. (An outbox written before the outbox clock existed
+// keeps its rows' wall-clock stamps as their places on it.)
 
 #include <chrono>
 #include <cstdint>
@@ -14,6 +22,7 @@
 #include <vector>
 
 #include "common/check_result.hpp"
+#include "common/monotonic_clock.hpp"
 #include "common/sqlite_db.hpp"
 
 namespace netmon::agent {
@@ -22,6 +31,7 @@ struct OutboxOptions {
   std::uint64_t max_records = 1'000'000;
   std::chrono::seconds max_age = std::chrono::hours(24 * 7);
   sqlite::Synchronous synchronous = sqlite::Synchronous::kFull;
+  const MonotonicClock* clock = &SteadyClock::instance();  // drives the outbox clock
 };
 
 struct OutboxRecord {
@@ -42,14 +52,27 @@ class ResultOutbox {
   // a REPLAY message and through the broker's 1 MiB limit.
   static constexpr std::size_t kMaxBodyBytes = 256 * 1024;
 
-  // Opens or creates DIR/outbox.db; a new file gets a new random epoch.
-  // Throws sqlite::SqliteError when the file cannot be opened or written.
+  // Opens or creates DIR/outbox.db; a new file gets a new random epoch. A
+  // corrupt file (PRAGMA quick_check, an unreadable header, bookkeeping that
+  // contradicts itself) is renamed aside, with its -wal and -shm, to
+  // outbox.db.corrupt-<UTC time> and a new one with a new epoch begins:
+  // set_aside() names it. Throws sqlite::SqliteError when the file cannot be
+  // opened or written, std::filesystem::filesystem_error when a corrupt one
+  // cannot be renamed.
   ResultOutbox(const std::filesystem::path& dir, std::string monitor_name, OutboxOptions options);
 
   // Commits the whole batch in one transaction (group commit), applying the
-  // age and record caps first. `now` is the wall clock stored with each row.
-  AppendOutcome append(std::span<const CheckResult> results, std::uint64_t monitor_id,
-                       std::chrono::system_clock::time_point now);
+  // age and record caps first.
+  AppendOutcome append(std::span<const CheckResult> results, std::uint64_t monitor_id);
+
+  // `count` results were lost before they could be written (shed from
+  // memory while commits failed): gives them the next seqs, which stay
+  // empty, and commits one LOSS record (`reason`) covering exactly them.
+  AppendOutcome append_loss(std::uint64_t count, std::uint64_t monitor_id, const char* reason);
+
+  // Copies the WAL into the database file and truncates it, so a WAL that
+  // filled the disk gives its space back; false when it cannot now.
+  bool checkpoint();
 
   // Records from `from_seq` on, ascending: at most `max_records`, and at
   // most `max_bytes` of bodies (always at least one record if any).
@@ -73,8 +96,15 @@ class ResultOutbox {
   std::uint64_t last_seq() const { return last_seq_; }
   std::uint64_t size() const { return last_seq_ + 1 - first_seq_; }
   const std::filesystem::path& path() const { return db_.path(); }
+  // The corrupt outbox this open renamed aside (empty if none), and why.
+  const std::filesystem::path& set_aside() const { return set_aside_; }
+  const std::string& corruption() const { return corruption_; }
 
  private:
+  void open(const std::filesystem::path& file);
+  void close();
+  // Now on the outbox clock.
+  std::int64_t clock_us() const;
   std::int64_t created_us(std::uint64_t seq);
   void drop_through(std::uint64_t seq);
   std::string encode_loss(std::uint64_t seq, std::uint64_t monitor_id, std::uint64_t to,
@@ -93,7 +123,11 @@ class ResultOutbox {
   std::string epoch_;
   std::uint64_t first_seq_ = 1;
   std::uint64_t last_seq_ = 0;
-  std::uint64_t acked_through_ = 0;  // highest seq trim() was given: the manager has it
+  std::uint64_t acked_through_ = 0;    // highest seq trim() was given: the manager has it
+  std::int64_t clock_at_open_us_ = 0;  // the outbox clock when this run opened it
+  MonotonicClock::TimePoint opened_at_{};
+  std::filesystem::path set_aside_;
+  std::string corruption_;
 };
 
 }  // namespace netmon::agent

@@ -1,6 +1,8 @@
 #include "common/sqlite_db.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -22,6 +24,23 @@ class SqliteDbTest : public ::testing::Test {
   std::filesystem::path file() const { return dir_ / "test.db"; }
 
   std::filesystem::path dir_;
+};
+
+// The permission bits of `path`, or -1 when it does not exist.
+int mode_of(const std::filesystem::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return -1;
+  return static_cast<int>(info.st_mode & 07777);
+}
+
+// A umask that lets everyone read new files, as on many hosts; restored after.
+class OpenUmask {
+ public:
+  OpenUmask() : previous_(::umask(022)) {}
+  ~OpenUmask() { ::umask(previous_); }
+
+ private:
+  mode_t previous_;
 };
 
 std::int64_t count_rows(Database& db) {
@@ -117,6 +136,49 @@ TEST_F(SqliteDbTest, OpeningAFileInAMissingDirectoryNamesThePath) {
   } catch (const SqliteError& error) {
     EXPECT_NE(std::string(error.what()).find("missing/x.db"), std::string::npos) << error.what();
   }
+}
+
+TEST_F(SqliteDbTest, CreatesTheDatabaseAndItsWalAndShmForTheOwnerOnly) {
+  const OpenUmask umask;
+  Database db(file(), {});
+  db.exec("CREATE TABLE t (i INTEGER)");
+  db.exec("INSERT INTO t VALUES (1)");
+  EXPECT_EQ(mode_of(file()), 0600);
+  EXPECT_EQ(mode_of(file().string() + "-wal"), 0600);
+  EXPECT_EQ(mode_of(file().string() + "-shm"), 0600);
+}
+
+TEST_F(SqliteDbTest, TightensAWorldReadableDatabaseAndWalAtOpen) {
+  const OpenUmask umask;
+  { Database db(file(), {}); }
+  ::chmod(file().c_str(), 0644);
+  const std::string wal = file().string() + "-wal";
+  ::close(::open(wal.c_str(), O_CREAT | O_WRONLY, 0666));  // an empty WAL is a valid one
+  ::chmod(wal.c_str(), 0666);
+  Database db(file(), {});
+  db.exec("CREATE TABLE t (i INTEGER)");
+  EXPECT_EQ(mode_of(file()), 0600);
+  EXPECT_EQ(mode_of(wal), 0600);
+  EXPECT_EQ(mode_of(file().string() + "-shm"), 0600);
+}
+
+TEST_F(SqliteDbTest, ReadOnlyOpensLeaveTheModesAlone) {
+  { Database db(file(), {}); }
+  ::chmod(file().c_str(), 0640);
+  Database reader(file(), {.read_only = true});
+  EXPECT_EQ(mode_of(file()), 0640);
+}
+
+TEST_F(SqliteDbTest, APrivateDirectoryIsCreatedOwnerOnlyAndAnOpenOneIsTightened) {
+  const OpenUmask umask;
+  const auto fresh = dir_ / "a" / "data";
+  create_private_directory(fresh);
+  EXPECT_EQ(mode_of(fresh), 0700);
+  const auto old = dir_ / "old";
+  std::filesystem::create_directory(old);
+  ::chmod(old.c_str(), 0755);
+  create_private_directory(old);
+  EXPECT_EQ(mode_of(old), 0700);
 }
 
 }  // namespace

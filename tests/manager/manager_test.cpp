@@ -5,6 +5,7 @@
 #include "manager/manager.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "common/codec.hpp"
 #include "manager/result_store.hpp"
@@ -596,6 +597,26 @@ TEST_F(ManagerTest, AnUnusableConfigOrDataDirFailsConstructionWithTheReason) {
   testing::write_file(setup_.dir / "file", "not a dir");
   options.data_dir = setup_.dir / "file";
   EXPECT_THROW(Manager(context_, options), std::runtime_error);
+}
+
+TEST_F(ManagerTest, ItsDataDirAndStoreAreTheOwnersOnly) {
+  const mode_t previous_umask = ::umask(022);
+  { Manager manager(context_, setup_.options()); }
+  ::umask(previous_umask);
+  struct stat info {};
+  ASSERT_EQ(::stat(setup_.data_dir().c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0700u);
+  ASSERT_EQ(::stat(ResultStore::file_in(setup_.data_dir()).c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0600u);
+}
+
+TEST_F(ManagerTailGapTest, AMonitorsStatusShowsItsOutboxFailingUntilAHeartbeatSaysItWorks) {
+  monitor_->send(protocol::Heartbeat{monitor_->epoch, 0, "database or disk is full"});
+  ASSERT_TRUE(await([&] {
+    return monitor_status(*manager_, "edge-1")->outbox_error == "database or disk is full";
+  })) << "the heartbeat's outbox_error is not in the monitor's status";
+  monitor_->send(protocol::Heartbeat{monitor_->epoch, 0});
+  EXPECT_TRUE(await([&] { return monitor_status(*manager_, "edge-1")->outbox_error.empty(); }));
 }
 
 }  // namespace

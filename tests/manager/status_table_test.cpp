@@ -24,5 +24,17 @@ TEST(StatusTable, ShowsEachMonitorWithItsStateConfigSeqAndCheckStatesGrouped) {
   EXPECT_NE(table.find("UNKNOWN: echo"), std::string::npos) << table;
 }
 
+TEST(StatusTable, SaysWhenAMonitorsOutboxIsFailing) {
+  MonitorStatus failing{"edge-1", 1, "CONNECTED", 3, 3, 120, "00000000000000aa"};
+  failing.outbox_error = "database or disk is full";
+  const std::string table = format_status_table({failing}, {});
+  EXPECT_NE(table.find("stored_seq=120 epoch=00000000000000aa OUTBOX FAILING: database or disk "
+                       "is full"),
+            std::string::npos)
+      << table;
+  EXPECT_EQ(format_status_table({{"edge-1", 1, "CONNECTED", 3, 3, 120, "aa"}}, {}).find("OUTBOX"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace netmon::manager

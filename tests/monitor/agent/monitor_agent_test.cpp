@@ -1,8 +1,12 @@
 #include "monitor/agent/monitor_agent.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <fstream>
 #include <functional>
 #include <thread>
@@ -11,6 +15,7 @@
 #include "common/protocol/codec.hpp"
 #include "monitor/agent/monitor_state.hpp"
 #include "monitor/agent/result_outbox.hpp"
+#include "tests/monitor/agent/old_outbox.hpp"
 #include "tests/support/child_process.hpp"
 
 namespace netmon::agent {
@@ -126,6 +131,58 @@ std::vector<std::uint64_t> range(std::uint64_t from, std::uint64_t to) {
   return seqs;
 }
 
+// The permission bits of `path`, or -1 when it does not exist.
+int mode_of(const std::filesystem::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return -1;
+  return static_cast<int>(info.st_mode & 07777);
+}
+
+// XORs `count` bytes of `file` at `offset` with 0xff.
+void flip_bytes(const std::filesystem::path& file, std::uint64_t offset, std::size_t count) {
+  std::fstream stream(file, std::ios::in | std::ios::out | std::ios::binary);
+  std::string bytes(count, '\0');
+  stream.seekg(static_cast<std::streamoff>(offset));
+  stream.read(bytes.data(), static_cast<std::streamsize>(count));
+  for (char& byte : bytes)
+    byte = static_cast<char>(byte ^ 0xff);
+  stream.seekp(static_cast<std::streamoff>(offset));
+  stream.write(bytes.data(), static_cast<std::streamsize>(count));
+}
+
+// Files in `dir` whose names start with `prefix`.
+std::vector<std::filesystem::path> files_starting(const std::filesystem::path& dir,
+                                                  const std::string& prefix) {
+  std::vector<std::filesystem::path> found;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().filename().string().starts_with(prefix)) found.push_back(entry.path());
+  }
+  return found;
+}
+
+// A file size limit for this process (RLIMIT_FSIZE): no file grows past
+// `bytes`, as on a full disk; writes beyond fail (SIGXFSZ ignored, as
+// netmon-monitor does). Lifted by lift() or at the end of the scope.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &previous_);
+    rlimit limited = previous_;
+    limited.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &limited);
+  }
+  ~FileSizeLimit() {
+    lift();
+    std::signal(SIGXFSZ, previous_handler_);
+  }
+  void lift() { setrlimit(RLIMIT_FSIZE, &previous_); }
+
+ private:
+  rlimit previous_{};
+  void (*previous_handler_)(int) = nullptr;
+};
+
 class MonitorAgentTest : public ::testing::Test {
  protected:
   MonitorOptions options() {
@@ -146,7 +203,7 @@ class MonitorAgentTest : public ::testing::Test {
     std::vector<CheckResult> results;
     for (int i = 0; i < count; ++i)
       results.push_back(make_result(i));
-    (void)outbox.append(results, 0, std::chrono::system_clock::now());
+    (void)outbox.append(results, 0);
     return outbox.epoch();
   }
 
@@ -552,6 +609,247 @@ TEST_F(MonitorAgentTest, TheDropHookSkipsPublishingEveryNthRecordButCommitsAll) 
   const MonitorStats stats = agent.stats();
   EXPECT_EQ(stats.published, stats.produced - stats.produced / 10);
   EXPECT_EQ(stats.last_seq, stats.produced);
+}
+
+TEST_F(MonitorAgentTest, ItsDataDirAndEveryDatabaseFileAreTheOwnersOnly) {
+  const mode_t previous_umask = ::umask(022);
+  {
+    MonitorAgent agent(context_, options());
+    agent.start();
+    welcome(agent, 0);  // writes the monitor id: monitor.db has a WAL now
+    EXPECT_EQ(mode_of(data_dir_), 0700);
+    EXPECT_EQ(mode_of(data_dir_ / "monitor.lock"), 0600);
+    for (const char* file : {"monitor.db", "outbox.db"}) {
+      for (const char* suffix : {"", "-wal", "-shm"}) {
+        const std::string path = (data_dir_ / file).string() + suffix;
+        EXPECT_EQ(mode_of(path), 0600) << path;
+      }
+    }
+  }
+  // A data dir made by an older version is tightened at the next start.
+  ::chmod(data_dir_.c_str(), 0755);
+  ::chmod((data_dir_ / "outbox.db").c_str(), 0644);
+  MonitorAgent agent(context_, options());
+  EXPECT_EQ(mode_of(data_dir_), 0700);
+  EXPECT_EQ(mode_of(data_dir_ / "outbox.db"), 0600);
+  ::umask(previous_umask);
+}
+
+TEST_F(MonitorAgentTest, AForwardWallClockStepEvictsNothingUnacknowledged) {
+  // Results committed a minute ago by the monotonic clock, but stamped an
+  // hour ago: the wall clock stepped forward by an hour since.
+  std::filesystem::create_directories(data_dir_);
+  netmon::testing::write_pre_clock_outbox(data_dir_ / ResultOutbox::kFileName, "00112233445566aa",
+                                          50, [](std::int64_t) { return std::chrono::hours(1); });
+  MonitorOptions opts = options();
+  opts.outbox_max_age = std::chrono::minutes(30);
+  opts.synthetic_rate = 1000;
+  {
+    MonitorAgent agent(context_, opts);
+    agent.start();
+    ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 20; }));
+    agent.stop();
+    EXPECT_EQ(agent.stats().dropped_by_cap, 0u);
+  }
+  ResultOutbox outbox(data_dir_, "edge-1", {});
+  EXPECT_EQ(outbox.first_seq(), 1u) << "unacknowledged results were evicted by a wall-clock step";
+}
+
+class CorruptOutbox : public MonitorAgentTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(CorruptOutbox, IsSetAsideAndTheAgentRunsOnANewEpoch) {
+  const std::string old_epoch = prefill(3000);  // closed: everything is in the main file
+  const auto file = data_dir_ / ResultOutbox::kFileName;
+  constexpr std::uint64_t kPage = 4096;
+  if (std::string(GetParam()) == "header") {
+    flip_bytes(file, 0, 100);
+  } else {
+    ASSERT_GT(std::filesystem::file_size(file), 8 * kPage);
+    for (std::uint64_t page = 3; page < std::filesystem::file_size(file) / kPage; page += 2)
+      flip_bytes(file, page * kPage, 16);  // the b-tree page headers
+  }
+  MonitorOptions opts = options();
+  opts.synthetic_rate = 1000;
+  MonitorAgent agent(context_, opts);
+  const auto aside = files_starting(data_dir_, "outbox.db.corrupt-");
+  ASSERT_EQ(aside.size(), 1u) << "the corrupt outbox was not kept";
+  EXPECT_GT(std::filesystem::file_size(aside.front()), 8 * kPage);
+  agent.start();
+  const auto hello = manager_.await<protocol::Hello>();
+  ASSERT_TRUE(hello);
+  EXPECT_NE(hello->epoch, old_epoch);
+  EXPECT_EQ(hello->epoch, agent.stats().epoch);
+  ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 10; })) << "it does not run";
+  EXPECT_FALSE(agent.failure());
+}
+
+INSTANTIATE_TEST_SUITE_P(MonitorAgentTest, CorruptOutbox, ::testing::Values("header", "data"));
+
+TEST_F(MonitorAgentTest, AnOutboxThatFailsToBeReadStopsTheAgentWithAFailureNotSilently) {
+  prefill(10);
+  MonitorAgent agent(context_, options());
+  agent.start();
+  ASSERT_TRUE(manager_.await<protocol::Hello>());
+  {
+    // Damage the agent's outbox under it, from another connection.
+    sqlite::Database other(data_dir_ / ResultOutbox::kFileName, {});
+    other.exec("DROP TABLE records");
+  }
+  manager_.send(protocol::Welcome{5, 0, 1000, 3});  // asks for a replay of 1..10
+  ASSERT_TRUE(wait_until([&] { return agent.failure().has_value(); }))
+      << "the agent thread died and nobody noticed";
+  EXPECT_NE(agent.failure()->find("no such table"), std::string::npos) << *agent.failure();
+  agent.stop();
+}
+
+// Loss records with `reason` in the data dir's outbox: how many results they cover.
+std::uint64_t covered_by_losses(const std::filesystem::path& data_dir, const std::string& reason) {
+  ResultOutbox outbox(data_dir, "edge-1", {});
+  std::uint64_t covered = 0;
+  for (std::uint64_t from = outbox.first_seq(); from <= outbox.last_seq();) {
+    const auto records = outbox.read(from, 1000, std::size_t{1} << 30);
+    if (records.empty()) break;
+    for (const OutboxRecord& held : records) {
+      auto record = protocol::decode_record(held.body);
+      if (record && record->is_loss()) {
+        const auto& loss = std::get<protocol::LossRange>(record->body);
+        if (loss.reason == reason) covered += loss.count;
+      }
+    }
+    from = records.back().seq + 1;
+  }
+  return covered;
+}
+
+class OutboxFailing : public MonitorAgentTest {
+ protected:
+  MonitorOptions failing_options() {
+    MonitorOptions opts = options();
+    opts.synthetic_rate = 5000;
+    opts.max_pending_results = 500;
+    return opts;
+  }
+  // WELCOME with a liveness long enough for the test's clock jumps.
+  void welcome_patiently(MonitorAgent& agent) {
+    ASSERT_TRUE(manager_.await<protocol::Hello>());
+    manager_.send(protocol::Welcome{5, 0, 1000, 1'000'000});
+    ASSERT_TRUE(wait_until([&] { return agent.stats().connected; }));
+  }
+  // Moves the clock on until the outbox is stuck failing (a WAL checkpoint
+  // cannot free space any more: many retries in a row failed) and results
+  // are being shed.
+  bool await_failing(MonitorAgent& agent) {
+    return wait_until(
+        [&] {
+          clock_.advance(50ms);
+          const MonitorStats stats = agent.stats();
+          return stats.commit_failures_in_a_row >= 12 && stats.shed_results > 0;
+        },
+        30s);
+  }
+  // The first HEARTBEAT (other messages skipped) whose outbox_error is empty or not.
+  std::optional<protocol::Heartbeat> await_heartbeat(bool with_error) {
+    const auto end = Clock::now() + 10s;
+    while (Clock::now() < end) {
+      auto message = manager_.receive(100ms);
+      if (!message) continue;
+      if (const auto* heartbeat = std::get_if<protocol::Heartbeat>(&*message)) {
+        if (heartbeat->outbox_error.empty() != with_error) return *heartbeat;
+      }
+    }
+    return std::nullopt;
+  }
+};
+
+TEST_F(OutboxFailing, BacksOffBoundsWhatItHoldsReportsItAndRecoversWhenSpaceReturns) {
+  std::filesystem::create_directories(data_dir_);
+  FileSizeLimit disk_full(256 * 1024);
+  MonitorAgent agent(context_, failing_options());
+  agent.start();
+  welcome_patiently(agent);
+  ASSERT_TRUE(await_failing(agent)) << "the outbox never failed under a 256 KiB file limit";
+
+  // With the clock standing still no retry is due: the loop sleeps in its
+  // poll instead of trying (and failing) a commit per wakeup.
+  const MonitorStats before = agent.stats();
+  ASSERT_TRUE(wait_until([&] { return agent.stats().turns >= before.turns + 30; }));
+  const MonitorStats after = agent.stats();
+  EXPECT_LE(after.commit_attempts - before.commit_attempts, 1u) << "it spins on the failing outbox";
+  EXPECT_LE(after.pending_results, 500u) << "what it holds in memory is not bounded";
+  EXPECT_GT(after.shed_results, before.shed_results) << "it stopped taking results";
+
+  const auto failing = await_heartbeat(true);
+  ASSERT_TRUE(failing) << "no HEARTBEAT said the outbox is failing";
+  EXPECT_EQ(failing->outbox_error, after.outbox_error);
+
+  disk_full.lift();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        clock_.advance(100ms);
+        const MonitorStats stats = agent.stats();
+        return stats.outbox_error.empty() && stats.pending_results < 500;
+      },
+      30s))
+      << "it did not recover when space came back: " << agent.stats().outbox_error;
+  EXPECT_TRUE(await_heartbeat(false)) << "no HEARTBEAT said the outbox works again";
+  agent.stop();
+  const MonitorStats stats = agent.stats();
+  EXPECT_EQ(stats.lost_unrecorded, 0u);
+  EXPECT_EQ(covered_by_losses(data_dir_, "outbox_error"), stats.shed_results)
+      << "results shed from memory without a loss record";
+}
+
+TEST_F(OutboxFailing, AtAStopWhatTheOutboxRefusedIsALossRecordOrCountedAsUnrecorded) {
+  std::filesystem::create_directories(data_dir_);
+  MonitorStats stats;
+  {
+    FileSizeLimit disk_full(256 * 1024);
+    MonitorAgent agent(context_, failing_options());
+    agent.start();
+    welcome_patiently(agent);
+    ASSERT_TRUE(await_failing(agent));
+    agent.stop();
+    stats = agent.stats();
+  }
+  EXPECT_GT(stats.shed_results, 0u);
+  // Every result it dropped is in a loss record, or was counted (and logged)
+  // when not even a loss record could be written.
+  EXPECT_EQ(covered_by_losses(data_dir_, "outbox_error") + stats.lost_unrecorded,
+            stats.shed_results);
+}
+
+TEST_F(MonitorAgentTest, AnOutboxFoundDamagedAtACommitStopsTheAgentSoARestartSetsItAside) {
+  MonitorOptions opts = options();
+  opts.synthetic_rate = 1000;
+  std::string old_epoch;
+  {
+    MonitorAgent agent(context_, opts);
+    agent.start();
+    ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 10; }));
+    {
+      // A schema SQLite cannot parse: SQLITE_CORRUPT at the agent's next
+      // commit (a new schema version makes its connection read it again).
+      sqlite::Database other(data_dir_ / ResultOutbox::kFileName, {});
+      auto version = other.prepare("PRAGMA schema_version");
+      ASSERT_TRUE(version.step());
+      const std::int64_t next = version.column_int64(0) + 1;
+      version.reset();
+      other.exec(
+          "PRAGMA writable_schema = ON;"
+          "UPDATE sqlite_schema SET sql = 'CREATE TABLE records (' WHERE name = 'records';"
+          "PRAGMA schema_version = " +
+          std::to_string(next));
+    }
+    ASSERT_TRUE(wait_until([&] { return agent.failure().has_value(); }))
+        << "a damaged outbox is retried forever instead of ending the agent";
+    EXPECT_NE(agent.failure()->find("malformed"), std::string::npos) << *agent.failure();
+    agent.stop();
+    old_epoch = agent.stats().epoch;
+  }
+  MonitorAgent restarted(context_, options());
+  const auto aside = files_starting(data_dir_, "outbox.db.corrupt-");
+  EXPECT_EQ(aside.size(), 3u) << "the outbox, its -wal and its -shm are kept together";
+  EXPECT_NE(restarted.stats().epoch, old_epoch);
 }
 
 TEST_F(MonitorAgentTest, StartupErrorsNameTheFlagAndTheFix) {

@@ -2,9 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fstream>
 #include <zmq.hpp>
 
 #include "common/protocol/codec.hpp"
+#include "common/sqlite_db.hpp"
+#include "monitor/agent/result_outbox.hpp"
 #include "tests/support/child_process.hpp"
 
 namespace netmon::agent {
@@ -79,6 +82,78 @@ TEST(NetmonMonitorProcess, ConnectsAppliesItsConfigAndSaysByeOnSigterm) {
   }
   EXPECT_TRUE(bye) << monitor.log();
   EXPECT_EQ(monitor.wait_exit(10s), 0) << monitor.log();
+}
+
+// A fake manager's ROUTER on a loopback port.
+struct FakeManagerSocket {
+  zmq::context_t context;
+  zmq::socket_t router{context, zmq::socket_type::router};
+  std::string endpoint;
+  std::string peer;
+  FakeManagerSocket() {
+    router.set(zmq::sockopt::linger, 0);
+    router.bind("tcp://127.0.0.1:0");
+    endpoint = router.get(zmq::sockopt::last_endpoint);
+  }
+  std::optional<protocol::Hello> await_hello() {
+    auto message = receive(router, peer);
+    if (!message || !std::holds_alternative<protocol::Hello>(*message)) return std::nullopt;
+    return std::get<protocol::Hello>(*message);
+  }
+};
+
+std::string prefill_outbox(const std::filesystem::path& data_dir, int count) {
+  std::filesystem::create_directories(data_dir);
+  ResultOutbox outbox(data_dir, "edge-1", {.synchronous = sqlite::Synchronous::kNormal});
+  std::vector<CheckResult> results(static_cast<std::size_t>(count));
+  for (auto& result : results) {
+    result.check_id = "web";
+    result.type = "tcp";
+    result.status = CheckStatus::kUp;
+  }
+  (void)outbox.append(results, 0);
+  return outbox.epoch();
+}
+
+TEST(NetmonMonitorProcess, StartsOnANewEpochWhenItsOutboxHeaderIsDamagedInsteadOfExitingEveryTime) {
+  testing::TempDir dir("netmon-monitor-process-");
+  FakeManagerSocket manager;
+  const std::string old_epoch = prefill_outbox(dir / "data", 100);
+  {
+    std::fstream file(dir / "data" / "outbox.db", std::ios::in | std::ios::out | std::ios::binary);
+    file.write("garbage, not a header", 21);
+  }
+  testing::ChildProcess monitor(
+      NETMON_MONITOR_BINARY,
+      {"--name", "edge-1", "--data-dir", (dir / "data").string(), "--manager", manager.endpoint,
+       "--broker", testing::loopback_endpoint(testing::free_tcp_port()), "--sync", "normal"},
+      dir / "monitor.log");
+  ASSERT_TRUE(monitor.wait_for_line("ready", 10s)) << monitor.log();
+  EXPECT_TRUE(monitor.wait_for_line("outbox was corrupt", 1s)) << monitor.log();
+  const auto hello = manager.await_hello();
+  ASSERT_TRUE(hello) << monitor.log();
+  EXPECT_NE(hello->epoch, old_epoch);
+  EXPECT_EQ(hello->last_seq, 0u);
+  EXPECT_EQ(monitor.stop(), 0) << monitor.log();
+}
+
+TEST(NetmonMonitorProcess, ExitsNonZeroWhenItsAgentThreadDiesInsteadOfLingering) {
+  testing::TempDir dir("netmon-monitor-process-");
+  FakeManagerSocket manager;
+  prefill_outbox(dir / "data", 10);
+  testing::ChildProcess monitor(
+      NETMON_MONITOR_BINARY,
+      {"--name", "edge-1", "--data-dir", (dir / "data").string(), "--manager", manager.endpoint,
+       "--broker", testing::loopback_endpoint(testing::free_tcp_port()), "--sync", "normal"},
+      dir / "monitor.log");
+  ASSERT_TRUE(manager.await_hello()) << monitor.log();
+  {
+    // Damage the outbox under the running monitor, then make it read.
+    sqlite::Database other(dir / "data" / "outbox.db", {});
+    other.exec("DROP TABLE records");
+  }
+  send(manager.router, manager.peer, protocol::Welcome{7, 0, 1000, 3});
+  EXPECT_EQ(monitor.wait_exit(10s), 1) << monitor.log();
 }
 
 TEST(NetmonMonitorProcess, ExitsOneNamingTheFlagWhenTheDataDirIsUnusable) {

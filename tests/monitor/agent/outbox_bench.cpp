@@ -27,7 +27,7 @@ void BM_OutboxAppend(benchmark::State& state) {
     batch.push_back(SyntheticGenerator::make_result(i));
   std::uint64_t appended = 0;
   for (auto _ : state) {
-    auto outcome = outbox.append(batch, 1, std::chrono::system_clock::now());
+    auto outcome = outbox.append(batch, 1);
     appended += outcome.records.size();
     // What an ACK does in steady state, so the table stays small.
     if (outbox.size() > 100'000) (void)outbox.trim(outbox.last_seq() - 50'000);

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/protocol/codec.hpp"
+#include "tests/monitor/agent/old_outbox.hpp"
 #include "tests/support/child_process.hpp"
 
 namespace netmon::agent {
@@ -42,11 +43,12 @@ class ResultOutboxTest : public ::testing::Test {
  protected:
   ResultOutbox open(OutboxOptions options = {}) {
     options.synchronous = sqlite::Synchronous::kNormal;
+    if (options.clock == &SteadyClock::instance()) options.clock = &clock_;
     return ResultOutbox(dir_.path(), "edge-1", options);
   }
 
   testing::TempDir dir_{"netmon-outbox-"};
-  system_clock::time_point now_ = system_clock::time_point(std::chrono::hours(500'000));
+  ManualClock clock_;
 };
 
 TEST_F(ResultOutboxTest, StartsEmptyWithANewSixteenHexDigitEpoch) {
@@ -61,8 +63,8 @@ TEST_F(ResultOutboxTest, StartsEmptyWithANewSixteenHexDigitEpoch) {
 
 TEST_F(ResultOutboxTest, AssignsGapFreeSequenceNumbersAcrossBatches) {
   ResultOutbox outbox = open();
-  auto first = outbox.append(make_results(3), 0, now_);
-  auto second = outbox.append(make_results(2, 3), 0, now_);
+  auto first = outbox.append(make_results(3), 0);
+  auto second = outbox.append(make_results(2, 3), 0);
   ASSERT_EQ(first.records.size(), 3u);
   ASSERT_EQ(second.records.size(), 2u);
   std::uint64_t expected = 1;
@@ -77,7 +79,7 @@ TEST_F(ResultOutboxTest, AssignsGapFreeSequenceNumbersAcrossBatches) {
 
 TEST_F(ResultOutboxTest, ReturnsEncodedRecordsWithTopicAndKeyThatDecodeToTheResult) {
   ResultOutbox outbox = open();
-  auto outcome = outbox.append(std::vector{make_result(7, "dns-a")}, 42, now_);
+  auto outcome = outbox.append(std::vector{make_result(7, "dns-a")}, 42);
   ASSERT_EQ(outcome.records.size(), 1u);
   EXPECT_EQ(outcome.records[0].topic, "res/edge-1/dns-a");
   const protocol::Record record = decode(outcome.records[0]);
@@ -87,7 +89,7 @@ TEST_F(ResultOutboxTest, ReturnsEncodedRecordsWithTopicAndKeyThatDecodeToTheResu
 
 TEST_F(ResultOutboxTest, ReadsStoredBodiesVerbatimWithinRecordAndByteLimits) {
   ResultOutbox outbox = open();
-  auto outcome = outbox.append(make_results(10), 0, now_);
+  auto outcome = outbox.append(make_results(10), 0);
   auto some = outbox.read(3, 4, 1 << 20);
   ASSERT_EQ(some.size(), 4u);
   EXPECT_EQ(some.front().seq, 3u);
@@ -104,7 +106,7 @@ TEST_F(ResultOutboxTest, ReadsStoredBodiesVerbatimWithinRecordAndByteLimits) {
 
 TEST_F(ResultOutboxTest, TrimDeletesEverythingThroughTheAckedSeqOnly) {
   ResultOutbox outbox = open();
-  (void)outbox.append(make_results(10), 0, now_);
+  (void)outbox.append(make_results(10), 0);
   EXPECT_EQ(outbox.trim(4), 4u);
   EXPECT_EQ(outbox.first_seq(), 5u);
   EXPECT_EQ(outbox.size(), 6u);
@@ -118,7 +120,7 @@ TEST_F(ResultOutboxTest, TrimDeletesEverythingThroughTheAckedSeqOnly) {
 TEST_F(ResultOutboxTest, SkippingPastSeqsTheManagerAlreadyHoldsNeverReusesThem) {
   {
     ResultOutbox outbox = open();
-    (void)outbox.append(make_results(5), 0, now_);
+    (void)outbox.append(make_results(5), 0);
     outbox.skip_to(20);
     EXPECT_EQ(outbox.last_seq(), 20u);
     EXPECT_EQ(outbox.size(), 0u);
@@ -127,7 +129,7 @@ TEST_F(ResultOutboxTest, SkippingPastSeqsTheManagerAlreadyHoldsNeverReusesThem) 
   }
   ResultOutbox outbox = open();
   EXPECT_EQ(outbox.first_seq(), 21u);
-  EXPECT_EQ(outbox.append(make_results(1), 0, now_).records.at(0).seq, 21u);
+  EXPECT_EQ(outbox.append(make_results(1), 0).records.at(0).seq, 21u);
 }
 
 TEST_F(ResultOutboxTest, ReopeningKeepsEpochSequenceAndRecordsEvenWhenTrimmedEmpty) {
@@ -135,7 +137,7 @@ TEST_F(ResultOutboxTest, ReopeningKeepsEpochSequenceAndRecordsEvenWhenTrimmedEmp
   {
     ResultOutbox outbox = open();
     epoch = outbox.epoch();
-    (void)outbox.append(make_results(5), 0, now_);
+    (void)outbox.append(make_results(5), 0);
     (void)outbox.trim(2);
   }
   {
@@ -148,7 +150,7 @@ TEST_F(ResultOutboxTest, ReopeningKeepsEpochSequenceAndRecordsEvenWhenTrimmedEmp
   ResultOutbox outbox = open();
   EXPECT_EQ(outbox.epoch(), epoch);
   EXPECT_EQ(outbox.size(), 0u);
-  auto outcome = outbox.append(make_results(1), 0, now_);
+  auto outcome = outbox.append(make_results(1), 0);
   EXPECT_EQ(outcome.records.at(0).seq, 6u);
 }
 
@@ -157,20 +159,20 @@ TEST_F(ResultOutboxTest, ADeletedOutboxFileStartsANewEpochFromSeqOne) {
   {
     ResultOutbox outbox = open();
     epoch = outbox.epoch();
-    (void)outbox.append(make_results(5), 0, now_);
+    (void)outbox.append(make_results(5), 0);
   }
   for (const char* suffix : {"", "-wal", "-shm"})
     std::filesystem::remove(dir_ / (std::string("outbox.db") + suffix));
   ResultOutbox outbox = open();
   EXPECT_NE(outbox.epoch(), epoch);
-  EXPECT_EQ(outbox.append(make_results(1), 0, now_).records.at(0).seq, 1u);
+  EXPECT_EQ(outbox.append(make_results(1), 0).records.at(0).seq, 1u);
 }
 
 TEST_F(ResultOutboxTest, RecordCapDropsTheOldestAndCommitsALossRecordWithItsOwnSeq) {
   ResultOutbox outbox = open({.max_records = 100});
-  (void)outbox.append(make_results(100), 0, now_);
+  (void)outbox.append(make_results(100), 0);
   EXPECT_EQ(outbox.size(), 100u);
-  auto outcome = outbox.append(make_results(5, 100), 0, now_);
+  auto outcome = outbox.append(make_results(5, 100), 0);
   // 105 + a loss record, down to 1% below the cap: 99 kept, 7 dropped.
   EXPECT_EQ(outcome.dropped, 7u);
   ASSERT_EQ(outcome.records.size(), 6u);
@@ -185,13 +187,13 @@ TEST_F(ResultOutboxTest, RecordCapDropsTheOldestAndCommitsALossRecordWithItsOwnS
   EXPECT_EQ(outbox.last_seq(), 106u);
   EXPECT_EQ(outbox.size(), 99u);
   // Still gap-free: the next result follows the loss record.
-  EXPECT_EQ(outbox.append(make_results(1), 0, now_).records.at(0).seq, 107u);
+  EXPECT_EQ(outbox.append(make_results(1), 0).records.at(0).seq, 107u);
 }
 
 TEST_F(ResultOutboxTest, ABatchLargerThanTheCapNeverReturnsARecordItDidNotKeep) {
   ResultOutbox outbox = open({.max_records = 10});
-  (void)outbox.append(make_results(4), 0, now_);
-  auto outcome = outbox.append(make_results(20, 4), 0, now_);
+  (void)outbox.append(make_results(4), 0);
+  auto outcome = outbox.append(make_results(20, 4), 0);
   // 24 results + loss: keep 10 (the cap has no 1% room below 100): 9 results + loss.
   EXPECT_EQ(outcome.dropped, 15u);
   ASSERT_EQ(outcome.records.size(), 10u);
@@ -211,13 +213,13 @@ TEST_F(ResultOutboxTest, ABatchLargerThanTheCapNeverReturnsARecordItDidNotKeep) 
 
 TEST_F(ResultOutboxTest, ALossRangeReachesBackToTheLastAckSoAnEarlierDroppedLossIsCovered) {
   ResultOutbox outbox = open({.max_records = 10});
-  (void)outbox.append(make_results(10), 0, now_);
-  auto first = outbox.append(make_results(5), 0, now_);
+  (void)outbox.append(make_results(10), 0);
+  auto first = outbox.append(make_results(5), 0);
   EXPECT_EQ(std::get<protocol::LossRange>(decode(first.records.back()).body),
             (protocol::LossRange{1, 6, 6, "outbox_full"}));
   EXPECT_EQ(first.records.back().seq, 16u);
   // The next drop takes the first loss record (seq 16) with it.
-  auto second = outbox.append(make_results(10), 0, now_);
+  auto second = outbox.append(make_results(10), 0);
   EXPECT_EQ(second.records.back().seq, 27u);
   EXPECT_EQ(std::get<protocol::LossRange>(decode(second.records.back()).body),
             (protocol::LossRange{1, 17, 11, "outbox_full"}));
@@ -226,15 +228,17 @@ TEST_F(ResultOutboxTest, ALossRangeReachesBackToTheLastAckSoAnEarlierDroppedLoss
   // After an ACK, loss ranges start behind it, also after a reopen.
   (void)outbox.trim(20);
   ResultOutbox reopened = open({.max_records = 10});
-  auto third = reopened.append(make_results(10), 0, now_);
+  auto third = reopened.append(make_results(10), 0);
   EXPECT_EQ(std::get<protocol::LossRange>(decode(third.records.back()).body).from_seq, 21u);
 }
 
 TEST_F(ResultOutboxTest, AgeCapDropsRecordsOlderThanTheMaximumAgeWithALossRecord) {
   ResultOutbox outbox = open({.max_age = std::chrono::minutes(30)});
-  (void)outbox.append(make_results(10), 0, now_);
-  (void)outbox.append(make_results(5, 10), 0, now_ + std::chrono::minutes(20));
-  auto outcome = outbox.append(make_results(2, 15), 0, now_ + std::chrono::minutes(40));
+  (void)outbox.append(make_results(10), 0);
+  clock_.advance(std::chrono::minutes(20));
+  (void)outbox.append(make_results(5, 10), 0);
+  clock_.advance(std::chrono::minutes(20));
+  auto outcome = outbox.append(make_results(2, 15), 0);
   EXPECT_EQ(outcome.dropped, 10u);
   ASSERT_EQ(outcome.records.size(), 3u);
   const OutboxRecord& loss = outcome.records.front();
@@ -246,11 +250,44 @@ TEST_F(ResultOutboxTest, AgeCapDropsRecordsOlderThanTheMaximumAgeWithALossRecord
   EXPECT_EQ(outbox.size(), 8u);  // 5 younger results, the loss record, 2 new results
 }
 
+TEST_F(ResultOutboxTest, AgesGoOnAfterARestartAndTheTimeStoppedNeverCounts) {
+  {
+    ResultOutbox outbox = open({.max_age = std::chrono::minutes(30)});
+    (void)outbox.append(make_results(10), 0);
+    clock_.advance(std::chrono::minutes(20));
+    (void)outbox.append(make_results(5, 10), 0);
+  }
+  // The monotonic clock of the next run starts anywhere; days may have passed.
+  ManualClock next_run;
+  next_run.advance(-std::chrono::minutes(50));
+  ResultOutbox outbox = open({.max_age = std::chrono::minutes(30), .clock = &next_run});
+  EXPECT_EQ(outbox.append(make_results(1, 15), 0).dropped, 0u) << "only 20 minutes ran";
+  next_run.advance(std::chrono::minutes(15));
+  auto outcome = outbox.append(make_results(1, 16), 0);
+  EXPECT_EQ(outcome.dropped, 10u) << "the first 10 waited 35 minutes in running monitors";
+  EXPECT_EQ(outbox.first_seq(), 11u);
+}
+
+TEST_F(ResultOutboxTest, AnOutboxFromBeforeTheOutboxClockKeepsItsRowsAgesOnUpgrade) {
+  // The old schema stamped rows with the wall clock: 10 rows an hour ago,
+  // 10 rows 50 minutes ago (as if the wall clock had stepped since).
+  netmon::testing::write_pre_clock_outbox(
+      dir_ / ResultOutbox::kFileName, "00112233445566aa", 20,
+      [](std::int64_t seq) { return std::chrono::minutes(seq <= 10 ? 60 : 50); });
+  ResultOutbox outbox = open({.max_age = std::chrono::minutes(30)});
+  EXPECT_EQ(outbox.epoch(), "00112233445566aa");
+  EXPECT_EQ(outbox.append(make_results(1), 0).dropped, 0u) << "the upgrade aged nothing";
+  clock_.advance(std::chrono::minutes(25));
+  auto outcome = outbox.append(make_results(1), 0);
+  EXPECT_EQ(outcome.dropped, 10u) << "the oldest 10 were 10 minutes older than the newest";
+  EXPECT_EQ(outbox.first_seq(), 11u);
+}
+
 TEST_F(ResultOutboxTest, HugeDetailsAreReplacedByANoteSoEveryRecordFitsAMessage) {
   ResultOutbox outbox = open();
   CheckResult big = make_result(1);
   big.details = {{"blob", std::string(ResultOutbox::kMaxBodyBytes + 10, 'x')}};
-  auto outcome = outbox.append(std::vector{big}, 0, now_);
+  auto outcome = outbox.append(std::vector{big}, 0);
   ASSERT_EQ(outcome.records.size(), 1u);
   EXPECT_LT(outcome.records[0].body.size(), ResultOutbox::kMaxBodyBytes);
   const auto result = std::get<CheckResult>(decode(outcome.records[0]).body);
