@@ -279,9 +279,10 @@ void MonitorAgent::Impl::start() {
   apply_stored_config();
   update_stats();
   thread_ = std::thread([this] { run(); });
-  log_->info("ready monitor={} instance={} epoch={} last_seq={} outbox={} manager={} broker={}",
-             options_.name, state_->instance(), outbox_->epoch(), outbox_->last_seq(),
-             outbox_->size(), options_.manager, options_.broker);
+  // The instance id is a credential of sorts (it reclaims the session): not logged.
+  log_->info("ready monitor={} epoch={} last_seq={} outbox={} manager={} broker={}", options_.name,
+             outbox_->epoch(), outbox_->last_seq(), outbox_->size(), options_.manager,
+             options_.broker);
   if (options_.synthetic_rate > 0) {
     log_->info("synthetic mode: {} results/s, no checks run", options_.synthetic_rate);
   }
