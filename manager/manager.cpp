@@ -87,10 +87,12 @@ class LogLimiter {
   std::uint64_t suppressed_ = 0, ended_suppressed_ = 0;
 };
 
-// How far beyond the newest seq a monitor announced (HELLO, HEARTBEAT) or
-// stored a bus record's seq may lie: the monitor's output between two
-// heartbeats, with room to spare. A seq beyond it is forged or broken; storing
-// it would make the real record for that seq a duplicate.
+// How far beyond the newest seq a monitor announced on its own connection
+// (HELLO, HEARTBEAT, REPLAY) a bus record's seq may lie: the monitor's output
+// between two heartbeats, with room to spare. A seq beyond it is forged or
+// broken; storing it would make the real record for that seq a duplicate.
+// What the bus delivered never moves the bound: else each forged record at
+// its edge would move it 1,000,000 further.
 constexpr std::uint64_t kSeqWindow = 1'000'000;
 // A result dated further than this ahead of the manager's clock means the
 // monitor's clock is wrong (a past date may just be a late delivery).
@@ -143,8 +145,8 @@ struct Session {
   // above all) may still be queued on the ROUTER: it is LOST only if nothing
   // from it arrives within one heartbeat interval.
   std::optional<TimePoint> closed_at;
-  // The newest seq the monitor announced (HELLO, HEARTBEAT): bounds the seqs
-  // accepted from the bus (kSeqWindow).
+  // The newest seq the monitor announced (HELLO, HEARTBEAT, the records of a
+  // REPLAY), at most kMaxSeq: bounds the seqs accepted from the bus (kSeqWindow).
   std::uint64_t announced_seq = 0;
   // Newest result timestamp ahead of the manager's clock by more than
   // kMaxClockAhead, in ms (0: none seen); and when it was last raised.
@@ -546,8 +548,7 @@ Session* Manager::Loop::session_for(const protocol::RecordKey& key, std::string_
     return nullptr;
   }
   Session& session = it->second;
-  const SeqTracker& seqs = tracker(session.id, session.epoch);
-  const std::uint64_t known = std::max(session.announced_seq, seqs.highest());
+  const std::uint64_t known = session.announced_seq;
   if (key.seq > known + kSeqWindow) {
     bad_input(results_limiter_, rejected_records_, now,
               std::string(via) + " record beyond the announced seqs monitor=" + session.name +
@@ -670,7 +671,8 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
   session.catch_up_seen.reset();
   session.closed_at.reset();
   session.ack_due = false;
-  session.announced_seq = hello.last_seq;
+  // The decoder does not bound it; beyond kMaxSeq the window's bound would wrap.
+  session.announced_seq = std::min(hello.last_seq, protocol::kMaxSeq);
   routes_[routing_id] = hello.name;
   const std::uint64_t stored = tracker(id, hello.epoch).contiguous();
   session.acked_seq_sent = stored;
@@ -760,6 +762,13 @@ void Manager::Loop::handle_heartbeat(Session& session, const protocol::Heartbeat
 void Manager::Loop::handle_replay(Session& session, protocol::Replay& replay, TimePoint now) {
   session.ack_due = true;
   if (!session.replay_requested) session.catch_up_seen = now;
+  // Replayed records come from the monitor's outbox over its own connection:
+  // it holds them, as a HEARTBEAT would say (the decoder bounds them by kMaxSeq).
+  for (const auto& record : replay.records) {
+    if (record.key.monitor == session.name && record.key.epoch == session.epoch) {
+      session.announced_seq = std::max(session.announced_seq, record.key.seq);
+    }
+  }
   for (auto& record : replay.records) {
     if (record.key.monitor != session.name || record.key.epoch != replay.epoch ||
         record.key.epoch != session.epoch) {

@@ -298,5 +298,54 @@ TEST_F(ManagerHostileInput, AFloodOfBadHellosWritesABoundedEscapedLog) {
   EXPECT_FALSE(sink->saw_nul());
 }
 
+// Attack review: the seq window was max(announced, highest stored) + 1e6, so
+// each forged record accepted at the window's edge moved the edge: ten
+// records reached seq 10^7 and beyond. Only what the monitor itself said on
+// its connection (HELLO, HEARTBEAT, REPLAY) moves the window.
+TEST_F(ManagerHostileInput, ForgedRecordsAtTheWindowsEdgeDoNotMoveTheWindow) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  monitor.publish(monitor.result(1'000'000));  // inside the window: stored, as documented
+  ASSERT_TRUE(await([&] { return manager->stats().stored == 2; }));
+  monitor.publish(monitor.result(1'999'999));  // beyond it unless the forged one moved it
+  monitor.publish(monitor.result(2));
+  ASSERT_TRUE(monitor.await_ack(2));
+  EXPECT_EQ(stored_rows(setup_, "seq > 1000000"), 0);
+  EXPECT_EQ(manager->stats().rejected_records, 1u);
+  // What the monitor announces still moves it.
+  // The REPLAY follows the HEARTBEAT on the same connection: once it is
+  // acknowledged, the announcement was read.
+  monitor.send(protocol::Heartbeat{monitor.epoch, 1'500'000});
+  monitor.send(protocol::Replay{monitor.epoch, {monitor.result(3)}});
+  ASSERT_TRUE(monitor.await_ack(3));
+  monitor.publish(monitor.result(2'499'999));
+  monitor.publish(monitor.result(4));
+  ASSERT_TRUE(monitor.await_ack(4));
+  EXPECT_EQ(stored_rows(setup_, "seq = 2499999"), 1);
+}
+
+// Attack review: last_seq in a HELLO is not bounded by the decoder; 2^64-1
+// wrapped the window's bound to 999,999, so the session's own records
+// beyond it were refused.
+TEST_F(ManagerHostileInput, AHelloWithLastSeqNear2To64DoesNotWrapTheWindow) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  auto hello = monitor.hello(1);
+  hello.last_seq = std::numeric_limits<std::uint64_t>::max();
+  monitor.send(hello);
+  ASSERT_TRUE(monitor.await_message<protocol::Welcome>());
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  monitor.publish(monitor.result(2'000'000));
+  monitor.send(protocol::Replay{monitor.epoch, {monitor.result(3'000'000)}});
+  ASSERT_TRUE(await([&] {
+    const auto stats = manager->stats();
+    return stats.stored + stats.rejected_records >= 3;
+  }));
+  EXPECT_EQ(manager->stats().rejected_records, 0u);
+  EXPECT_EQ(stored_rows(setup_), 3);
+}
+
 }  // namespace
 }  // namespace netmon::manager
