@@ -881,12 +881,13 @@ bool Manager::Loop::store_record(const PendingRecord& pending, SeqTracker& seqs,
   }
   if (lost_by) {
     // Reported lost, but it was still on its way (queued on the bus): it is
-    // stored, and its loss record no longer claims it.
+    // stored, and its loss record no longer claims it. It is a record like
+    // any other from here on.
     store_->set_lost_ranges(pending.monitor_id, key.epoch, *lost_by, seqs.found(key.seq));
     ++recovered_from_loss_;
-    return true;
+  } else {
+    seqs.add(key.seq, now);
   }
-  seqs.add(key.seq, now);
   if (const auto* loss = std::get_if<protocol::LossRange>(&pending.record.body)) {
     // What the monitor dropped may have reached us before the drop: the loss
     // covers only what is not stored.

@@ -347,5 +347,45 @@ TEST_F(ManagerHostileInput, AHelloWithLastSeqNear2To64DoesNotWrapTheWindow) {
   EXPECT_EQ(stored_rows(setup_), 3);
 }
 
+// Attack review: a result that arrived after the loss claiming it was stored
+// but never reached the check's state, so a forged LOSS over the seqs ahead
+// (or a real one whose results were still on the bus) hid DOWN results.
+TEST_F(ManagerHostileInput, ResultsArrivingAfterTheirLossStillMoveTheCheckState) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  ASSERT_TRUE(await([&] { return testing::check_state(*manager, "edge-1", "port-9") == "UP"; }));
+  monitor.publish(testing::loss_record("edge-1", monitor.epoch, 6, 2, 5));
+  monitor.publish(monitor.result(2, "port-9", netmon::CheckStatus::kDown));
+  monitor.publish(monitor.result(3, "port-9", netmon::CheckStatus::kDown));
+  ASSERT_TRUE(await([&] { return manager->stats().recovered_from_loss == 2; }));
+  EXPECT_EQ(testing::check_state(*manager, "edge-1", "port-9"), "DOWN");
+}
+
+// Attack review: a loss record that arrived after a later loss covering its
+// own seq (the monitor's ranges start after its last ACK, so a later loss
+// covers the earlier one) was stored without reconciling its range: its row
+// claimed its whole range lost, a stored result among it.
+TEST_F(ManagerHostileInput, ALateLossCoveredByALaterLossClaimsNoStoredSeqTwice) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  monitor.publish(monitor.result(3));
+  monitor.publish(testing::loss_record("edge-1", monitor.epoch, 10, 2, 9));
+  monitor.publish(testing::loss_record("edge-1", monitor.epoch, 5, 2, 4));
+  monitor.publish(monitor.result(11));
+  ASSERT_TRUE(monitor.await_ack(11));
+  EXPECT_EQ(stored_text(setup_, "json_extract(details, '$.lost')", "seq = 5"), "[]");
+  EXPECT_EQ(stored_text(setup_, "json_extract(details, '$.lost')", "seq = 10"),
+            "[[2,2],[4,4],[6,9]]");
+  // Every seq 1..11 is stored or lost exactly once.
+  EXPECT_EQ(stored_rows(setup_) +
+                std::stoll(stored_text(setup_, "SUM(json_extract(details, '$.lost_count'))",
+                                       "\"check\" = '_loss'")),
+            11);
+}
+
 }  // namespace
 }  // namespace netmon::manager
