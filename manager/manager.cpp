@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include "broker/result_broker.hpp"
@@ -234,6 +235,10 @@ class Manager::Loop {
   std::map<std::pair<std::uint64_t, std::string>, SeqTracker> trackers_;
   CheckStates states_;
   std::vector<PendingRecord> batch_;
+  // (monitor id, epoch, loss seq) of the loss rows a result of this batch was
+  // found in: each row's lost ranges are written once per batch, not once
+  // per result (a loss in 10^5 pieces made that quadratic).
+  std::set<std::tuple<std::uint64_t, std::string, std::uint64_t>> losses_found_in_;
   std::vector<protocol::Event> events_to_store_;
   std::uint64_t results_seen_ = 0;
   TimePoint next_status_{};
@@ -821,6 +826,10 @@ void Manager::Loop::flush() {
         }
       }
     }
+    for (const auto& [monitor_id, epoch, loss_seq] : losses_found_in_) {
+      store_->set_lost_ranges(monitor_id, epoch, loss_seq,
+                              tracker(monitor_id, epoch).lost_by(loss_seq));
+    }
     for (const protocol::Event& event : events_to_store_)
       store_->add_event(event);
     store_->commit();
@@ -835,12 +844,14 @@ void Manager::Loop::flush() {
                   batch_.size(), e.what());
     }
     batch_.clear();
+    losses_found_in_.clear();
     events_to_store_.clear();
     return;
   }
   stored_ += inserted;
   duplicates_ += duplicates;
   batch_.clear();
+  losses_found_in_.clear();
   events_to_store_.clear();
   // Readers of monitors() see a stored seq no later than its ACK goes out.
   publish_snapshot();
@@ -883,7 +894,8 @@ bool Manager::Loop::store_record(const PendingRecord& pending, SeqTracker& seqs,
     // Reported lost, but it was still on its way (queued on the bus): it is
     // stored, and its loss record no longer claims it. It is a record like
     // any other from here on.
-    store_->set_lost_ranges(pending.monitor_id, key.epoch, *lost_by, seqs.found(key.seq));
+    seqs.found(key.seq);
+    losses_found_in_.emplace(pending.monitor_id, key.epoch, *lost_by);
     ++recovered_from_loss_;
   } else {
     seqs.add(key.seq, now);

@@ -87,6 +87,7 @@ void SeqTracker::add_loss(std::uint64_t loss_seq, const std::vector<SeqRange>& l
   for (const SeqRange& range : lost) {
     for (const SeqRange& part : missing_in(range.from, range.to)) {
       lost_.emplace(part.from, Lost{part.to, loss_seq});
+      lost_by_loss_[loss_seq].emplace(part.from, part.to);
       add_range(part.from, part.to, now);
     }
   }
@@ -100,21 +101,34 @@ std::optional<std::uint64_t> SeqTracker::loss_covering(std::uint64_t seq) const 
   return it->second.loss_seq;
 }
 
-std::vector<SeqRange> SeqTracker::found(std::uint64_t seq) {
+void SeqTracker::found(std::uint64_t seq) {
   auto it = lost_.upper_bound(seq);
-  if (it == lost_.begin()) return {};
+  if (it == lost_.begin()) return;
   --it;
-  if (seq > it->second.last) return {};
+  if (seq > it->second.last) return;
   const Lost run = it->second;
   const std::uint64_t first = it->first;
   lost_.erase(it);
-  if (first < seq) lost_.emplace(first, Lost{seq - 1, run.loss_seq});
-  if (seq < run.last) lost_.emplace(seq + 1, Lost{run.last, run.loss_seq});
-  std::vector<SeqRange> remaining;
-  for (const auto& [from, lost] : lost_) {
-    if (lost.loss_seq == run.loss_seq) remaining.push_back({from, lost.last});
+  auto& of_loss = lost_by_loss_[run.loss_seq];
+  of_loss.erase(first);
+  if (first < seq) {
+    lost_.emplace(first, Lost{seq - 1, run.loss_seq});
+    of_loss.emplace(first, seq - 1);
   }
-  return remaining;
+  if (seq < run.last) {
+    lost_.emplace(seq + 1, Lost{run.last, run.loss_seq});
+    of_loss.emplace(seq + 1, run.last);
+  }
+  if (of_loss.empty()) lost_by_loss_.erase(run.loss_seq);
+}
+
+std::vector<SeqRange> SeqTracker::lost_by(std::uint64_t loss_seq) const {
+  std::vector<SeqRange> ranges;
+  if (const auto it = lost_by_loss_.find(loss_seq); it != lost_by_loss_.end()) {
+    for (const auto& [from, to] : it->second)
+      ranges.push_back({from, to});
+  }
+  return ranges;
 }
 
 std::optional<SeqGap> SeqTracker::first_gap() const {

@@ -49,9 +49,11 @@ class SeqTracker {
   void add_loss(std::uint64_t loss_seq, const std::vector<SeqRange>& lost, TimePoint now);
   // The seq of the loss record that claims `seq` was lost, if one does.
   std::optional<std::uint64_t> loss_covering(std::uint64_t seq) const;
-  // `seq` arrived after all: no longer lost. Returns what its loss record
-  // still covers, ascending.
-  std::vector<SeqRange> found(std::uint64_t seq);
+  // `seq` arrived after all: no longer lost.
+  void found(std::uint64_t seq);
+  // What the loss record `loss_seq` still covers, ascending. Costs the size
+  // of that answer only: a caller may ask once per batch of found() calls.
+  std::vector<SeqRange> lost_by(std::uint64_t loss_seq) const;
   // The monitor holds every seq up to `seq` (its heartbeat's last_seq).
   void announce(std::uint64_t seq, TimePoint now);
   // Every seq 1..contiguous() is stored.
@@ -74,6 +76,8 @@ class SeqTracker {
   std::uint64_t contiguous_ = 0;
   std::map<std::uint64_t, Stored> ranges_;  // first -> ..., all > contiguous_ + 1
   std::map<std::uint64_t, Lost> lost_;      // first -> ...: covered by a loss, not stored
+  // The same ranges by their loss record: loss seq -> first -> last.
+  std::map<std::uint64_t, std::map<std::uint64_t, std::uint64_t>> lost_by_loss_;
   std::uint64_t announced_ = 0;
   // While records still arrive in order over the bus the tail is on its way:
   // it dates from the announcement or the last rise of highest(), whichever is later.

@@ -107,12 +107,18 @@ TEST(SeqTracker, AResultFoundAfterItsLossLeavesTheRestOfTheLoss) {
   SeqTracker seqs;
   seqs.add_loss(10, {{1, 9}}, t0);
   seqs.add(10, t0);
-  EXPECT_EQ(seqs.found(5), (std::vector<SeqRange>{{1, 4}, {6, 9}}));
+  seqs.found(5);
+  EXPECT_EQ(seqs.lost_by(10), (std::vector<SeqRange>{{1, 4}, {6, 9}}));
   EXPECT_FALSE(seqs.loss_covering(5));
   EXPECT_TRUE(seqs.contains(5));
-  EXPECT_EQ(seqs.found(1), (std::vector<SeqRange>{{2, 4}, {6, 9}}));
-  EXPECT_EQ(seqs.found(9), (std::vector<SeqRange>{{2, 4}, {6, 8}}));
+  seqs.found(1);
+  EXPECT_EQ(seqs.lost_by(10), (std::vector<SeqRange>{{2, 4}, {6, 9}}));
+  seqs.found(9);
+  EXPECT_EQ(seqs.lost_by(10), (std::vector<SeqRange>{{2, 4}, {6, 8}}));
   EXPECT_EQ(seqs.contiguous(), 10u);
+  for (std::uint64_t seq : {2, 3, 4, 6, 7, 8})
+    seqs.found(seq);
+  EXPECT_EQ(seqs.lost_by(10), std::vector<SeqRange>{});
 }
 
 TEST(SeqTracker, RebuildsLossesFromTheStore) {
