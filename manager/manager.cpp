@@ -155,6 +155,9 @@ struct Session {
   std::optional<TimePoint> clock_ahead_at;  // when a skewed result was last seen
   std::optional<TimePoint> clock_event_at;
   std::string outbox_error;  // from its last HEARTBEAT: its outbox commits fail
+  // Its HEARTBEATs name its newest seq (older monitors' do not): it is asked
+  // only for seqs it announced.
+  bool announces = false;
   std::optional<TimePoint> takeover_event_at;
 };
 
@@ -676,6 +679,7 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
   session.catch_up_seen.reset();
   session.closed_at.reset();
   session.ack_due = false;
+  session.announces = false;
   // The decoder does not bound it; beyond kMaxSeq the window's bound would wrap.
   session.announced_seq = std::min(hello.last_seq, protocol::kMaxSeq);
   routes_[routing_id] = hello.name;
@@ -750,6 +754,7 @@ void Manager::Loop::handle_heartbeat(Session& session, const protocol::Heartbeat
               "HEARTBEAT last_seq beyond 2^63-1 from monitor=" + session.name);
     return;
   }
+  session.announces = true;
   session.announced_seq = std::max(session.announced_seq, heartbeat.last_seq);
   tracker(session.id, session.epoch).announce(heartbeat.last_seq, now);
   if (heartbeat.outbox_error != session.outbox_error) {
@@ -1000,8 +1005,15 @@ void Manager::Loop::check_gap(Session& session, TimePoint now) {
   if (session.replay_requested && seqs.contiguous() >= session.replay_requested->to) {
     session.replay_requested.reset();
   }
-  const auto gap = seqs.first_gap();
+  auto gap = seqs.first_gap();
   if (!gap || now - gap->noticed < options_.heartbeat) return;
+  // A seq stored beyond what the monitor announced (a forged one, or one the
+  // next heartbeat will announce) opens a gap it may not hold yet: asking
+  // for that part would repeat every liveness interval for nothing.
+  if (session.announces) {
+    if (gap->range.from > session.announced_seq) return;
+    gap->range.to = std::min(gap->range.to, session.announced_seq);
+  }
   if (session.catch_up_seen && now - *session.catch_up_seen < options_.heartbeat) return;
   if (session.replay_requested &&
       now - session.replay_requested_at < options_.heartbeat * options_.liveness) {

@@ -427,5 +427,29 @@ TEST_F(ManagerHostileInput, RecoveringAFragmentedLossIsNotQuadratic) {
             "0");
 }
 
+// Attack review: a forged record inside the window, far beyond the monitor's
+// newest seq, opened a gap the monitor cannot fill: a REPLAY_REQ for up to
+// 10^6 seqs it does not have, again every liveness interval until it had
+// produced them all (a day at 10 results/s). A monitor that announces its
+// newest seq is asked only for seqs it announced.
+TEST_F(ManagerHostileInput, AForgedFarSeqIsNotAskedForBeyondWhatTheMonitorAnnounced) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  monitor.send(protocol::Heartbeat{monitor.epoch, 2});
+  monitor.send(protocol::Replay{monitor.epoch, {monitor.result(2)}});
+  ASSERT_TRUE(monitor.await_ack(2));
+  monitor.publish(monitor.result(500'000));
+  ASSERT_TRUE(await([&] { return manager->stats().stored == 3; }));
+  // A gap is asked for after one heartbeat interval (100 ms).
+  EXPECT_FALSE(monitor.await_message<protocol::ReplayReq>(600ms)) << "asked for seqs not announced";
+  monitor.send(protocol::Heartbeat{monitor.epoch, 6});
+  const auto request = monitor.await_message<protocol::ReplayReq>();
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->from_seq, 3u);
+  EXPECT_EQ(request->to_seq, 6u);
+}
+
 }  // namespace
 }  // namespace netmon::manager
