@@ -17,13 +17,13 @@ void CheckStates::configure(const std::string& monitor, const std::vector<CheckS
 std::optional<StateChange> CheckStates::apply(const std::string& monitor, const std::string& check,
                                               netmon::CheckStatus status, std::string_view epoch,
                                               std::uint64_t seq) {
+  // Only configured checks have a state: a result of any other (an old
+  // config's, or a forged id) is stored as data, but a state made for each
+  // id seen would grow without bound.
   auto monitor_it = states_.find(monitor);
-  if (monitor_it == states_.end())
-    monitor_it = states_.emplace(monitor, decltype(monitor_it->second){}).first;
+  if (monitor_it == states_.end()) return std::nullopt;
   auto check_it = monitor_it->second.find(check);
-  // A check not (or no longer) configured still has a state: results are data.
-  if (check_it == monitor_it->second.end())
-    check_it = monitor_it->second.emplace(check, State{}).first;
+  if (check_it == monitor_it->second.end()) return std::nullopt;
   State& state = check_it->second;
   if (epoch == state.epoch) {
     if (seq <= state.newest_seq) return std::nullopt;

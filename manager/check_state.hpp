@@ -34,7 +34,8 @@ class CheckStates {
   // The monitor's current check list: known checks keep their state, removed
   // ones are forgotten, new ones start UNKNOWN.
   void configure(const std::string& monitor, const std::vector<CheckSpec>& checks);
-  // Applies one result; returns the change when the state changed.
+  // Applies one result of a configured check; returns the change when the
+  // state changed. Results of other checks change nothing.
   std::optional<StateChange> apply(const std::string& monitor, const std::string& check,
                                    netmon::CheckStatus status, std::string_view epoch,
                                    std::uint64_t seq);

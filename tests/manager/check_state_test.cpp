@@ -79,5 +79,21 @@ TEST(CheckStates, ReconfiguringKeepsKnownChecksAndForgetsRemovedOnes) {
   EXPECT_EQ(state_of(states, "dns"), "");
 }
 
+// Attack review: every check id a result named got a state, kept forever and
+// copied into every snapshot: forged results with made-up check ids (the
+// topic names the check, and the forger writes the topic) grew the manager
+// without bound and made each snapshot slower.
+TEST(CheckStates, AResultOfACheckNotConfiguredMakesNoState) {
+  CheckStates states;
+  states.configure("edge-1", {check_with_retries("web", 1)});
+  for (std::uint64_t seq = 1; seq <= 10'000; ++seq) {
+    EXPECT_FALSE(states.apply("edge-1", "forged-" + std::to_string(seq), netmon::CheckStatus::kDown,
+                              "e", seq));
+  }
+  EXPECT_FALSE(states.apply("edge-9", "web", netmon::CheckStatus::kDown, "e", 1));
+  EXPECT_EQ(states.snapshot().size(), 1u);
+  EXPECT_TRUE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, "e", 10'001));
+}
+
 }  // namespace
 }  // namespace netmon::manager
