@@ -196,7 +196,7 @@ class Manager::Loop {
   void drain_results(TimePoint now);
   void handle_control(const std::string& routing_id, std::string_view body, TimePoint now);
   void handle_hello(const std::string& routing_id, const protocol::Hello& hello, TimePoint now);
-  void handle_config_ack(Session& session, const protocol::ConfigAck& ack);
+  void handle_config_ack(Session& session, const protocol::ConfigAck& ack, TimePoint now);
   void handle_heartbeat(Session& session, const protocol::Heartbeat& heartbeat, TimePoint now);
   void handle_replay(Session& session, protocol::Replay& replay, TimePoint now);
   void flush();
@@ -248,7 +248,7 @@ class Manager::Loop {
   bool snapshot_dirty_ = true;
   LogLimiter control_limiter_{"bad control"}, results_limiter_{"bad bus record"},
       peer_limiter_{"peer"}, send_limiter_{"send failure"}, store_limiter_{"store error"},
-      record_limiter_{"record"};
+      record_limiter_{"record"}, loss_limiter_{"loss record"}, config_limiter_{"CONFIG_ACK"};
   std::chrono::steady_clock::time_point last_turn_{};
 
   // Shared with other threads.
@@ -604,7 +604,7 @@ void Manager::Loop::handle_control(const std::string& routing_id, std::string_vi
         if constexpr (std::is_same_v<T, protocol::Heartbeat>) {
           handle_heartbeat(session, message, now);
         } else if constexpr (std::is_same_v<T, protocol::ConfigAck>) {
-          handle_config_ack(session, message);
+          handle_config_ack(session, message, now);
         } else if constexpr (std::is_same_v<T, protocol::Replay>) {
           handle_replay(session, message, now);
         } else if constexpr (std::is_same_v<T, protocol::Bye>) {
@@ -702,15 +702,19 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
   snapshot_dirty_ = true;
 }
 
-void Manager::Loop::handle_config_ack(Session& session, const protocol::ConfigAck& ack) {
+// Its log lines are the monitor's doing: rate-limited, escaped and bounded.
+void Manager::Loop::handle_config_ack(Session& session, const protocol::ConfigAck& ack,
+                                      TimePoint now) {
   const DesiredConfig& desired = desired_[session.name];
   if (ack.version != desired.version) {
-    log_->info("stale CONFIG_ACK ignored monitor={} version={} current={}", session.name,
-               ack.version, desired.version);
+    if (config_limiter_.allow(now)) {
+      log_->info("stale CONFIG_ACK ignored monitor={} version={} current={}", session.name,
+                 ack.version, desired.version);
+    }
     return;
   }
   std::string problem;
-  if (!ack.error.empty()) problem = "refused: " + ack.error;
+  if (!ack.error.empty()) problem = " refused: " + ack.error;
   for (const auto& [id, digest] : desired.digests) {
     const auto it = ack.digests.find(id);
     if (it == ack.digests.end()) {
@@ -720,11 +724,14 @@ void Manager::Loop::handle_config_ack(Session& session, const protocol::ConfigAc
     }
   }
   for (const auto& [id, digest] : ack.digests) {
-    if (!desired.digests.contains(id)) problem += " extra=" + id.substr(0, 64);
+    if (!desired.digests.contains(id)) problem += " extra=" + id;
+    if (problem.size() > 300) break;  // enough to say what is wrong
   }
   if (!problem.empty()) {
-    log_->warn("config version {} not confirmed monitor={}{}; resending", ack.version, session.name,
-               problem);
+    if (config_limiter_.allow(now)) {
+      log_->warn("config version {} not confirmed monitor={}: {}; resending", ack.version,
+                 session.name, loggable(problem, 300));
+    }
     // At least one interval after the CONFIG went out, not after this answer:
     // a slow answer does not delay the correction further.
     session.config_unacked = true;
@@ -734,8 +741,10 @@ void Manager::Loop::handle_config_ack(Session& session, const protocol::ConfigAc
   session.config_unacked = false;
   session.acked_config_version = ack.version;
   snapshot_dirty_ = true;
-  log_->info("config version {} acknowledged monitor={} checks={}", ack.version, session.name,
-             desired.checks.size());
+  if (config_limiter_.allow(now)) {
+    log_->info("config version {} acknowledged monitor={} checks={}", ack.version, session.name,
+               desired.checks.size());
+  }
 }
 
 // A monitor's heartbeat names the newest seq of its outbox: records lost at
@@ -914,11 +923,15 @@ bool Manager::Loop::store_record(const PendingRecord& pending, SeqTracker& seqs,
     std::uint64_t lost_count = 0;
     for (const SeqRange& range : lost)
       lost_count += range.to - range.from + 1;
-    log_->warn(
-        "monitor lost records monitor={} epoch={} from_seq={} to_seq={} count={} reason={} "
-        "not_stored={}",
-        key.monitor, key.epoch, loss->from_seq, loss->to_seq, loss->count, loggable(loss->reason),
-        lost_count);
+    // Every loss is in the store; the log says so at a bounded rate (a
+    // forged one costs nothing to publish).
+    if (loss_limiter_.allow(now)) {
+      log_->warn(
+          "monitor lost records monitor={} epoch={} from_seq={} to_seq={} count={} reason={} "
+          "not_stored={}",
+          key.monitor, loggable(key.epoch, 32), loss->from_seq, loss->to_seq, loss->count,
+          loggable(loss->reason), lost_count);
+    }
     return true;
   }
   const auto& result = std::get<CheckResult>(pending.record.body);
@@ -1110,8 +1123,9 @@ void Manager::Loop::bad_input(LogLimiter& limiter, std::atomic<std::uint64_t>& c
 }
 
 void Manager::Loop::report_suppressed(TimePoint now) {
-  for (LogLimiter* limiter : {&control_limiter_, &results_limiter_, &peer_limiter_, &send_limiter_,
-                              &store_limiter_, &record_limiter_}) {
+  for (LogLimiter* limiter :
+       {&control_limiter_, &results_limiter_, &peer_limiter_, &send_limiter_, &store_limiter_,
+        &record_limiter_, &loss_limiter_, &config_limiter_}) {
     if (const std::uint64_t count = limiter->take_suppressed(now); count != 0) {
       log_->warn("{} {} lines suppressed in the last 10 s (see the counters in the status)", count,
                  limiter->kind());

@@ -451,5 +451,44 @@ TEST_F(ManagerHostileInput, AForgedFarSeqIsNotAskedForBeyondWhatTheMonitorAnnoun
   EXPECT_EQ(request->to_seq, 6u);
 }
 
+// Attack review: log lines that input causes but no limiter bounded: one
+// line per LOSS record (forged ones cost nothing to publish on the bus), one
+// per CONFIG_ACK, and a CONFIG_ACK's error and digest ids logged whole and
+// raw (a NUL, a newline, 500 kB in one line).
+TEST_F(ManagerHostileInput, LossRecordsAndConfigAcksWriteABoundedEscapedLog) {
+  auto sink = std::make_shared<CountingSink>();
+  auto logger = netmon::component_logger("manager");
+  logger->sinks().push_back(sink);
+  struct Detach {
+    std::shared_ptr<spdlog::logger> logger;
+    ~Detach() { logger->sinks().pop_back(); }
+  } detach{logger};
+
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect());
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  const std::size_t lines_before = sink->lines(), bytes_before = sink->bytes();
+  for (std::uint64_t i = 0; i < 200; ++i) {
+    monitor.publish(
+        testing::loss_record("edge-1", monitor.epoch, 1001 + 2 * i, 1000 + 2 * i, 1000 + 2 * i));
+  }
+  protocol::ConfigAck refused{1, {}, std::string("bad\0line\n", 10) + std::string(500'000, 'e')};
+  protocol::ConfigAck extra{1, {}, ""};
+  for (int i = 0; i < 20'000; ++i)
+    extra.digests["x" + std::to_string(i)] = "0";
+  for (int i = 0; i < 50; ++i) {
+    monitor.send(protocol::ConfigAck{999, {}, ""});  // stale
+    monitor.send(refused);
+    monitor.send(extra);
+  }
+  monitor.send(protocol::Replay{monitor.epoch, {monitor.result(2)}});
+  ASSERT_TRUE(monitor.await_ack(2));
+  ASSERT_TRUE(await([&] { return stored_rows(setup_, "\"check\" = '_loss'") == 200; }));
+  EXPECT_LT(sink->lines() - lines_before, 60u);
+  EXPECT_LT(sink->bytes() - bytes_before, 30'000u);
+  EXPECT_FALSE(sink->saw_nul());
+}
+
 }  // namespace
 }  // namespace netmon::manager
