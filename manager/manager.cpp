@@ -248,7 +248,8 @@ class Manager::Loop {
   bool snapshot_dirty_ = true;
   LogLimiter control_limiter_{"bad control"}, results_limiter_{"bad bus record"},
       peer_limiter_{"peer"}, send_limiter_{"send failure"}, store_limiter_{"store error"},
-      record_limiter_{"record"}, loss_limiter_{"loss record"}, config_limiter_{"CONFIG_ACK"};
+      record_limiter_{"record"}, loss_limiter_{"loss record"}, config_limiter_{"CONFIG_ACK"},
+      replay_limiter_{"REPLAY_REQ"};
   std::chrono::steady_clock::time_point last_turn_{};
 
   // Shared with other threads.
@@ -1036,8 +1037,11 @@ void Manager::Loop::check_gap(Session& session, TimePoint now) {
   if (send(session, protocol::ReplayReq{session.epoch, gap->range.from, gap->range.to}, now)) {
     session.replay_requested = gap->range;
     session.replay_requested_at = now;
-    log_->info("REPLAY_REQ sent monitor={} epoch={} from_seq={} to_seq={}", session.name,
-               session.epoch, gap->range.from, gap->range.to);
+    // Gaps are asked for one after the other, as fast as they are filled.
+    if (replay_limiter_.allow(now)) {
+      log_->info("REPLAY_REQ sent monitor={} epoch={} from_seq={} to_seq={}", session.name,
+                 loggable(session.epoch, 32), gap->range.from, gap->range.to);
+    }
   }
 }
 
@@ -1125,7 +1129,7 @@ void Manager::Loop::bad_input(LogLimiter& limiter, std::atomic<std::uint64_t>& c
 void Manager::Loop::report_suppressed(TimePoint now) {
   for (LogLimiter* limiter :
        {&control_limiter_, &results_limiter_, &peer_limiter_, &send_limiter_, &store_limiter_,
-        &record_limiter_, &loss_limiter_, &config_limiter_}) {
+        &record_limiter_, &loss_limiter_, &config_limiter_, &replay_limiter_}) {
     if (const std::uint64_t count = limiter->take_suppressed(now); count != 0) {
       log_->warn("{} {} lines suppressed in the last 10 s (see the counters in the status)", count,
                  limiter->kind());

@@ -490,5 +490,42 @@ TEST_F(ManagerHostileInput, LossRecordsAndConfigAcksWriteABoundedEscapedLog) {
   EXPECT_FALSE(sink->saw_nul());
 }
 
+// Attack review: each REPLAY_REQ wrote a log line, and a stream with every
+// other record missing (bus overload, or forged records in between) is
+// asked for one gap after the other, as fast as the monitor answers.
+TEST_F(ManagerHostileInput, ManyGapsAskedForOneAfterTheOtherWriteABoundedLog) {
+  auto sink = std::make_shared<CountingSink>();
+  auto logger = netmon::component_logger("manager");
+  logger->sinks().push_back(sink);
+  struct Detach {
+    std::shared_ptr<spdlog::logger> logger;
+    ~Detach() { logger->sinks().pop_back(); }
+  } detach{logger};
+
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  const std::size_t lines_before = sink->lines();
+  constexpr std::uint64_t kLast = 401;
+  monitor.send(protocol::Heartbeat{monitor.epoch, kLast});
+  protocol::Replay odd{monitor.epoch, {}};
+  for (std::uint64_t seq = 1; seq <= kLast; seq += 2)
+    odd.records.push_back(monitor.result(seq));
+  monitor.send(odd);
+  std::uint64_t requests = 0;
+  ASSERT_TRUE(await([&] {
+    if (auto request = monitor.await_message<protocol::ReplayReq>(5ms)) {
+      ++requests;
+      protocol::Replay replay{monitor.epoch, {}};
+      for (auto seq = request->from_seq; seq <= request->to_seq; ++seq)
+        replay.records.push_back(monitor.result(seq));
+      monitor.send(replay);
+    }
+    return monitor_status(*manager, "edge-1")->stored_seq >= kLast;
+  }));
+  EXPECT_GE(requests, 100u);
+  EXPECT_LT(sink->lines() - lines_before, 40u);
+}
+
 }  // namespace
 }  // namespace netmon::manager
