@@ -249,7 +249,7 @@ class Manager::Loop {
   LogLimiter control_limiter_{"bad control"}, results_limiter_{"bad bus record"},
       peer_limiter_{"peer"}, send_limiter_{"send failure"}, store_limiter_{"store error"},
       record_limiter_{"record"}, loss_limiter_{"loss record"}, config_limiter_{"CONFIG_ACK"},
-      replay_limiter_{"REPLAY_REQ"};
+      replay_limiter_{"REPLAY_REQ"}, connect_limiter_{"monitor connected"};
   std::chrono::steady_clock::time_point last_turn_{};
 
   // Shared with other threads.
@@ -686,8 +686,12 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
   routes_[routing_id] = hello.name;
   const std::uint64_t stored = tracker(id, hello.epoch).contiguous();
   session.acked_seq_sent = stored;
-  log_->info("monitor connected monitor={} id={} epoch={} stored_seq={} last_seq={}", hello.name,
-             id, loggable(hello.epoch, 32), stored, hello.last_seq);
+  // A HELLO again on the same connection is welcomed again: as many lines
+  // as the session's holder sends HELLOs, unless limited.
+  if (connect_limiter_.allow(now)) {
+    log_->info("monitor connected monitor={} id={} epoch={} stored_seq={} last_seq={}", hello.name,
+               id, loggable(hello.epoch, 32), stored, hello.last_seq);
+  }
   if (session.state != kConnected) set_state(session, kConnected, "said HELLO");
   send(session,
        protocol::Welcome{id, stored, static_cast<std::uint32_t>(options_.heartbeat.count()),
@@ -1129,7 +1133,7 @@ void Manager::Loop::bad_input(LogLimiter& limiter, std::atomic<std::uint64_t>& c
 void Manager::Loop::report_suppressed(TimePoint now) {
   for (LogLimiter* limiter :
        {&control_limiter_, &results_limiter_, &peer_limiter_, &send_limiter_, &store_limiter_,
-        &record_limiter_, &loss_limiter_, &config_limiter_, &replay_limiter_}) {
+        &record_limiter_, &loss_limiter_, &config_limiter_, &replay_limiter_, &connect_limiter_}) {
     if (const std::uint64_t count = limiter->take_suppressed(now); count != 0) {
       log_->warn("{} {} lines suppressed in the last 10 s (see the counters in the status)", count,
                  limiter->kind());

@@ -527,5 +527,30 @@ TEST_F(ManagerHostileInput, ManyGapsAskedForOneAfterTheOtherWriteABoundedLog) {
   EXPECT_LT(sink->lines() - lines_before, 40u);
 }
 
+// Attack review: a HELLO again on the session's own connection is welcomed
+// again (a monitor that reconnects), and each wrote a "monitor connected"
+// line: whoever holds a session (anyone, for a monitor that is down: names
+// are on the bus) wrote one line per message.
+TEST_F(ManagerHostileInput, HellosRepeatedOnTheSessionsConnectionWriteABoundedLog) {
+  auto sink = std::make_shared<CountingSink>();
+  auto logger = netmon::component_logger("manager");
+  logger->sinks().push_back(sink);
+  struct Detach {
+    std::shared_ptr<spdlog::logger> logger;
+    ~Detach() { logger->sinks().pop_back(); }
+  } detach{logger};
+
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  const std::size_t lines_before = sink->lines();
+  for (int i = 0; i < 100; ++i)
+    monitor.send(monitor.hello(1));
+  monitor.send(protocol::Replay{monitor.epoch, {monitor.result(1)}});
+  ASSERT_TRUE(monitor.await_ack(1));
+  EXPECT_EQ(monitor_state(*manager, "edge-1"), "CONNECTED");
+  EXPECT_LT(sink->lines() - lines_before, 20u);
+}
+
 }  // namespace
 }  // namespace netmon::manager
