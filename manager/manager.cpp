@@ -542,6 +542,18 @@ void Manager::Loop::drain_results(TimePoint now) {
     // monitor's outbox and comes back by replay after the next HELLO.
     Session* session = session_for(record->key, "bus", now);
     if (session == nullptr) continue;
+    // A monitor drops only seqs it had. Of one that announces its newest seq,
+    // a LOSS beyond it is forged (its ACK would pass every seq up to it) or
+    // ahead of the next heartbeat: then it is still in the outbox and comes
+    // by replay.
+    if (const auto* loss = std::get_if<protocol::LossRange>(&record->body);
+        loss != nullptr && session->announces && loss->to_seq > session->announced_seq) {
+      bad_input(results_limiter_, rejected_records_, now,
+                "bus LOSS beyond the announced seqs monitor=" + session->name +
+                    " to_seq=" + std::to_string(loss->to_seq) +
+                    " announced=" + std::to_string(session->announced_seq));
+      continue;
+    }
     batch_.push_back({session->id, std::move(record).value()});
   }
 }

@@ -552,5 +552,29 @@ TEST_F(ManagerHostileInput, HellosRepeatedOnTheSessionsConnectionWriteABoundedLo
   EXPECT_LT(sink->lines() - lines_before, 20u);
 }
 
+// Attack review: a forged LOSS on the bus (inside the window) covering every
+// seq up to itself made the ACK jump past all the monitor had not
+// delivered yet; the monitor then dropped what it held, and whatever the bus
+// lost of it was "covered" by the forged loss instead of replayed. A monitor
+// drops only seqs it had: a LOSS from the bus may cover only seqs the
+// monitor announced; one from its REPLAY is taken as it is.
+TEST_F(ManagerHostileInput, ALossFromTheBusCoversOnlySeqsTheMonitorAnnounced) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  monitor.send(protocol::Heartbeat{monitor.epoch, 4});
+  monitor.send(protocol::Replay{monitor.epoch, {monitor.result(2)}});
+  ASSERT_TRUE(monitor.await_ack(2));
+  monitor.publish(testing::loss_record("edge-1", monitor.epoch, 900'000, 3, 899'999));
+  monitor.publish(testing::loss_record("edge-1", monitor.epoch, 5, 3, 4));  // announced: taken
+  ASSERT_TRUE(monitor.await_ack(5));
+  EXPECT_EQ(manager->stats().rejected_records, 1u);
+  EXPECT_EQ(stored_rows(setup_, "seq = 900000"), 0);
+  monitor.send(
+      protocol::Replay{monitor.epoch, {testing::loss_record("edge-1", monitor.epoch, 10, 6, 9)}});
+  ASSERT_TRUE(monitor.await_ack(10)) << "a LOSS in a REPLAY is the monitor's own word";
+}
+
 }  // namespace
 }  // namespace netmon::manager
