@@ -1,5 +1,6 @@
 #include "manager/manager.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -249,8 +250,9 @@ class Manager::Loop {
   LogLimiter control_limiter_{"bad control"}, results_limiter_{"bad bus record"},
       peer_limiter_{"peer"}, send_limiter_{"send failure"}, store_limiter_{"store error"},
       record_limiter_{"record"}, loss_limiter_{"loss record"}, config_limiter_{"CONFIG_ACK"},
-      replay_limiter_{"REPLAY_REQ"}, connect_limiter_{"monitor connected"};
-  std::chrono::steady_clock::time_point last_turn_{};
+      replay_limiter_{"REPLAY_REQ"}, connect_limiter_{"monitor connected"},
+      stall_limiter_{"loop stall"};
+  std::chrono::steady_clock::time_point last_judged_{};  // real time of the last run_timers
 
   // Shared with other threads.
   std::atomic<bool> stop_requested_{false};
@@ -428,21 +430,6 @@ void Manager::Loop::turn() {
       {{router_.handle(), 0, ZMQ_POLLIN, 0}, {sub_.handle(), 0, ZMQ_POLLIN, 0}}};
   zmq::poll(items.data(), items.size(), kPollInterval);
   const TimePoint now = options_.clock->now();
-  // The loop itself stalled (the process was stopped, the machine paused):
-  // silence is counted only while the manager listens, so nobody is declared
-  // lost for the time the manager was not reading.
-  // Measured in real time: the stall is the process's, whatever clock the
-  // sessions are timed on.
-  const auto real_now = std::chrono::steady_clock::now();
-  if (last_turn_ != std::chrono::steady_clock::time_point{} &&
-      real_now - last_turn_ > options_.heartbeat) {
-    const auto stalled = real_now - last_turn_;
-    for (auto& [name, session] : sessions_)
-      session.last_received += stalled;
-    log_->warn("manager loop stalled for {} ms; monitors' silence over it is not counted",
-               std::chrono::duration_cast<std::chrono::milliseconds>(stalled).count());
-  }
-  last_turn_ = real_now;
   if (items[0].revents & ZMQ_POLLIN) drain_control(now);
   if (items[1].revents & ZMQ_POLLIN) drain_results(now);
   flush();
@@ -884,6 +871,14 @@ void Manager::Loop::flush() {
   batch_.clear();
   losses_found_in_.clear();
   events_to_store_.clear();
+  // Records of an epoch a HELLO replaced in this very turn are stored, but
+  // their tracker is not kept: only live epochs are tracked.
+  for (const auto& key : touched) {
+    const bool live = std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& entry) {
+      return entry.second.id == key.first && entry.second.epoch == key.second;
+    });
+    if (!live) trackers_.erase(key);
+  }
   // Readers of monitors() see a stored seq no later than its ACK goes out.
   publish_snapshot();
   const TimePoint now = options_.clock->now();
@@ -998,6 +993,22 @@ void Manager::Loop::note_clock(Session& session, const CheckResult& result, Time
 
 void Manager::Loop::run_timers(TimePoint now) {
   report_suppressed(now);
+  // The loop itself stalled since it last judged liveness (the process was
+  // stopped, the machine paused, a commit took long): silence is counted only
+  // while the manager listens. Measured in real time, whatever clock the
+  // sessions are timed on; never moves a session's last message past now.
+  const auto real_now = std::chrono::steady_clock::now();
+  if (last_judged_ != std::chrono::steady_clock::time_point{} &&
+      real_now - last_judged_ > options_.heartbeat) {
+    const auto stalled = real_now - last_judged_;
+    for (auto& [name, session] : sessions_)
+      session.last_received = std::min(session.last_received + stalled, now);
+    if (stall_limiter_.allow(now)) {
+      log_->warn("manager loop stalled for {} ms; monitors' silence over it is not counted",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(stalled).count());
+    }
+  }
+  last_judged_ = real_now;
   // Messages still queued on the ROUTER are read before anyone is judged
   // silent: after a stall they are the proof of life.
   const bool control_pending = (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
@@ -1143,9 +1154,9 @@ void Manager::Loop::bad_input(LogLimiter& limiter, std::atomic<std::uint64_t>& c
 }
 
 void Manager::Loop::report_suppressed(TimePoint now) {
-  for (LogLimiter* limiter :
-       {&control_limiter_, &results_limiter_, &peer_limiter_, &send_limiter_, &store_limiter_,
-        &record_limiter_, &loss_limiter_, &config_limiter_, &replay_limiter_, &connect_limiter_}) {
+  for (LogLimiter* limiter : {&control_limiter_, &results_limiter_, &peer_limiter_, &send_limiter_,
+                              &store_limiter_, &record_limiter_, &loss_limiter_, &config_limiter_,
+                              &replay_limiter_, &connect_limiter_, &stall_limiter_}) {
     if (const std::uint64_t count = limiter->take_suppressed(now); count != 0) {
       log_->warn("{} {} lines suppressed in the last 10 s (see the counters in the status)", count,
                  limiter->kind());
