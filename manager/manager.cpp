@@ -160,6 +160,7 @@ struct Session {
   // only for seqs it announced.
   bool announces = false;
   std::optional<TimePoint> takeover_event_at;
+  std::optional<TimePoint> epoch_event_at;  // an epoch ended with seqs never stored
 };
 
 struct PendingRecord {
@@ -665,6 +666,21 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
   // Only the live epoch's seqs are tracked: a tracker per epoch ever seen
   // would grow without bound.
   if (session.id != 0 && session.epoch != hello.epoch) {
+    // A new outbox (a corrupt one set aside, a data dir wiped): whatever the
+    // old epoch held beyond what is stored is gone, and no loss record of the
+    // old epoch can say so. The manager says it.
+    const SeqTracker& old_seqs = tracker(session.id, session.epoch);
+    const std::uint64_t old_last = std::max(session.announced_seq, old_seqs.highest());
+    if (old_last > old_seqs.contiguous() &&
+        (!session.epoch_event_at || now - *session.epoch_event_at >= kConditionEventInterval)) {
+      session.epoch_event_at = now;
+      emit_event({std::chrono::system_clock::now(), session.name, "", std::string(session.state),
+                  std::string(session.state),
+                  "monitor " + session.name + ": outbox epoch " + loggable(session.epoch, 32) +
+                      " was replaced by " + loggable(hello.epoch, 32) + "; its seqs " +
+                      std::to_string(old_seqs.contiguous() + 1) + ".." + std::to_string(old_last) +
+                      " that are not stored are lost"});
+    }
     trackers_.erase({session.id, session.epoch});
   }
   const std::uint64_t id = store_->register_monitor(hello.name, hello.instance);

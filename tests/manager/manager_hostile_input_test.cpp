@@ -578,3 +578,37 @@ TEST_F(ManagerHostileInput, ALossFromTheBusCoversOnlySeqsTheMonitorAnnounced) {
 
 }  // namespace
 }  // namespace netmon::manager
+
+namespace netmon::manager {
+namespace {
+
+std::int64_t stored_events(const ManagerSetup& setup, const std::string& like) {
+  sqlite::OpenOptions options;
+  options.read_only = true;
+  sqlite::Database db(ResultStore::file_in(setup.data_dir()), options);
+  auto statement = db.prepare("SELECT COUNT(*) FROM events WHERE text LIKE ?");
+  statement.bind(1, like);
+  return statement.step() ? statement.column_int64(0) : -1;
+}
+
+// A corrupt outbox set aside starts a new epoch; what the old one held beyond
+// the stored seqs can have no loss record of its own: the manager says it.
+TEST_F(ManagerHostileInput, ANewEpochWhileTheOldOneHadSeqsNotStoredRaisesAnEvent) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  auto hello = monitor.hello(1);
+  hello.last_seq = 5;
+  monitor.send(hello);
+  ASSERT_TRUE(monitor.await_message<protocol::Welcome>());
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  monitor.close_control();
+
+  FakeMonitor restarted(context_, *manager, "edge-1");
+  restarted.instance = monitor.instance;
+  ASSERT_TRUE(restarted.connect_until_welcomed());
+  ASSERT_TRUE(restarted.publish_until_acked(restarted.result(1)));
+  EXPECT_TRUE(await([&] { return stored_events(setup_, "%was replaced%2..5%") == 1; }));
+}
+
+}  // namespace
+}  // namespace netmon::manager
