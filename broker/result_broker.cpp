@@ -27,9 +27,9 @@ ResultBroker::ResultBroker(zmq::context_t& context, BrokerEndpoints endpoints, L
   for (zmq::socket_t* socket : {&in_, &out_}) {
     socket->set(zmq::sockopt::linger, kLingerMs);
     socket->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(kMaxMessageBytes));
-    socket->set(zmq::sockopt::rcvhwm, kHighWaterMark);
-    socket->set(zmq::sockopt::sndhwm, kHighWaterMark);
   }
+  in_.set(zmq::sockopt::rcvhwm, kHighWaterMark);
+  out_.set(zmq::sockopt::sndhwm, kHighWaterMark);
   in_.bind(endpoints.in);
   out_.bind(endpoints.out);
   in_endpoint_ = last_endpoint(in_);
@@ -72,20 +72,24 @@ void ResultBroker::run() {
       {stop_receiver_.handle(), 0, ZMQ_POLLIN, 0},
   }};
   zmq::message_t part;
+  // A received frame shares one of libzmq's 8 KiB receive buffers with its
+  // neighbours, and keeps all of it alive while a stalled subscriber queues
+  // it; the copy a subscriber queues holds only its own bytes (§9's bound).
+  const auto forward = [this](const zmq::message_t& frame) {
+    bytes_ += frame.size();
+    zmq::message_t copy(frame.data(), frame.size());
+    out_.send(copy, frame.more() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  };
   for (;;) {
     zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
     if (items[2].revents & ZMQ_POLLIN) return;
     if (items[0].revents & ZMQ_POLLIN) {
       // Forward whatever is queued, whole multipart messages at a time.
       while (in_.recv(part, zmq::recv_flags::dontwait)) {
-        bool more = part.more();
-        bytes_ += part.size();
-        out_.send(part, more ? zmq::send_flags::sndmore : zmq::send_flags::none);
-        while (more) {
+        forward(part);
+        while (part.more()) {
           if (!in_.recv(part, zmq::recv_flags::none)) break;
-          more = part.more();
-          bytes_ += part.size();
-          out_.send(part, more ? zmq::send_flags::sndmore : zmq::send_flags::none);
+          forward(part);
         }
         ++messages_;
       }

@@ -38,7 +38,11 @@ struct BrokerCounters {
 
 class ResultBroker {
  public:
-  static constexpr int kHighWaterMark = 100'000;
+  // Messages queued per subscriber (XPUB) and per publisher (XSUB): what a
+  // peer that stops reading can cost (PROTOCOL.md §9). Past it XPUB drops
+  // only the stalled subscriber's messages; subscribers hold bursts in their
+  // own RCVHWM.
+  static constexpr int kHighWaterMark = 10'000;
   static constexpr int kMaxMessageBytes = 1 << 20;
   static constexpr int kLingerMs = 1000;
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the Release build with
 # warnings as errors, then the same suite under AddressSanitizer +
-# UndefinedBehaviorSanitizer. `--fast` skips the sanitizer pass.
+# UndefinedBehaviorSanitizer. `--fast` skips the sanitizer pass. Each phase
+# prints how long it took.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -14,14 +15,26 @@ for arg in "$@"; do
   esac
 done
 jobs=$(nproc)
+# Most tests wait on sockets, timers and child processes, not on a core.
+test_jobs=$((2 * jobs))
+# ccache hits across checkouts in other folders (CI clones into a new one).
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+
+phase_start=0
+phase() { echo "== $1"; phase_start=$(date +%s); }
+phase_done() { echo "== $1 took $(( $(date +%s) - phase_start ))s"; }
 
 run_suite() {
   local flavor=$1
+  phase "bootstrap ($flavor)"
   ./scripts/bootstrap.sh "$flavor"
-  echo "== build ($flavor)"
+  phase_done "bootstrap ($flavor)"
+  phase "build ($flavor)"
   cmake --build "build/$flavor" -j "$jobs"
-  echo "== test ($flavor)"
-  "${isolate[@]}" ctest --test-dir "build/$flavor" --output-on-failure -j "$jobs" --timeout 300
+  phase_done "build ($flavor)"
+  phase "test ($flavor)"
+  "${isolate[@]}" ctest --test-dir "build/$flavor" --output-on-failure -j "$test_jobs" --timeout 300
+  phase_done "test ($flavor)"
 }
 
 # Tests send traffic to loopback only. As root, run them in a network

@@ -7,6 +7,8 @@
 #include <string>
 #include <thread>
 
+#include "common/protocol/zmq_sockets.hpp"
+
 namespace netmon {
 namespace {
 
@@ -33,6 +35,18 @@ std::optional<std::pair<std::string, std::string>> publish_until_received(
     }
   }
   return std::nullopt;
+}
+
+// The body of the next message, waiting up to `timeout` for one.
+bool receive_body(zmq::socket_t& subscriber, zmq::message_t& body,
+                  std::chrono::milliseconds timeout = std::chrono::milliseconds(200)) {
+  zmq::pollitem_t item{subscriber.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, timeout);
+  if (!(item.revents & ZMQ_POLLIN)) return false;
+  do {
+    if (!subscriber.recv(body)) return false;
+  } while (body.more());
+  return true;
 }
 
 class ResultBrokerTest : public ::testing::Test {
@@ -90,6 +104,40 @@ TEST_F(ResultBrokerTest, LocalBindingsJoinTheSameBusAsTheNetworkEndpoints) {
   got = publish_until_received(local_publisher, tcp_subscriber, "evt/monitor/a", "from-inproc");
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->second, "from-inproc");
+}
+
+// The embedding manager's feed is an inproc pipe, whose capacity is the XPUB's
+// high-water mark plus the SUB's own: a burst far beyond the broker's
+// per-subscriber bound still reaches a manager that reads it late.
+TEST_F(ResultBrokerTest, LocalSubscriberWithTheBusWatermarksHoldsABurstBeyondTheBrokersBound) {
+  ResultBroker broker(context_, {"tcp://127.0.0.1:0", "tcp://127.0.0.1:0"},
+                      {"inproc://burst-in", "inproc://burst-out"});
+  zmq::socket_t publisher(context_, zmq::socket_type::pub);
+  publisher.set(zmq::sockopt::sndhwm, 0);
+  publisher.connect(broker.in_endpoint());
+  zmq::socket_t manager_feed(context_, zmq::socket_type::sub);
+  protocol::apply_bus_watermarks(manager_feed);
+  manager_feed.set(zmq::sockopt::subscribe, "res/");
+  manager_feed.connect("inproc://burst-out");
+  ASSERT_TRUE(publish_until_received(publisher, manager_feed, "res/a/b", "probe").has_value());
+
+  const std::uint64_t before = broker.counters().messages;
+  const int burst = 5 * ResultBroker::kHighWaterMark;
+  for (int i = 0; i < burst; ++i) {
+    publisher.send(zmq::str_buffer("res/a/b"), zmq::send_flags::sndmore);
+    publisher.send(zmq::str_buffer("burst"), zmq::send_flags::none);
+  }
+  // The feed reads only once the broker has forwarded the burst.
+  const auto forwarded_by = Clock::now() + std::chrono::seconds(20);
+  while (broker.counters().messages < before + burst && Clock::now() < forwarded_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // how often we look
+  }
+  int received = 0;
+  zmq::message_t part;
+  while (receive_body(manager_feed, part)) {
+    if (part.to_string_view() == "burst") ++received;  // a late probe is not the burst
+  }
+  EXPECT_EQ(received, burst);
 }
 
 TEST_F(ResultBrokerTest, PublishersAndSubscribersCarryOnAfterTheBrokerRestarts) {
