@@ -47,8 +47,11 @@ fi
 build=build/fuzz
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# Warnings are enforced by the gcc builds; clang's differ (and it does not know
+# -Wno-restrict), so here they are not errors.
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$compiler" \
-  -DNETMON_SANITIZE=ON -DNETMON_FUZZ=ON -DNETMON_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
+  -DCMAKE_CXX_FLAGS=-Wno-unknown-warning-option -DNETMON_WERROR=OFF -DNETMON_SANITIZE=ON \
+  -DNETMON_FUZZ=ON -DNETMON_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
 binaries=()
 for target in "${targets[@]}"; do binaries+=("netmon_${target}_fuzz"); done
 echo "== build (${#binaries[@]} fuzzers in $build)"
