@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "common/protocol/codec.hpp"
+#include "monitor/checks/check_registry.hpp"
 #include "tests/fuzz/record_checks.hpp"
 
 namespace {
@@ -16,6 +17,11 @@ void require_valid(const protocol::ControlMessage& message) {
   if (const auto* replay = std::get_if<protocol::Replay>(&message)) {
     for (const auto& record : replay->records)
       fuzz::require_valid_record(record);
+  }
+  if (const auto* config = std::get_if<protocol::Config>(&message)) {
+    // What a monitor does with a CONFIG: validate every check (refusing is fine).
+    for (const CheckSpec& spec : config->checks)
+      (void)checks::prepare_check(spec);
   }
   if (const auto* hello = std::get_if<protocol::Hello>(&message)) {
     fuzz::require(is_valid_utf8(hello->name) && is_valid_utf8(hello->instance),
