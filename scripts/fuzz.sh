@@ -61,6 +61,15 @@ cmake --build "$build" -j "$(nproc)" --target "${binaries[@]}"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# libFuzzer dictionaries: the tokens of each input language.
+dictionary_of() {
+  case "$1" in
+    control | bus) echo tests/fuzz/msgpack.dict ;;
+    check_args) echo tests/fuzz/check_args.dict ;;
+    check_file | manager_config) echo tests/fuzz/yaml.dict ;;
+  esac
+}
+
 rows=()
 crashed=0
 for target in "${targets[@]}"; do
@@ -71,6 +80,8 @@ for target in "${targets[@]}"; do
   mkdir -p "$work" "$crashes" "$(dirname "$log")"
   options=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
     -artifact_prefix="$crashes/")
+  dictionary=$(dictionary_of "$target")
+  [ -n "$dictionary" ] && options+=(-dict="$dictionary")
   [ "$keep_going" = 1 ] && options+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   echo "== fuzz $target for ${seconds}s"
   start=$(date +%s)
