@@ -234,7 +234,10 @@ TEST(CheckParser, CommandLineKeepsQuotedSpaces) {
 // arrived at the monitor escaped (\xff as four characters): another payload,
 // another digest in CONFIG_ACK.
 TEST(CheckParser, RejectsTextThatIsNotUtf8NamingTheField) {
-  auto args = check_from_args("tcp_echo host=127.0.0.1 port=7 payload=a\xff" "b", {}, "echo-1");
+  auto args = check_from_args(
+      "tcp_echo host=127.0.0.1 port=7 payload=a\xff"
+      "b",
+      {}, "echo-1");
   ASSERT_FALSE(args);
   EXPECT_EQ(args.error().message,
             "check 'echo-1': payload is not valid UTF-8 text (save the file as UTF-8; write other "
