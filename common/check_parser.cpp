@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/duration.hpp"
+#include "common/text.hpp"
 
 namespace netmon {
 namespace {
@@ -34,6 +35,21 @@ Expected<int> parse_retries(std::string_view text) {
 // Applies one key of a check. Common fields go to the struct, the rest to params.
 Expected<void> apply_field(CheckSpec& spec, const std::string& key, ParamValue value) {
   const std::string* text = std::get_if<std::string>(&value);
+  // Checks travel as UTF-8 (CONFIG, JSON): a byte that is not would arrive
+  // escaped, so the monitor would run another check than the one written.
+  if (!is_valid_utf8(key)) {
+    return Error{check_error_prefix(spec) + "parameter name '" + loggable(key) +
+                 "' is not valid UTF-8"};
+  }
+  const bool utf8 =
+      text ? is_valid_utf8(*text)
+           : std::ranges::all_of(std::get<std::vector<std::string>>(value),
+                                 [](const std::string& item) { return is_valid_utf8(item); });
+  if (!utf8) {
+    return Error{check_error_prefix(spec) + key +
+                 " is not valid UTF-8 text (save the file as UTF-8; write other payload bytes as "
+                 "\\xHH)"};
+  }
   const bool common =
       key == "id" || key == "type" || key == "interval" || key == "timeout" || key == "retries";
   if (common && !text) {

@@ -101,6 +101,19 @@ Expected<std::uint64_t> MsgMap::uint64(std::string_view key) const {
   return value->via.u64;
 }
 
+Expected<std::chrono::system_clock::time_point> MsgMap::wall_time_us(std::string_view key) const {
+  using std::chrono::microseconds;
+  using std::chrono::system_clock;
+  auto us = int64(key);
+  if (!us) return us.error();
+  constexpr auto kMax = std::chrono::duration_cast<microseconds>(system_clock::duration::max());
+  constexpr auto kMin = std::chrono::duration_cast<microseconds>(system_clock::duration::min());
+  if (*us > kMax.count() || *us < kMin.count()) {
+    return field_error(key, "is out of range (a wall-clock time in the years 1678..2262)");
+  }
+  return system_clock::time_point(microseconds(*us));
+}
+
 Expected<bool> MsgMap::boolean_or(std::string_view key, bool fallback) const {
   const msgpack::object* value = find(key);
   if (!value) return fallback;
@@ -310,7 +323,7 @@ Expected<CheckResult> check_result_from_msgpack(const msgpack::object& object) {
   auto check = map->str("check");
   auto type = map->str("type");
   auto target = map->str_or("target", "");
-  auto ts = map->int64("ts_us");
+  auto ts = map->wall_time_us("ts_us");
   auto status_text = map->str("status");
   auto reason = map->str_or("reason", "");
   auto error = map->str_or("error", "");
@@ -327,7 +340,7 @@ Expected<CheckResult> check_result_from_msgpack(const msgpack::object& object) {
   result.check_id = std::move(check).value();
   result.type = std::move(type).value();
   result.target = std::move(target).value();
-  result.timestamp = std::chrono::system_clock::time_point(std::chrono::microseconds(*ts));
+  result.timestamp = *ts;
   result.status = *status;
   result.reason = std::move(reason).value();
   result.error = std::move(error).value();

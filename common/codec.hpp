@@ -3,6 +3,7 @@
 // keys ignored so newer peers can add fields. Decoding untrusted bytes never
 // throws: it returns an Error naming what was wrong.
 
+#include <chrono>
 #include <cstddef>
 #include <msgpack.hpp>
 #include <nlohmann/json.hpp>
@@ -44,6 +45,9 @@ class MsgMap {
   Expected<std::int64_t> int64(std::string_view key) const;
   Expected<std::int64_t> int64_or(std::string_view key, std::int64_t fallback) const;
   Expected<std::uint64_t> uint64(std::string_view key) const;
+  // An int of microseconds since the Unix epoch that fits a system_clock
+  // time point (nanoseconds: the years 1678..2262); beyond, converting would overflow.
+  Expected<std::chrono::system_clock::time_point> wall_time_us(std::string_view key) const;
   Expected<bool> boolean_or(std::string_view key, bool fallback) const;
 
  private:

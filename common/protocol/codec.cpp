@@ -375,9 +375,9 @@ Expected<Event> decode_event(std::string_view bytes) {
   if (*type != "EVENT") return Error{"not an EVENT but '" + type->substr(0, 32) + "'"};
   FieldReader fields(*map);
   Event event;
-  auto ts = map->int64("ts_us");
+  auto ts = map->wall_time_us("ts_us");
   if (!ts) return ts.error();
-  event.ts = std::chrono::system_clock::time_point(std::chrono::microseconds(*ts));
+  event.ts = *ts;
   event.monitor = fields.str("monitor");
   event.check = fields.str_or("check");
   event.from = fields.str("from");

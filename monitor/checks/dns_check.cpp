@@ -236,6 +236,49 @@ std::string rcode_reason(int rcode) {
   return "rcode_" + std::to_string(rcode);
 }
 
+bool asks_our_question(const ldns_pkt* packet, const DnsConfig& config) {
+  const ldns_rr_list* question = ldns_pkt_question(packet);
+  if (!question || ldns_rr_list_rr_count(question) != 1) return false;
+  const ldns_rr* rr = ldns_rr_list_rr(question, 0);
+  return ldns_rr_get_type(rr) == config.record->type && ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
+         ldns_dname_compare(ldns_rr_owner(rr), config.qname.get()) == 0;
+}
+
+// The reply to the config's question, parsed; an error is the text of a
+// bad_reply. Only records of the asked type are rendered as answers.
+Expected<DnsReply> read_reply(std::span<const std::uint8_t> bytes, const DnsConfig& config) {
+  if (bytes.size() < kHeaderBytes) {
+    return Error{"reply of " + std::to_string(bytes.size()) +
+                 " bytes is shorter than a DNS header"};
+  }
+  ldns_pkt* raw = nullptr;
+  if (const ldns_status status = ldns_wire2pkt(&raw, bytes.data(), bytes.size());
+      status != LDNS_STATUS_OK) {
+    return Error{std::string("unparseable reply: ") + ldns_get_errorstr_by_id(status)};
+  }
+  const PktPtr packet(raw);
+  if (!ldns_pkt_qr(packet.get())) return Error{"reply is a query, not a response (QR bit clear)"};
+  if (!asks_our_question(packet.get(), config)) {
+    return Error{"reply is for a different question than " + config.name + " " +
+                 std::string(config.record->name)};
+  }
+  DnsReply reply;
+  reply.rcode = ldns_pkt_get_rcode(packet.get());
+  reply.authoritative = ldns_pkt_aa(packet.get());
+  reply.truncated = ldns_pkt_tc(packet.get());
+  reply.answer_count = ldns_pkt_ancount(packet.get());
+  const ldns_rr_list* section = ldns_pkt_answer(packet.get());
+  const std::size_t count = section ? ldns_rr_list_rr_count(section) : 0;
+  std::string text;
+  for (std::size_t i = 0; i < count; ++i) {
+    const ldns_rr* rr = ldns_rr_list_rr(section, i);
+    if (ldns_rr_get_type(rr) != config.record->type) continue;
+    render_answer(rr, config.record->type, text);
+    reply.answers.push_back(text);
+  }
+  return reply;
+}
+
 class DnsProbe final : public Probe {
  public:
   DnsProbe(ProbeEnv& env, std::shared_ptr<const DnsConfig> config)
@@ -415,56 +458,25 @@ class DnsProbe final : public Probe {
   void on_reply(const std::uint8_t* data, std::size_t size) {
     const auto query_time = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - sent_at_);
-    if (size < kHeaderBytes) {
-      finish_now(down("bad_reply",
-                      "reply of " + std::to_string(size) + " bytes is shorter than a DNS header",
-                      transport_details()));
+    auto reply = read_reply({data, size}, *config_);
+    if (!reply) {
+      finish_now(down("bad_reply", reply.error().message, transport_details()));
       return;
     }
-    ldns_pkt* raw = nullptr;
-    if (const ldns_status status = ldns_wire2pkt(&raw, data, size); status != LDNS_STATUS_OK) {
-      finish_now(down("bad_reply",
-                      std::string("unparseable reply: ") + ldns_get_errorstr_by_id(status),
-                      transport_details()));
-      return;
-    }
-    const PktPtr packet(raw);
-    if (!ldns_pkt_qr(packet.get())) {
-      finish_now(down("bad_reply", "reply is a query, not a response (QR bit clear)",
-                      transport_details()));
-      return;
-    }
-    if (!asks_our_question(packet.get())) {
-      finish_now(down("bad_reply",
-                      "reply is for a different question than " + config_->name + " " +
-                          std::string(config_->record->name),
-                      transport_details()));
-      return;
-    }
-    if (!tcp_ && ldns_pkt_tc(packet.get())) {
+    if (!tcp_ && reply->truncated) {
       truncated_retry_ = true;
       start_tcp();
       return;
     }
 
     nlohmann::json details = transport_details();
-    const int rcode = ldns_pkt_get_rcode(packet.get());
+    const int rcode = reply->rcode;
     details["rcode"] = rcode_name(rcode);
-    details["authoritative"] = ldns_pkt_aa(packet.get());
-    details["answer_count"] = ldns_pkt_ancount(packet.get());
+    details["authoritative"] = reply->authoritative;
+    details["answer_count"] = reply->answer_count;
     const double query_time_ms = static_cast<double>(query_time.count()) / 1000.0;
     details["query_time_ms"] = query_time_ms;
-
-    std::vector<std::string> answers;
-    const ldns_rr_list* section = ldns_pkt_answer(packet.get());
-    const std::size_t count = section ? ldns_rr_list_rr_count(section) : 0;
-    std::string text;
-    for (std::size_t i = 0; i < count; ++i) {
-      const ldns_rr* rr = ldns_rr_list_rr(section, i);
-      if (ldns_rr_get_type(rr) != config_->record->type) continue;
-      render_answer(rr, config_->record->type, text);
-      answers.push_back(text);
-    }
+    const std::vector<std::string>& answers = reply->answers;
     details["answers"] = answers;
 
     Outcome outcome;
@@ -496,15 +508,6 @@ class DnsProbe final : public Probe {
     }
     outcome.latency = query_time;
     finish_now(std::move(outcome));
-  }
-
-  bool asks_our_question(const ldns_pkt* packet) const {
-    const ldns_rr_list* question = ldns_pkt_question(packet);
-    if (!question || ldns_rr_list_rr_count(question) != 1) return false;
-    const ldns_rr* rr = ldns_rr_list_rr(question, 0);
-    return ldns_rr_get_type(rr) == config_->record->type &&
-           ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
-           ldns_dname_compare(ldns_rr_owner(rr), config_->qname.get()) == 0;
   }
 
   nlohmann::json transport_details() const {
@@ -553,6 +556,7 @@ class DnsCheck final : public Check {
   std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
     return std::make_shared<DnsProbe>(env, config_);
   }
+  const DnsConfig& config() const { return *config_; }
 
  private:
   std::shared_ptr<const DnsConfig> config_;
@@ -568,6 +572,12 @@ std::string allowed_record_types() {
 }
 
 }  // namespace
+
+Expected<DnsReply> parse_dns_reply(const Check& check, std::span<const std::uint8_t> reply) {
+  const auto* dns = dynamic_cast<const DnsCheck*>(&check);
+  if (!dns) return Error{"not a dns check"};
+  return read_reply(reply, dns->config());
+}
 
 Expected<CheckPtr> parse_dns_check(const CheckSpec& spec) {
   ParamReader params(spec);

@@ -1,5 +1,10 @@
 #pragma once
 
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
 #include "common/check_spec.hpp"
 #include "monitor/checks/check.hpp"
 
@@ -16,5 +21,19 @@ namespace netmon::checks {
 // with a trailing dot. `expect` values are brought to the same form at parse
 // time; the check is up when every expected value is among the answers.
 Expected<CheckPtr> parse_dns_check(const CheckSpec& spec);
+
+// A reply as a probe reads it.
+struct DnsReply {
+  int rcode = 0;
+  bool authoritative = false;
+  bool truncated = false;
+  std::size_t answer_count = 0;      // ANCOUNT, as the header says
+  std::vector<std::string> answers;  // the records of the asked type, in text form
+};
+
+// What a probe of `check` (made by parse_dns_check) does with the bytes of a
+// reply whose id matched: the decoder on its own, for tests and fuzzing. The
+// error is the bad_reply text.
+Expected<DnsReply> parse_dns_reply(const Check& check, std::span<const std::uint8_t> reply);
 
 }  // namespace netmon::checks

@@ -130,6 +130,54 @@ std::string_view to_string(IcmpSocketKind kind) {
   return kind == IcmpSocketKind::kDatagram ? "datagram" : "raw";
 }
 
+std::optional<IcmpMessage> parse_icmp_message(std::span<const std::uint8_t> bytes, bool v6,
+                                              IcmpSocketKind kind) {
+  const std::uint8_t* data = bytes.data();
+  std::size_t size = bytes.size();
+  const std::uint8_t* icmp = data;
+  if (!v6 && kind == IcmpSocketKind::kRaw) {
+    // Raw IPv4 sockets deliver the IP header too.
+    if (size < 20 || (data[0] >> 4) != 4) return std::nullopt;
+    const std::size_t header = static_cast<std::size_t>(data[0] & 0x0f) * 4;
+    if (header < 20 || size < header) return std::nullopt;
+    icmp += header;
+    size -= header;
+    // The kernel checks ICMP checksums only after handing raw sockets their copy.
+    if (size >= 8 && internet_checksum(icmp, size) != 0) return std::nullopt;
+  }
+  if (size < 8) return std::nullopt;
+  const std::uint8_t type = icmp[0];
+  if (type == (v6 ? kEchoReplyV6 : kEchoReplyV4)) {
+    return IcmpMessage{IcmpMessage::Kind::kEchoReply, type, icmp[1], {icmp, size}, {}};
+  }
+  // Datagram sockets deliver ICMP errors through the error queue, not here.
+  if (kind != IcmpSocketKind::kRaw) return std::nullopt;
+  const std::uint8_t* inner = icmp + 8;
+  const std::size_t inner_size = size - 8;
+  if (!v6 && (type == kUnreachableV4 || type == kTimeExceededV4) && inner_size >= 20 &&
+      (inner[0] >> 4) == 4 && inner[9] == IPPROTO_ICMP) {
+    const std::size_t header = static_cast<std::size_t>(inner[0] & 0x0f) * 4;
+    if (header >= 20 && inner_size >= header) {
+      return IcmpMessage{type == kUnreachableV4 ? IcmpMessage::Kind::kUnreachable
+                                                : IcmpMessage::Kind::kTimeExceeded,
+                         type,
+                         icmp[1],
+                         {inner + header, inner_size - header},
+                         {inner + 16, 4}};
+    }
+  }
+  if (v6 && (type == kUnreachableV6 || type == kTimeExceededV6) && inner_size >= 40 &&
+      (inner[0] >> 4) == 6 && inner[6] == IPPROTO_ICMPV6) {
+    return IcmpMessage{
+        type == kUnreachableV6 ? IcmpMessage::Kind::kUnreachable : IcmpMessage::Kind::kTimeExceeded,
+        type,
+        icmp[1],
+        {inner + 40, inner_size - 40},
+        {inner + 24, 16}};
+  }
+  return std::nullopt;
+}
+
 int open_system_socket(int domain, int type, int protocol) {
   const int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
   return fd >= 0 ? fd : -errno;
@@ -632,58 +680,20 @@ bool IcmpSocket::drain_errors(std::size_t budget) {
 
 void IcmpSocket::handle(const std::uint8_t* data, std::size_t size, const void* name,
                         std::int64_t rx_ns) {
-  const std::uint8_t* icmp = data;
-  if (!v6_ && kind_ == IcmpSocketKind::kRaw) {
-    // Raw IPv4 sockets deliver the IP header too.
-    if (size < 20 || (data[0] >> 4) != 4) {
-      ++stats_.ignored;
-      return;
-    }
-    const std::size_t header = static_cast<std::size_t>(data[0] & 0x0f) * 4;
-    if (header < 20 || size < header) {
-      ++stats_.ignored;
-      return;
-    }
-    icmp += header;
-    size -= header;
-    // The kernel checks ICMP checksums only after handing raw sockets their copy.
-    if (size >= 8 && internet_checksum(icmp, size) != 0) {
-      ++stats_.ignored;
-      return;
-    }
-  }
-  if (size < 8) {
+  const std::optional<IcmpMessage> message = parse_icmp_message({data, size}, v6_, kind_);
+  if (!message) {
     ++stats_.ignored;
     return;
   }
   const asio::ip::address from = address_of(name);
-  const std::uint8_t type = icmp[0];
-  if (type == (v6_ ? kEchoReplyV6 : kEchoReplyV4)) {
-    match_echo(icmp, size, from, rx_ns);
+  if (message->kind == IcmpMessage::Kind::kEchoReply) {
+    match_echo(message->icmp.data(), message->icmp.size(), from, rx_ns);
     return;
   }
-  if (kind_ == IcmpSocketKind::kRaw) {
-    const std::uint8_t* inner = icmp + 8;
-    const std::size_t inner_size = size - 8;
-    if (!v6_ && (type == kUnreachableV4 || type == kTimeExceededV4) && inner_size >= 20 &&
-        (inner[0] >> 4) == 4 && inner[9] == IPPROTO_ICMP) {
-      const std::size_t header = static_cast<std::size_t>(inner[0] & 0x0f) * 4;
-      if (header >= 20 && inner_size >= header) {
-        match_error(
-            type == kUnreachableV4 ? IcmpEvent::Kind::kUnreachable : IcmpEvent::Kind::kTimeExceeded,
-            type, icmp[1], inner + header, inner_size - header, inner + 16, from, rx_ns);
-        return;
-      }
-    }
-    if (v6_ && (type == kUnreachableV6 || type == kTimeExceededV6) && inner_size >= 40 &&
-        (inner[0] >> 4) == 6 && inner[6] == IPPROTO_ICMPV6) {
-      match_error(
-          type == kUnreachableV6 ? IcmpEvent::Kind::kUnreachable : IcmpEvent::Kind::kTimeExceeded,
-          type, icmp[1], inner + 40, inner_size - 40, inner + 24, from, rx_ns);
-      return;
-    }
-  }
-  ++stats_.ignored;
+  match_error(message->kind == IcmpMessage::Kind::kUnreachable ? IcmpEvent::Kind::kUnreachable
+                                                               : IcmpEvent::Kind::kTimeExceeded,
+              message->type, message->code, message->icmp.data(), message->icmp.size(),
+              message->quoted_destination.data(), from, rx_ns);
 }
 
 void IcmpSocket::handle_error_queue(const std::uint8_t* data, std::size_t size, const void* name,

@@ -63,6 +63,25 @@ std::optional<bool> ping_group_range_allows(std::string_view range, std::span<co
 // Reads /proc/sys/net/ipv4/ping_group_range for this process's egid and groups.
 PingGroupPolicy read_ping_group_policy();
 
+// One received ICMP message that may answer an echo of ours: an echo reply,
+// or an error quoting an echo request. Spans point into the received bytes.
+struct IcmpMessage {
+  enum class Kind : std::uint8_t { kEchoReply, kUnreachable, kTimeExceeded };
+  Kind kind = Kind::kEchoReply;
+  std::uint8_t type = 0;
+  std::uint8_t code = 0;
+  // kEchoReply: the reply (8-byte header, payload); errors: the quoted ICMP
+  // message (at least its header when it is to match an echo).
+  std::span<const std::uint8_t> icmp;
+  // Errors: the quoted packet's destination address (4 or 16 bytes).
+  std::span<const std::uint8_t> quoted_destination;
+};
+
+// Classifies what a socket of `kind` read (raw IPv4: with the IP header, whose
+// checksum it verifies); nullopt for anything else, truncated or malformed.
+std::optional<IcmpMessage> parse_icmp_message(std::span<const std::uint8_t> bytes, bool v6,
+                                              IcmpSocketKind kind);
+
 struct OpenedIcmpSocket {
   int fd = -1;
   IcmpSocketKind kind = IcmpSocketKind::kRaw;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <random>
+#include <span>
 
 #include "common/param_reader.hpp"
 #include "monitor/checks/socket_errors.hpp"
@@ -200,85 +201,13 @@ class NtpProbe final : public Probe {
       }
       const std::uint64_t t4 = t1_ + to_ntp_duration(std::chrono::steady_clock::now() - sent_at_);
       mark(Phase::kFirstByte);
-      if (std::optional<Outcome> outcome = judge(n, t4)) {
+      const NtpExchange exchange{nonce_, t1_, t4, config_->max_offset_ms, foreign_replies_};
+      if (std::optional<Outcome> outcome = judge_ntp_reply({reply_.data(), n}, exchange)) {
         close_and_finish(std::move(*outcome));
         return;
       }
-    }
-  }
-
-  // The verdict on one reply, or nothing when it answers someone else's request.
-  std::optional<Outcome> judge(std::size_t n, std::uint64_t t4) {
-    const std::uint8_t* packet = reply_.data();
-    if (n < kHeaderBytes) {
-      return down("bad_reply", "reply of " + std::to_string(n) +
-                                   " bytes is shorter than the 48-byte NTP header");
-    }
-    const int leap = packet[0] >> 6;
-    const int version = (packet[0] >> 3) & 0x7;
-    const int mode = packet[0] & 0x7;
-    if (mode != kModeServer) {
-      return down("bad_reply", "reply has mode " + std::to_string(mode) + " (expected 4: server)");
-    }
-    if (version < 1 || version > 4) {
-      return down("bad_reply", "reply has version " + std::to_string(version) + " (allowed: 1..4)");
-    }
-    if (read_be64(packet + kOriginateAt) != nonce_) {
       ++foreign_replies_;
-      return std::nullopt;
     }
-
-    const int stratum = packet[kStratumAt];
-    nlohmann::json details{{"stratum", stratum}, {"leap", leap}, {"version", version}};
-    if (foreign_replies_ > 0) details["foreign_replies"] = foreign_replies_;
-    if (stratum == 0) {
-      const std::string code = ascii_id(packet + kReferenceIdAt);
-      const std::string_view meaning = kiss_meaning(code);
-      details["kiss_code"] = code;
-      return down("kiss_of_death",
-                  "server sent kiss-of-death '" + code + "' (" + std::string(meaning) + ")",
-                  std::move(details));
-    }
-    const std::string reference_id =
-        stratum == 1 ? ascii_id(packet + kReferenceIdAt) : dotted_id(packet + kReferenceIdAt);
-    details["reference_id"] = reference_id;
-    if (leap == kLeapAlarm) {
-      return down(
-          "unsynchronized",
-          "server is not synchronised (leap indicator 3, stratum " + std::to_string(stratum) + ")",
-          std::move(details));
-    }
-    if (stratum > kMaxStratum) {
-      return down("bad_stratum",
-                  "server reports stratum " + std::to_string(stratum) + " (allowed: 1..15)",
-                  std::move(details));
-    }
-    const std::uint64_t t2 = read_be64(packet + kReceiveAt);
-    const std::uint64_t t3 = read_be64(packet + kTransmitAt);
-    if (t3 == 0)
-      return down("bad_reply", "reply has a zero transmit timestamp", std::move(details));
-
-    const NtpSample sample = ntp_sample(t1_, t2, t3, t4);
-    const double offset_ms = round_ms(sample.offset_s * 1000.0);
-    const double delay_ms = round_ms(sample.delay_s * 1000.0);
-    details["offset_ms"] = offset_ms;
-    details["delay_ms"] = delay_ms;
-    details["root_delay_ms"] = round_ms(short_format_ms(read_be32(packet + kRootDelayAt)));
-    details["root_dispersion_ms"] =
-        round_ms(short_format_ms(read_be32(packet + kRootDispersionAt)));
-    details["precision"] = static_cast<std::int8_t>(packet[kPrecisionAt]);
-
-    Outcome outcome = up();
-    if (config_->max_offset_ms > 0 &&
-        std::abs(offset_ms) > static_cast<double>(config_->max_offset_ms)) {
-      outcome = down("offset_too_large", "clock offset " + signed_ms(offset_ms) +
-                                             " exceeds max_offset_ms " +
-                                             std::to_string(config_->max_offset_ms));
-    }
-    outcome.details = std::move(details);
-    outcome.latency = std::chrono::microseconds(
-        std::max<std::int64_t>(0, std::llround(sample.delay_s * 1'000'000.0)));
-    return outcome;
   }
 
   void close_and_finish(Outcome outcome) {
@@ -344,6 +273,76 @@ NtpSample ntp_sample(std::uint64_t t1, std::uint64_t t2, std::uint64_t t3, std::
   const double round_trip = seconds_between(t4, t1);           // T4 - T1
   // ((T2-T1) + (T3-T4)) / 2 with T3-T4 = (T3-T2) + (T2-T1) - (T4-T1).
   return NtpSample{server_minus_client + (held - round_trip) / 2, round_trip - held};
+}
+
+std::optional<Outcome> judge_ntp_reply(std::span<const std::uint8_t> reply,
+                                       const NtpExchange& exchange) {
+  const std::uint8_t* packet = reply.data();
+  const std::size_t n = reply.size();
+  if (n < kHeaderBytes) {
+    return down("bad_reply",
+                "reply of " + std::to_string(n) + " bytes is shorter than the 48-byte NTP header");
+  }
+  const int leap = packet[0] >> 6;
+  const int version = (packet[0] >> 3) & 0x7;
+  const int mode = packet[0] & 0x7;
+  if (mode != kModeServer) {
+    return down("bad_reply", "reply has mode " + std::to_string(mode) + " (expected 4: server)");
+  }
+  if (version < 1 || version > 4) {
+    return down("bad_reply", "reply has version " + std::to_string(version) + " (allowed: 1..4)");
+  }
+  if (read_be64(packet + kOriginateAt) != exchange.nonce) return std::nullopt;
+
+  const int stratum = packet[kStratumAt];
+  nlohmann::json details{{"stratum", stratum}, {"leap", leap}, {"version", version}};
+  if (exchange.foreign_replies > 0) details["foreign_replies"] = exchange.foreign_replies;
+  if (stratum == 0) {
+    const std::string code = ascii_id(packet + kReferenceIdAt);
+    const std::string_view meaning = kiss_meaning(code);
+    details["kiss_code"] = code;
+    return down("kiss_of_death",
+                "server sent kiss-of-death '" + code + "' (" + std::string(meaning) + ")",
+                std::move(details));
+  }
+  const std::string reference_id =
+      stratum == 1 ? ascii_id(packet + kReferenceIdAt) : dotted_id(packet + kReferenceIdAt);
+  details["reference_id"] = reference_id;
+  if (leap == kLeapAlarm) {
+    return down(
+        "unsynchronized",
+        "server is not synchronised (leap indicator 3, stratum " + std::to_string(stratum) + ")",
+        std::move(details));
+  }
+  if (stratum > kMaxStratum) {
+    return down("bad_stratum",
+                "server reports stratum " + std::to_string(stratum) + " (allowed: 1..15)",
+                std::move(details));
+  }
+  const std::uint64_t t2 = read_be64(packet + kReceiveAt);
+  const std::uint64_t t3 = read_be64(packet + kTransmitAt);
+  if (t3 == 0) return down("bad_reply", "reply has a zero transmit timestamp", std::move(details));
+
+  const NtpSample sample = ntp_sample(exchange.t1, t2, t3, exchange.t4);
+  const double offset_ms = round_ms(sample.offset_s * 1000.0);
+  const double delay_ms = round_ms(sample.delay_s * 1000.0);
+  details["offset_ms"] = offset_ms;
+  details["delay_ms"] = delay_ms;
+  details["root_delay_ms"] = round_ms(short_format_ms(read_be32(packet + kRootDelayAt)));
+  details["root_dispersion_ms"] = round_ms(short_format_ms(read_be32(packet + kRootDispersionAt)));
+  details["precision"] = static_cast<std::int8_t>(packet[kPrecisionAt]);
+
+  Outcome outcome = up();
+  if (exchange.max_offset_ms > 0 &&
+      std::abs(offset_ms) > static_cast<double>(exchange.max_offset_ms)) {
+    outcome = down("offset_too_large", "clock offset " + signed_ms(offset_ms) +
+                                           " exceeds max_offset_ms " +
+                                           std::to_string(exchange.max_offset_ms));
+  }
+  outcome.details = std::move(details);
+  outcome.latency = std::chrono::microseconds(
+      std::max<std::int64_t>(0, std::llround(sample.delay_s * 1'000'000.0)));
+  return outcome;
 }
 
 Expected<CheckPtr> parse_ntp_check(const CheckSpec& spec) {

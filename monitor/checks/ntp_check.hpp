@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <span>
 
 #include "common/check_spec.hpp"
 #include "monitor/checks/check.hpp"
@@ -25,5 +27,20 @@ struct NtpSample {
 // difference is taken modulo 2^64 and read as signed, so an exchange that
 // straddles an era rollover (2036) is computed correctly (RFC 5905 §6).
 NtpSample ntp_sample(std::uint64_t t1, std::uint64_t t2, std::uint64_t t3, std::uint64_t t4);
+
+// One exchange as the probe saw it: the random nonce it sent as its transmit
+// timestamp, T1 (its send time) and T4 (the reply's arrival), in NTP format.
+struct NtpExchange {
+  std::uint64_t nonce = 0;
+  std::uint64_t t1 = 0;
+  std::uint64_t t4 = 0;
+  std::int64_t max_offset_ms = 0;     // 0: no limit
+  std::uint32_t foreign_replies = 0;  // replies to other requests before this one
+};
+
+// The verdict on one reply (only its 48-byte header is read), or nothing when
+// it answers someone else's request. Pure: the probe's decoder, for tests and fuzzing.
+std::optional<Outcome> judge_ntp_reply(std::span<const std::uint8_t> reply,
+                                       const NtpExchange& exchange);
 
 }  // namespace netmon::checks

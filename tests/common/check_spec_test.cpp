@@ -230,6 +230,34 @@ TEST(CheckParser, CommandLineKeepsQuotedSpaces) {
   EXPECT_EQ(std::get<std::string>(spec->params.at("send")), "HELLO WORLD");
 }
 
+// Found by fuzzing: a check with a byte that is not UTF-8 was accepted, then
+// arrived at the monitor escaped (\xff as four characters): another payload,
+// another digest in CONFIG_ACK.
+TEST(CheckParser, RejectsTextThatIsNotUtf8NamingTheField) {
+  auto args = check_from_args(
+      "tcp_echo host=127.0.0.1 port=7 payload=a\xff"
+      "b",
+      {}, "echo-1");
+  ASSERT_FALSE(args);
+  EXPECT_EQ(args.error().message,
+            "check 'echo-1': payload is not valid UTF-8 text (save the file as UTF-8; write other "
+            "payload bytes as \\xHH)");
+  auto listed = check_from_args("http url=http://127.0.0.1/ headers=ok headers=\xc3", {}, "web");
+  ASSERT_FALSE(listed);
+  EXPECT_EQ(listed.error().message.rfind("check 'web': headers is not valid UTF-8 text", 0), 0u)
+      << listed.error().message;
+  auto yaml =
+      parse_checks_text("- {id: e, type: tcp_echo, host: 127.0.0.1, send: \"\xfe\"}\n", "bad.yaml");
+  ASSERT_FALSE(yaml);
+  EXPECT_EQ(yaml.error().message.rfind("bad.yaml:1: check 'e': send is not valid UTF-8 text", 0),
+            0u)
+      << yaml.error().message;
+  auto key = check_from_args("tcp host=127.0.0.1 port=1 x\x80=1", {}, "tcp-1");
+  ASSERT_FALSE(key);
+  EXPECT_EQ(key.error().message, "check 'tcp-1': parameter name 'x\\x80' is not valid UTF-8");
+  EXPECT_TRUE(check_from_args("tcp_echo host=127.0.0.1 port=7 payload=caf\xc3\xa9", {}, "ok"));
+}
+
 TEST(CheckParser, CommandLineRejectsWordsWithoutEquals) {
   auto spec = check_from_args("tcp host 127.0.0.1", {}, "tcp-1");
   ASSERT_FALSE(spec);

@@ -136,6 +136,43 @@ TEST(Codec, RejectsUnknownStatus) {
   EXPECT_EQ(decoded.error().message, "result: field 'status' has unknown value 'sick'");
 }
 
+// A result map with the required fields only, stamped `ts_us`.
+std::string result_at(std::int64_t ts_us) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  packer.pack_map(4);
+  packer.pack("check");
+  packer.pack("web");
+  packer.pack("type");
+  packer.pack("http");
+  packer.pack("ts_us");
+  packer.pack(ts_us);
+  packer.pack("status");
+  packer.pack("up");
+  return {buffer.data(), buffer.size()};
+}
+
+// Found by fuzzing: system_clock counts nanoseconds, so turning a ts_us beyond
+// +-2^63 ns into a time point overflowed (undefined behaviour).
+TEST(Codec, RejectsTimestampsBeyondTheWallClockRange) {
+  for (const std::int64_t ts_us : {INT64_MAX, INT64_MIN, std::int64_t{9'223'372'036'854'776},
+                                   std::int64_t{-9'223'372'036'854'776}}) {
+    auto decoded = decode_check_result(result_at(ts_us));
+    ASSERT_FALSE(decoded) << ts_us;
+    EXPECT_EQ(decoded.error().message,
+              "result: field 'ts_us' is out of range (a wall-clock time in the years 1678..2262)");
+  }
+  for (const std::int64_t ts_us : {std::int64_t{9'223'372'036'854'775},
+                                   std::int64_t{-9'223'372'036'854'775}, std::int64_t{0}}) {
+    auto decoded = decode_check_result(result_at(ts_us));
+    ASSERT_TRUE(decoded) << decoded.error().message;
+    EXPECT_EQ(
+        std::chrono::duration_cast<std::chrono::microseconds>(decoded->timestamp.time_since_epoch())
+            .count(),
+        ts_us);
+  }
+}
+
 TEST(CheckResultJson, HasTheExportShape) {
   const nlohmann::json json = to_json(sample_result());
   EXPECT_EQ(json["timestamp"], "2023-11-14T22:13:20.123Z");

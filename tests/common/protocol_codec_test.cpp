@@ -87,6 +87,29 @@ TEST(ProtocolCodec, EventsRoundTripWithTopics) {
   EXPECT_EQ(event_topic(lost), "evt/monitor/edge-1");
 }
 
+// Found by fuzzing: a ts_us beyond +-2^63 ns overflowed turning into a time point.
+TEST(ProtocolCodec, RejectsEventsStampedBeyondTheWallClockRange) {
+  for (const std::int64_t ts_us : {INT64_MAX, INT64_MIN}) {
+    msgpack::sbuffer buffer;
+    Packer packer(buffer);
+    packer.pack_map(8);
+    for (const auto& [key, value] :
+         {std::pair{"proto", "NMP"}, std::pair{"type", "EVENT"}, std::pair{"monitor", "edge-1"},
+          std::pair{"from", "UP"}, std::pair{"to", "DOWN"}, std::pair{"text", "down"}}) {
+      packer.pack(key);
+      packer.pack(value);
+    }
+    packer.pack("v");
+    packer.pack(kVersion);
+    packer.pack("ts_us");
+    packer.pack(ts_us);
+    auto decoded = decode_event(std::string_view(buffer.data(), buffer.size()));
+    ASSERT_FALSE(decoded) << ts_us;
+    EXPECT_EQ(decoded.error().message,
+              "event: field 'ts_us' is out of range (a wall-clock time in the years 1678..2262)");
+  }
+}
+
 TEST(ProtocolCodec, RejectsTruncatedMessages) {
   const std::string bytes = encode(every_control_message()[0]);
   for (std::size_t cut = 1; cut < bytes.size(); cut += 7) {

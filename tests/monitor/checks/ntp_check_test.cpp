@@ -6,6 +6,7 @@
 #include <asio/ip/udp.hpp>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -133,6 +134,28 @@ std::string rejection(ParamMap params) {
 }
 
 // ---- validation ----
+
+TEST(NtpReply, IsJudgedWithoutASocketAndOnlyWhenItEchoesTheNonce) {
+  constexpr std::uint64_t kNonce = 0x1122334455667788ULL;
+  const std::uint64_t t1 = std::uint64_t{0xeb000000} << 32;
+  Bytes packet(48, 0);
+  packet[0] = 0x24;  // LI 0, version 4, mode 4 (server)
+  packet[1] = 2;
+  put64(packet, 24, kNonce + 1);
+  put64(packet, 32, t1 + (std::uint64_t{1} << 30));  // server clock 0.25 s ahead
+  put64(packet, 40, t1 + (std::uint64_t{1} << 30));
+  checks::NtpExchange exchange{kNonce, t1, t1, 0, 2};
+  EXPECT_FALSE(checks::judge_ntp_reply(packet, exchange)) << "someone else's reply";
+  put64(packet, 24, kNonce);
+  const auto outcome = checks::judge_ntp_reply(packet, exchange);
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->status, CheckStatus::kUp);
+  EXPECT_EQ(outcome->details["offset_ms"], 250.0);
+  EXPECT_EQ(outcome->details["foreign_replies"], 2);
+  const auto truncated = checks::judge_ntp_reply(std::span(packet).first(47), exchange);
+  ASSERT_TRUE(truncated);
+  EXPECT_EQ(truncated->reason, "bad_reply");
+}
 
 TEST(NtpCheck, RequiresServer) {
   EXPECT_EQ(rejection({}), "check 't': server is required (a host name or IP address)");

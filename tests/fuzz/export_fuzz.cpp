@@ -1,0 +1,120 @@
+// `netmon-manager export` on hostile store rows: the rows are written into a
+// real store file with any value in any column (text that is not UTF-8,
+// blobs, integers where text belongs and back: what a damaged or foreign
+// file holds), then exported in both formats. Export must succeed and print
+// valid JSON with one object per row.
+//
+// Input: the monitor's name, a row count (0..3), then per row the 11
+// exported columns (epoch, seq, check, type, target, ts_us, status, reason,
+// error, latency_us, details); each value is a tag byte (0 integer: 8 bytes;
+// 1 text, 2 blob: a length byte and the bytes).
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "common/sqlite_db.hpp"
+#include "manager/result_export.hpp"
+#include "manager/result_store.hpp"
+#include "tests/fuzz/fuzz_support.hpp"
+
+using namespace netmon;
+
+namespace {
+
+constexpr int kColumns = 11;
+// monitor, epoch, seq, check, type, target, ts, status, reason, latency_ms, details.
+constexpr std::size_t kExportedKeys = 11;
+
+struct Store {
+  Store() {
+    char pattern[] = "/tmp/netmon-export-fuzz-XXXXXX";
+    fuzz::require(::mkdtemp(pattern) != nullptr, "a temp dir for the store");
+    dir = pattern;
+    { manager::ResultStore schema(dir, sqlite::Synchronous::kOff); }
+    sqlite::OpenOptions options;
+    options.synchronous = sqlite::Synchronous::kOff;
+    db.emplace(manager::ResultStore::file_in(dir), options);
+  }
+  ~Store() {
+    db.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  std::filesystem::path dir;
+  std::optional<sqlite::Database> db;
+};
+
+Store& store() {
+  static Store instance;
+  return instance;
+}
+
+void bind_value(sqlite::Statement& statement, int index, fuzz::ByteReader& reader) {
+  switch (reader.u8() % 3) {
+    case 0:
+      statement.bind(index, static_cast<std::int64_t>(reader.u64()));
+      break;
+    case 1:
+      statement.bind(index, std::string_view(reader.short_bytes()));
+      break;
+    default:
+      statement.bind_blob(index, reader.short_bytes());
+      break;
+  }
+}
+
+std::string run_export(manager::ExportFormat format, std::uint64_t rows) {
+  manager::ExportOptions options;
+  options.data_dir = store().dir;
+  options.format = format;
+  std::ostringstream out;
+  auto count = manager::export_records(options, out);
+  fuzz::require(count.ok(), "export succeeds on any stored row");
+  fuzz::require(*count == rows, "export prints every row");
+  return out.str();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  fuzz::ByteReader reader(data, size);
+  sqlite::Database& db = *store().db;
+  db.exec("DELETE FROM records; DELETE FROM monitors;");
+  auto monitor = db.prepare(
+      "INSERT INTO monitors(id, name, instance, first_seen_us, last_seen_us) VALUES(1, ?1, 'i', 0, "
+      "0)");
+  bind_value(monitor, 1, reader);
+  monitor.run();
+  auto insert = db.prepare(
+      R"sql(INSERT OR IGNORE INTO records(monitor_id, epoch, seq, "check", type, target, ts_us,
+            status, reason, error, latency_us, details, stored_us)
+            VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0))sql");
+  std::uint64_t rows = 0;
+  for (int row = reader.u8() % 4; row > 0; --row) {
+    for (int column = 1; column <= kColumns; ++column)
+      bind_value(insert, column, reader);
+    insert.run();
+    rows += static_cast<std::uint64_t>(db.changes());
+  }
+
+  const std::string jsonl = run_export(manager::ExportFormat::kJsonl, rows);
+  std::istringstream lines(jsonl);
+  std::uint64_t objects = 0;
+  for (std::string line; std::getline(lines, line); ++objects) {
+    const auto object = nlohmann::json::parse(line, nullptr, false);
+    fuzz::require(object.is_object() && object.size() == kExportedKeys,
+                  "each jsonl line is one object with the 11 documented keys");
+  }
+  fuzz::require(objects == rows, "one jsonl line per row");
+
+  const auto array =
+      nlohmann::json::parse(run_export(manager::ExportFormat::kJson, rows), nullptr, false);
+  fuzz::require(array.is_array() && array.size() == rows, "json is one array of every row");
+  return 0;
+}
