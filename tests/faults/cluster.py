@@ -196,12 +196,12 @@ class Cluster:
         self.specs = {spec.name: spec for spec in monitors}
         self.external_broker = external_broker
         self.processes = []  # every start, in order, for teardown
+        self.mounts = []
         self.namespaces = []
         self.emulators = {}  # monitor name -> (Process, settings file)
         self.monitors = {}  # name -> current Process
         self.monitor_starts = {}
         self.manager = None
-        self.manager_private_mount = False
         self.broker = None
         self.echo = None
         self.logger = None
@@ -330,14 +330,14 @@ class Cluster:
     def _endpoint(port):
         return f"tcp://{kCoreAddress}:{port}"
 
-    @staticmethod
-    def _private_tmpfs(directory, size_mb):
-        """A command prefix that runs the program in a mount namespace of its
-        own with a size_mb tmpfs on `directory` (gone with the process)."""
+    def mount_tmpfs(self, directory, size_mb):
+        """A size_mb tmpfs on `directory`, for a full disk. The suite runs in a
+        private mount namespace (fault_suite.py), so neither the host nor
+        anything outside the suite sees it; teardown() unmounts it."""
         os.makedirs(directory, exist_ok=True)
-        return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
-                f'mount -t tmpfs -o size={size_mb}m,mode=0700 netmon-fault "$0" && exec "$@"',
-                directory]
+        run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700", "netmon-fault",
+             directory])
+        self.mounts.append(directory)
 
     def start_echo(self):
         self.echo = self._await_ready(self._start("echo", self.core.exec_prefix() + [
@@ -353,9 +353,8 @@ class Cluster:
 
     def start_manager(self, tmpfs_mb=None):
         prefix = self.core.exec_prefix()
-        if tmpfs_mb:
-            prefix += self._private_tmpfs(self.manager_dir, tmpfs_mb)
-        self.manager_private_mount = bool(tmpfs_mb)
+        if tmpfs_mb and self.manager_dir not in self.mounts:
+            self.mount_tmpfs(self.manager_dir, tmpfs_mb)
         args = [self.binaries["manager"], "--config", self.config, "--data-dir", self.manager_dir,
                 "--control", self._endpoint(kControlPort), "--broker-in",
                 self._endpoint(kBrokerInPort), "--broker-out", self._endpoint(kBrokerOutPort)]
@@ -381,8 +380,8 @@ class Cluster:
         prefix = self.monitor_ns[name].exec_prefix()
         if env:
             prefix += ["env"] + [f"{key}={value}" for key, value in env.items()]
-        if tmpfs_mb:
-            prefix += self._private_tmpfs(self.monitor_dir(name), tmpfs_mb)
+        if tmpfs_mb and self.monitor_dir(name) not in self.mounts:
+            self.mount_tmpfs(self.monitor_dir(name), tmpfs_mb)
         args = [self.binaries["monitor"], "--name", name, "--data-dir", self.monitor_dir(name),
                 "--manager", self._endpoint(kControlPort), "--broker",
                 self._endpoint(kBrokerInPort), "--produced-log", self.produced_log(name)]
@@ -415,15 +414,14 @@ class Cluster:
         for ns in reversed(self.namespaces):
             ns.delete()
         self.namespaces = []
+        for directory in reversed(self.mounts):
+            run(["umount", directory], check=False)
+        self.mounts = []
 
     # --- the store ------------------------------------------------------------
 
     def store_path(self):
-        path = os.path.join(self.manager_dir, "netmon.db")
-        if self.manager_private_mount:
-            # The manager's tmpfs exists only in its mount namespace.
-            return f"/proc/{self.manager.pid}/root{path}"
-        return path
+        return os.path.join(self.manager_dir, "netmon.db")
 
     def open_store(self):
         """A read-only connection to the manager's store, or None while it

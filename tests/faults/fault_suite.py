@@ -7,6 +7,7 @@ accounting.py). One table at the end; the exit status is 1 if any row fails.
 """
 
 import argparse
+import json
 import os
 import random
 import signal
@@ -70,6 +71,7 @@ class Context:
         self.cluster = None
         self.started = time.time()
         self.faulted = [kFaulted]
+        self.recovery_failed = False
 
     def make_cluster(self, monitors=None, **options):
         if monitors is None:
@@ -110,6 +112,7 @@ class Context:
         if wait_until(lambda: accounted(self.cluster, snapshot), timeout):
             self.row.recovery = time.time() - healed_at
             return self.row.recovery
+        self.recovery_failed = True
         self.row.require(False, f"backlog not stored or reported lost {timeout:.0f}s after "
                          "the fault ended")
         return None
@@ -143,8 +146,11 @@ class Context:
             row.require(process.alive(), f"{name} not running at the end "
                         f"(exit {process.popen.returncode})")
         snapshot = self.snapshot()
-        row.require(wait_until(lambda: accounted(c, snapshot), kSettleTimeout),
-                    f"records produced were not all stored {kSettleTimeout:.0f}s later")
+        # After a failed recovery the accounting below says what is missing;
+        # waiting the full time again would only slow the suite down.
+        settle = 5.0 if self.recovery_failed else kSettleTimeout
+        row.require(wait_until(lambda: accounted(c, snapshot), settle),
+                    f"records produced were not all stored {settle:.0f}s later")
         for name, process in c.monitors.items():
             code = process.stop()
             row.require(code == 0, f"{name} exited {code} on SIGTERM (0 expected)")
@@ -312,11 +318,20 @@ def scenario_sigstop_manager(ctx):
         ctx.row.detection = min(detected) - t0
     ctx.await_recovery(t1)
     ctx.hold(3)  # room for spurious flaps to show
+    flaps = []
     for name in c.specs:
         lost = ctx.monitor_events(name, t0, "LOST")
-        ctx.row.require(not lost, f"{name} went LOST {len(lost)}x after the manager's SIGCONT "
-                        "(its messages were queued: a spurious flap)")
-    ctx.row.notes.append(f"SIGSTOP of the manager (embedded broker) for {duration}s")
+        # A monitor that gave up on the paused manager closed its connection:
+        # that session did end. "Silent" is the flap of issue 7.12, judged
+        # before the queued heartbeats were read.
+        silent = [e for e in lost if "silent" in e[5]]
+        ctx.row.require(not silent, f"{name} went LOST as silent after the manager's SIGCONT "
+                        "although its heartbeats were queued (a spurious flap)")
+        ctx.row.require(len(lost) <= 1, f"{name} went LOST {len(lost)}x (at most once)")
+        flaps.append(f"{name} LOST {len(lost)}x ({'; '.join(e[5] for e in lost) or '-'})")
+    ctx.faulted = list(c.specs)  # judged above
+    ctx.row.notes.append(f"SIGSTOP of the manager (embedded broker) for {duration}s; "
+                         + ", ".join(flaps))
     ctx.finish()
 
 
@@ -435,6 +450,27 @@ def fill_disk(directory):
     return written
 
 
+def results_between(c, name, since, until):
+    """Stored results of `name` dated in [since, until) by its own clock."""
+    rows = c.query('SELECT count(*) FROM records r JOIN monitors m ON m.id = r.monitor_id '
+                   'WHERE m.name = ? AND r."check" != \'_loss\' AND r.ts_us >= ? AND '
+                   'r.ts_us < ?', (name, int(since * 1e6), int(until * 1e6)))
+    return rows[0][0] if rows else 0
+
+
+def loss_counts(c, name):
+    """Sum of the `count` of every loss record of `name` (seqs or not)."""
+    total = 0
+    for (details,) in c.query('SELECT r.details FROM records r JOIN monitors m ON '
+                              'm.id = r.monitor_id WHERE m.name = ? AND r."check" = \'_loss\'',
+                              (name,)):
+        try:
+            total += int(json.loads(details).get("count", 0))
+        except (ValueError, TypeError, AttributeError):
+            pass
+    return total
+
+
 def scenario_disk_full_monitor(ctx):
     duration = 20
     c = ctx.make_cluster()
@@ -445,27 +481,40 @@ def scenario_disk_full_monitor(ctx):
     ctx.warm_up()
     monitor = c.monitors[kFaulted]
     mark, manager_mark = monitor.mark(), c.manager.mark()
-    data_dir = f"/proc/{monitor.pid}/root{c.monitor_dir(kFaulted)}"
+    # Partitioned too: without ACKs the outbox must grow, so the full disk
+    # bites (with ACKs, SQLite reuses the pages that trimmed rows freed).
     t0 = time.time()
-    filled = fill_disk(data_dir)
+    c.partition(kFaulted)
+    filled = fill_disk(c.monitor_dir(kFaulted))
     cpu_before = monitor.cpu_seconds()
     ctx.hold(duration, [c.manager, monitor])
     cpu = (monitor.cpu_seconds() - cpu_before) / duration
     t1 = time.time()
-    stored_at_heal = c.stored_count(kFaulted)
-    os.unlink(os.path.join(data_dir, "filler"))
-    detected = ctx.first_log_time(monitor, r"\b(warning|error|critical)\b", mark)
+    os.unlink(os.path.join(c.monitor_dir(kFaulted), "filler"))
+    c.heal(kFaulted)
+    detected = ctx.first_log_time(monitor, r"\b(warning|error|critical)\b.*(disk|full|commit)",
+                                  mark)
     if ctx.row.require(detected is not None, "the monitor logged nothing about its full disk"):
         ctx.row.detection = detected - t0
-    ctx.row.require(cpu <= 0.5, f"the monitor used {cpu:.0%} CPU while its disk was full")
+    ctx.row.require(cpu <= 0.2, f"the monitor used {cpu:.0%} CPU while its disk was full "
+                    "(at most 20%: it should back off)")
     reported = c.manager.find_line(r"(?i)edge-1.*outbox.*(fail|full|error)", manager_mark)
     ctx.row.require(reported is not None, "the manager's status never showed edge-1's outbox "
                     "failing")
-    ctx.row.require(wait_until(lambda: c.stored_count(kFaulted) >= stored_at_heal + 100, 30),
-                    "no new results stored within 30s of freeing the disk")
+    ctx.row.require(ctx.wait_event(kFaulted, "CONNECTED", t1, 40) is not None,
+                    "no CONNECTED event within 40s of healing")
     ctx.await_recovery(t1)
-    ctx.row.notes.append(f"edge-1's data dir on a 16 MiB tmpfs (private mount namespace), "
-                         f"{filled >> 20} MiB filler for {duration}s; monitor CPU {cpu:.0%}")
+    # Results the checks made while nothing could be committed carry no seq:
+    # stored late, or counted by a loss record; never just gone.
+    expected = kChecksPerMonitor * 10 * (duration - 2)
+    accounted_for = results_between(c, kFaulted, t0 + 1, t1 - 1) + loss_counts(c, kFaulted)
+    ctx.row.require(accounted_for >= 0.9 * expected,
+                    f"of ~{expected} results the checks made on the full disk, "
+                    f"{accounted_for} were stored or counted as lost")
+    ctx.row.notes.append(f"edge-1's data dir on a 16 MiB tmpfs, {filled >> 20} MiB filler for "
+                         f"{duration}s while partitioned; monitor CPU {cpu:.0%}; "
+                         f"{accounted_for} of ~{expected} results of that time stored or "
+                         "counted lost")
     ctx.finish(expect_loss=True)
 
 
@@ -479,20 +528,19 @@ def scenario_disk_full_manager(ctx):
     ctx.warm_up()
     ctx.faulted = []
     mark = c.manager.mark()
-    data_dir = f"/proc/{c.manager.pid}/root{c.manager_dir}"
     t0 = time.time()
-    filled = fill_disk(data_dir)
+    filled = fill_disk(c.manager_dir)
     ctx.hold(duration, [c.manager] + list(c.monitors.values()))
     t1 = time.time()
     log_lines = len(c.manager.text(mark).splitlines())
-    os.unlink(os.path.join(data_dir, "filler"))
+    os.unlink(os.path.join(c.manager_dir, "filler"))
     detected = ctx.first_log_time(c.manager, r"\b(warning|error|critical)\b", mark)
     if ctx.row.require(detected is not None, "the manager logged nothing about its full disk"):
         ctx.row.detection = detected - t0
     ctx.row.require(log_lines <= 100, f"{log_lines} manager log lines in {duration}s of a full "
                     "disk (at most 100)")
     ctx.await_recovery(t1)
-    ctx.row.notes.append(f"the manager's data dir on a 64 MiB tmpfs (private mount namespace), "
+    ctx.row.notes.append(f"the manager's data dir on a 64 MiB tmpfs, "
                          f"{filled >> 20} MiB filler for {duration}s; {log_lines} manager log "
                          "lines meanwhile")
     ctx.finish()
@@ -523,25 +571,30 @@ def corrupt_outbox(ctx, how):
         f.write(data)
     c.heal(kFaulted)
     t1 = time.time()
-    stored_before = c.stored_count(kFaulted)
-    try:
-        monitor = c.start_monitor(kFaulted)
-    except RuntimeError as error:
-        ctx.row.require(False, f"restart on the damaged outbox failed: {str(error)[:300]}")
-        monitor = c.monitors.get(kFaulted)
-    detected = ctx.first_log_time(c.processes[-1], r"(?i)corrupt|malformed|damaged|quick_check",
-                                  0)
-    if ctx.row.require(detected is not None, "the restarted monitor did not report the damage"):
-        ctx.row.detection = detected - t1
-    ctx.row.require(wait_until(lambda: c.stored_count(kFaulted) >= stored_before + 100, 30),
-                    "no new results stored within 30s of the restart")
-    ctx.await_recovery(t1)
+    produced_before = Produced(c.produced_log(kFaulted)).lines
     ctx.row.notes.append(("flipped 16 bytes in each of 8 data pages" if how == "pages" else
                           "overwrote the 100-byte database header")
                          + " of edge-1's outbox.db while it was stopped with unacknowledged "
                          "records (5 s partition)")
-    if monitor is not None:
-        ctx.finish(expect_loss=True)
+    try:
+        c.start_monitor(kFaulted)
+    except RuntimeError as error:
+        ctx.row.require(False, f"restart on the damaged outbox failed: {str(error)[-300:]}")
+        ctx.recovery_failed = True
+        c.monitors.pop(kFaulted, None)
+    restarted = c.processes[-1]
+    detected = ctx.first_log_time(restarted, r"(?i)corrupt|malformed|damaged|quick_check|"
+                                  r"not a database", 0)
+    if ctx.row.require(detected is not None, "the restarted monitor did not report the damage"):
+        ctx.row.detection = detected - t1
+    if kFaulted in c.monitors:
+        if ctx.row.require(wait_until(lambda: Produced(c.produced_log(kFaulted)).lines >=
+                                      produced_before + 100, 30),
+                           "no new results committed within 30s of the restart"):
+            ctx.await_recovery(t1)
+        else:
+            ctx.recovery_failed = True
+    ctx.finish(expect_loss=True)
 
 
 def scenario_corrupt_outbox(ctx):
@@ -612,7 +665,15 @@ def scenario_clock_forward(ctx):
     ctx.hold(10, [c.manager, c.monitors[kFaulted]])
     t1 = time.time()
     c.heal(kFaulted)
+    ctx.row.require(ctx.wait_event(kFaulted, "CONNECTED", t1, 40) is not None,
+                    "no CONNECTED event within 40s of healing")
     ctx.await_recovery(t1)
+    aged = [d for (d,) in c.query('SELECT r.details FROM records r JOIN monitors m ON '
+                                  'm.id = r.monitor_id WHERE m.name = ? AND '
+                                  'r."check" = \'_loss\'', (kFaulted,)) if "outbox_age" in d]
+    ctx.row.require(not aged, f"the step made {len(aged)} loss record(s) 'outbox_age': records "
+                    "minutes old were evicted as older than --outbox-max-age 30m "
+                    f"({aged[0][:160] if aged else ''})")
     skew = newest_result_skew(c, kFaulted)
     ctx.row.require(skew > 3000, f"the step did not take: newest result {skew:.0f}s ahead")
     flagged = next((e[0] for e in c.events(t0, kFaulted) if "clock skew" in e[5]), None)
@@ -752,6 +813,13 @@ def main():
             print(f"faults: --{binary} '{getattr(args, binary)}' is not an executable",
                   file=sys.stderr)
             return 2
+
+    if os.environ.get("NETMON_FAULTS_MOUNT_NS") != "1":
+        # tmpfs mounts for the disk-full scenarios stay private to the suite
+        # and vanish with it, whatever happens.
+        os.environ["NETMON_FAULTS_MOUNT_NS"] = "1"
+        os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "--",
+                              sys.executable] + sys.argv)
 
     def interrupt(number, _frame):
         raise Interrupted(f"signal {number}")
