@@ -368,8 +368,11 @@ def scenario_sigstop_logger(ctx):
     ctx.row.require(broker_after - broker_before_plateau <= 16,
                     f"the broker still grew {broker_after - broker_before_plateau:.0f} MB in the "
                     f"last {plateau}s: its queue for the stopped subscriber is not bounded")
-    ctx.row.require(broker_after - broker_before <= 256,
-                    f"broker grew {broker_after - broker_before:.0f} MB (at most 256)")
+    # Issue 7.11 measured 7.5 -> 218 MB for one stopped logger; the bound
+    # must be well below that.
+    ctx.row.require(broker_after - broker_before <= 64,
+                    f"broker grew {broker_after - broker_before:.0f} MB for one stopped "
+                    "subscriber (at most 64)")
     ctx.row.require(manager_after - manager_before <= 64,
                     f"manager grew {manager_after - manager_before:.0f} MB (at most 64)")
     ctx.row.notes.append(f"SIGSTOP of netmon-logger {duration}s, standalone broker, edge-bulk "
@@ -724,7 +727,8 @@ SCENARIOS = [
              scenario_sigstop_logger),
     Scenario("kill9-monitor", "50 x kill -9 of a monitor at random moments (--fast: 10)",
              scenario_kill9_monitor, fast=True),
-    Scenario("outbox-cap", "outbox cap (1000) reached during a 40 s partition", scenario_outbox_cap),
+    Scenario("outbox-cap", "outbox cap (1000) reached during a 40 s partition",
+             scenario_outbox_cap),
     Scenario("disk-full-monitor", "disk full under a partitioned monitor (20 s)",
              scenario_disk_full_monitor),
     Scenario("disk-full-manager", "disk full under the manager (20 s)",
