@@ -166,6 +166,14 @@ class Context:
                     total.add(account(produced, Stored(db, name), name))
             finally:
                 db.close()
+        # A key that arrived again with another body: two results claim one
+        # seq (the manager keeps the first and logs each conflict).
+        conflicts = sum(p.text().count("conflict: monitor=") for p in c.processes
+                        if p.role == "manager")
+        if conflicts:
+            total.duplicated += conflicts
+            total.notes.append(f"{conflicts} conflict(s): a stored key arrived again with "
+                               "another body")
         row.accounting = total
         row.notes += total.notes
         for problem in total.problems():
@@ -609,9 +617,12 @@ def corrupt_outbox(ctx, how):
         if ctx.row.require(wait_until(lambda: Produced(c.produced_log(kFaulted)).lines >=
                                       produced_before + 100, 30),
                            "no new results committed within 30s of the restart"):
-            ctx.await_recovery(t1)
+            ctx.await_recovery(t1, timeout=30)
         else:
             ctx.recovery_failed = True
+    aside = [name for name in os.listdir(c.monitor_dir(kFaulted))
+             if name.startswith("outbox.db.") and not name.endswith(("-wal", "-shm"))]
+    ctx.row.notes.append("set aside: " + (", ".join(aside) if aside else "nothing"))
     ctx.finish(expect_loss=True)
 
 
