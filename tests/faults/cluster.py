@@ -8,8 +8,9 @@ to the core by a veth pair (10.77.N.2 <-> 10.77.N.1), or by a TUN pair
 bridged by tests/faults/link_emulator.py when the scenario needs packet loss,
 delay or reordering (the kernel has no sch_netem). Partitions are nftables
 drop rules on the input hooks, so packets vanish silently, as on a cut wire.
-Nothing is added to the host's namespace except the namespace names;
-teardown() stops every process by PID and deletes every namespace.
+Nothing is added to the host: the suite runs in a private mount namespace
+(its /run/netns and its tmpfs mounts are its own), and teardown() stops
+every process by PID and deletes every namespace.
 """
 
 import datetime

@@ -19,7 +19,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from accounting import Accounting, Produced, Stored, account, accounted  # noqa: E402
-from cluster import Cluster, MonitorSpec, log_line_time, wait_until  # noqa: E402
+from cluster import Cluster, MonitorSpec, log_line_time, run, wait_until  # noqa: E402
 
 kFaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 kFaulted = "edge-1"
@@ -854,6 +854,11 @@ def main():
         os.environ["NETMON_FAULTS_MOUNT_NS"] = "1"
         os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "--",
                               sys.executable] + sys.argv)
+
+    # The namespaces' names, too: `ip netns` keeps them in /run/netns, and a
+    # directory of our own there keeps them out of the host's listing.
+    os.makedirs("/run/netns", exist_ok=True)
+    run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "netmon-faults-netns", "/run/netns"])
 
     def interrupt(number, _frame):
         raise Interrupted(f"signal {number}")
