@@ -57,6 +57,9 @@ for target in "${targets[@]}"; do binaries+=("netmon_${target}_fuzz"); done
 echo "== build (${#binaries[@]} fuzzers in $build)"
 cmake --build "$build" -j "$(nproc)" --target "${binaries[@]}"
 
+# The export target keeps a store in TMPDIR, left behind by runs that crash.
+export TMPDIR=$build/tmp
+mkdir -p "$TMPDIR"
 # Stop at the first sanitizer report, with a stack.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

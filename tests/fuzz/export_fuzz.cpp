@@ -33,8 +33,9 @@ constexpr std::size_t kExportedKeys = 11;
 
 struct Store {
   Store() {
-    char pattern[] = "/tmp/netmon-export-fuzz-XXXXXX";
-    fuzz::require(::mkdtemp(pattern) != nullptr, "a temp dir for the store");
+    // In TMPDIR: a run that crashes leaves its store behind (fuzz.sh points TMPDIR into build/).
+    std::string pattern = (std::filesystem::temp_directory_path() / "netmon-export-fuzz-XXXXXX");
+    fuzz::require(::mkdtemp(pattern.data()) != nullptr, "a temp dir for the store");
     dir = pattern;
     { manager::ResultStore schema(dir, sqlite::Synchronous::kOff); }
     sqlite::OpenOptions options;
