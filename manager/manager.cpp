@@ -218,6 +218,7 @@ class Manager::Loop {
   void note_clock(Session& session, const CheckResult& result, TimePoint now);
   void report_suppressed(TimePoint now);
   bool old_connection_alive(Session& session);
+  void note_ended_epoch(Session& session, const protocol::Hello& hello);
   SeqTracker& tracker(std::uint64_t monitor_id, const std::string& epoch);
   void publish_snapshot();
   void print_status(TimePoint now);
@@ -699,6 +700,8 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
   // The decoder does not bound it; beyond kMaxSeq the window's bound would wrap.
   session.announced_seq = std::min(hello.last_seq, protocol::kMaxSeq);
   routes_[routing_id] = hello.name;
+  if (!hello.ended_epoch.empty() && hello.ended_epoch != hello.epoch)
+    note_ended_epoch(session, hello);
   const std::uint64_t stored = tracker(id, hello.epoch).contiguous();
   session.acked_seq_sent = stored;
   // A HELLO again on the same connection is welcomed again: as many lines
@@ -1178,6 +1181,20 @@ void Manager::Loop::report_suppressed(TimePoint now) {
                  limiter->kind());
     }
   }
+}
+
+// The monitor set an outbox aside (corrupt) whose newest seq it knew: what
+// the store lacks of that epoch is lost, and no loss record of the epoch can
+// come from the monitor any more. The manager stores one in its place (seq
+// just past the epoch's last), reconciled like any other.
+void Manager::Loop::note_ended_epoch(Session& session, const protocol::Hello& hello) {
+  const std::uint64_t stored = tracker(session.id, hello.ended_epoch).contiguous();
+  if (hello.ended_last_seq <= stored) return;  // nothing lacking, or noted already
+  protocol::Record loss;
+  loss.key = {session.name, session.id, hello.ended_epoch, hello.ended_last_seq + 1};
+  loss.body = protocol::LossRange{stored + 1, hello.ended_last_seq, hello.ended_last_seq - stored,
+                                  "outbox_corrupt"};
+  batch_.push_back({session.id, std::move(loss)});
 }
 
 // A probe of the session's current connection: under ZMQ_ROUTER_MANDATORY a

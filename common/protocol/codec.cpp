@@ -28,7 +28,8 @@ struct Packing {
   Packer& packer;
 
   void operator()(const Hello& m) const {
-    pack_header(packer, "HELLO", 7);
+    const bool ended = !m.ended_epoch.empty();
+    pack_header(packer, "HELLO", ended ? 9 : 7);
     pack_field(packer, "name", m.name);
     pack_field(packer, "instance", m.instance);
     pack_field(packer, "monitor_id", m.monitor_id);
@@ -36,6 +37,10 @@ struct Packing {
     pack_field(packer, "epoch", m.epoch);
     pack_field(packer, "first_seq", m.first_seq);
     pack_field(packer, "last_seq", m.last_seq);
+    if (ended) {
+      pack_field(packer, "ended_epoch", m.ended_epoch);
+      pack_field(packer, "ended_last_seq", m.ended_last_seq);
+    }
   }
   void operator()(const Welcome& m) const {
     pack_header(packer, "WELCOME", 4);
@@ -207,6 +212,15 @@ Expected<ControlMessage> control_from_map(const MsgMap& map, const std::string& 
     m.epoch = fields.str("epoch");
     m.first_seq = fields.uint("first_seq");
     m.last_seq = fields.uint("last_seq");
+    if ((fields.find("ended_epoch") == nullptr) != (fields.find("ended_last_seq") == nullptr)) {
+      fields.fail("fields 'ended_epoch' and 'ended_last_seq' come together or not at all");
+    } else if (fields.find("ended_epoch") != nullptr) {
+      m.ended_epoch = fields.str("ended_epoch");
+      m.ended_last_seq = fields.uint("ended_last_seq");
+      if (!fields.error() && (m.ended_epoch.empty() || m.ended_last_seq >= kMaxSeq)) {
+        fields.fail("HELLO: ended_epoch must not be empty and ended_last_seq below 2^63-1");
+      }
+    }
     message = std::move(m);
   } else if (type == "WELCOME") {
     Welcome m;

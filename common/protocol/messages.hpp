@@ -36,6 +36,10 @@ struct Hello {
   std::string epoch;
   std::uint64_t first_seq = 1;
   std::uint64_t last_seq = 0;
+  // Optional, together: an earlier outbox epoch that ended without being
+  // drained (set aside as corrupt) and its newest seq at the last clean stop.
+  std::string ended_epoch = {};
+  std::uint64_t ended_last_seq = 0;
   bool operator==(const Hello&) const = default;
 };
 

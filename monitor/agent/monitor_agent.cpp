@@ -134,6 +134,7 @@ class MonitorAgent::Impl {
   void commit_recovered(TimePoint now);
   void committed(const AppendOutcome& outcome);
   void commit_at_stop();
+  void save_outbox_mark();
   void report_outbox_state(TimePoint now);
   void send_heartbeat(TimePoint now);
   void publish(const std::vector<OutboxRecord>& records);
@@ -167,6 +168,9 @@ class MonitorAgent::Impl {
   std::shared_ptr<spdlog::logger> log_;
   DataDirLock data_dir_lock_;
   std::unique_ptr<MonitorState> state_;
+  // A set-aside outbox's epoch and newest seq, named in every HELLO of this run.
+  std::string ended_epoch_;
+  std::uint64_t ended_last_seq_ = 0;
   std::unique_ptr<ResultOutbox> outbox_;
   std::unique_ptr<ProducedLog> produced_log_;
   ResultQueue queue_;
@@ -263,6 +267,14 @@ MonitorAgent::Impl::Impl(zmq::context_t& context, MonitorOptions options)
         "outbox was corrupt ({}); set aside as {} and started epoch={}: results it held that the "
         "manager had not stored are lost",
         outbox_->corruption(), outbox_->set_aside().string(), outbox_->epoch());
+    // The last clean stop left the old epoch's newest seq: every HELLO of this
+    // run names it, so the manager stores a loss for what it lacks of it.
+    if (const auto mark = state_->outbox_mark(); mark && mark->epoch != outbox_->epoch()) {
+      ended_epoch_ = mark->epoch;
+      ended_last_seq_ = mark->last_seq;
+      log_->error("the set-aside epoch={} had seqs up to {} at the last clean stop", mark->epoch,
+                  mark->last_seq);
+    }
   }
   counters_.monitor_id = state_->monitor_id();
   counters_.epoch = outbox_->epoch();
@@ -326,6 +338,7 @@ void MonitorAgent::Impl::run() {
       turn();
     }
     commit_at_stop();
+    save_outbox_mark();
     if (dealer_ && welcomed_) send_control(protocol::Bye{}, clock_.now());
     close_control(protocol::kLingerMs);
   } catch (const std::exception& e) {
@@ -498,6 +511,15 @@ void MonitorAgent::Impl::committed(const AppendOutcome& outcome) {
   publish(outcome.records);
 }
 
+// Best effort: a stop that cannot write it still stops.
+void MonitorAgent::Impl::save_outbox_mark() {
+  try {
+    state_->save_outbox_mark(outbox_->epoch(), outbox_->last_seq());
+  } catch (const sqlite::SqliteError& e) {
+    log_->warn("could not note the outbox's last seq in monitor.db: {}", e.what());
+  }
+}
+
 void MonitorAgent::Impl::commit_at_stop() {
   // Everything the stopped engine produced is committed, unless the outbox
   // refuses: then one attempt more (no waiting) to write a loss record for it.
@@ -550,7 +572,8 @@ void MonitorAgent::Impl::open_control(TimePoint now) {
   last_sent_ = now;
   protocol::Hello hello{
       options_.name,    state_->instance(),   state_->monitor_id(), counters_.config_version,
-      outbox_->epoch(), outbox_->first_seq(), outbox_->last_seq()};
+      outbox_->epoch(), outbox_->first_seq(), outbox_->last_seq(),  ended_epoch_,
+      ended_last_seq_};
   send_control(hello, now);
   log_->debug("HELLO sent manager={} first_seq={} last_seq={}", options_.manager, hello.first_seq,
               hello.last_seq);

@@ -18,7 +18,18 @@ MonitorState::MonitorState(const std::filesystem::path& dir, sqlite::Synchronous
       " instance TEXT NOT NULL,"
       " monitor_id INTEGER NOT NULL,"
       " config BLOB)");
+  db_.exec(
+      "CREATE TABLE IF NOT EXISTS outbox_mark ("
+      " id INTEGER PRIMARY KEY CHECK (id = 1),"
+      " epoch TEXT NOT NULL,"
+      " last_seq INTEGER NOT NULL)");
   sqlite::Transaction transaction(db_);
+  auto mark = db_.prepare("SELECT epoch, last_seq FROM outbox_mark WHERE id = 1");
+  if (mark.step() && mark.column_int64(1) >= 0) {
+    outbox_mark_ = OutboxMark{std::string(mark.column_text(0)),
+                              static_cast<std::uint64_t>(mark.column_int64(1))};
+  }
+  mark.reset();
   auto row = db_.prepare("SELECT instance, monitor_id, config FROM monitor_state WHERE id = 1");
   if (row.step()) {
     instance_ = std::string(row.column_text(0));
@@ -42,6 +53,14 @@ MonitorState::MonitorState(const std::filesystem::path& dir, sqlite::Synchronous
         .run();
   }
   transaction.commit();
+}
+
+void MonitorState::save_outbox_mark(const std::string& epoch, std::uint64_t last_seq) {
+  db_.prepare("INSERT OR REPLACE INTO outbox_mark (id, epoch, last_seq) VALUES (1, ?, ?)")
+      .bind(1, epoch)
+      .bind(2, static_cast<std::int64_t>(last_seq))
+      .run();
+  outbox_mark_ = OutboxMark{epoch, last_seq};
 }
 
 void MonitorState::save_monitor_id(std::uint64_t monitor_id) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "common/protocol/messages.hpp"
@@ -30,6 +31,16 @@ class MonitorState {
   // Non-empty when the stored config could not be read back (then config() is empty).
   const std::string& config_error() const { return config_error_; }
 
+  // The outbox's epoch and newest seq at the last clean stop: if that outbox
+  // is later found corrupt and set aside, the manager learns (HELLO's
+  // ended_epoch) which seqs went with it.
+  struct OutboxMark {
+    std::string epoch;
+    std::uint64_t last_seq = 0;
+  };
+  std::optional<OutboxMark> outbox_mark() const { return outbox_mark_; }
+  void save_outbox_mark(const std::string& epoch, std::uint64_t last_seq);
+
   void save_monitor_id(std::uint64_t monitor_id);
   // Durable when it returns: the caller acknowledges the config only afterwards.
   void save_config(const protocol::Config& config);
@@ -40,6 +51,7 @@ class MonitorState {
   std::uint64_t monitor_id_ = 0;
   protocol::Config config_;
   std::string config_error_;
+  std::optional<OutboxMark> outbox_mark_;
 };
 
 }  // namespace netmon::agent

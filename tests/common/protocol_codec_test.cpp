@@ -33,6 +33,8 @@ Record sample_result_record(std::uint64_t seq) {
 std::vector<ControlMessage> every_control_message() {
   return {
       Hello{"edge-1", "0123456789abcdef0123456789abcdef", 7, 3, "00112233aabbccdd", 10, 42},
+      Hello{"edge-1", "0123456789abcdef0123456789abcdef", 7, 3, "00112233aabbccdd", 1, 0,
+            "ffeeddccbbaa9988", 41},
       Welcome{7, 41, 1000, 3},
       Reject{"name_in_use", "monitor name 'edge-1' is held by another instance"},
       Config{4, {sample_check("a"), sample_check("b")}},

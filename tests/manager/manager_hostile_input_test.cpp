@@ -610,5 +610,38 @@ TEST_F(ManagerHostileInput, ANewEpochWhileTheOldOneHadSeqsNotStoredRaisesAnEvent
   EXPECT_TRUE(await([&] { return stored_events(setup_, "%was replaced%2..5%") == 1; }));
 }
 
+// A monitor that set a corrupt outbox aside names the old epoch and its last
+// seq: the manager stores a loss for what it lacks of it, once.
+TEST_F(ManagerHostileInput, AHelloNamingAnEndedEpochStoresOneLossForWhatTheStoreLacksOfIt) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect(1));
+  ASSERT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  monitor.publish(monitor.result(2));
+  monitor.publish(monitor.result(5));
+  ASSERT_TRUE(monitor.await_ack(2));
+  monitor.close_control();
+
+  FakeMonitor restarted(context_, *manager, "edge-1");
+  restarted.instance = monitor.instance;
+  auto hello = restarted.hello(1);
+  hello.ended_epoch = monitor.epoch;
+  hello.ended_last_seq = 7;
+  std::optional<protocol::Welcome> welcome;
+  ASSERT_TRUE(await([&] {
+    restarted.send(hello);
+    welcome = restarted.await_message<protocol::Welcome>(50ms);
+    return welcome.has_value();
+  }));
+  ASSERT_TRUE(restarted.publish_until_acked(restarted.result(1)));
+  const std::string old = "epoch = '" + monitor.epoch + "' AND \"check\" = '_loss'";
+  EXPECT_EQ(stored_rows(setup_, old + " AND seq = 8"), 1);
+  EXPECT_EQ(stored_text(setup_, "json_extract(details, '$.lost')", old), "[[3,4],[6,7]]");
+  restarted.send(hello);  // every HELLO of the run names it
+  ASSERT_TRUE(restarted.await_message<protocol::Welcome>());
+  ASSERT_TRUE(restarted.publish_until_acked(restarted.result(2)));
+  EXPECT_EQ(stored_rows(setup_, old), 1);
+}
+
 }  // namespace
 }  // namespace netmon::manager

@@ -685,6 +685,34 @@ TEST_P(CorruptOutbox, IsSetAsideAndTheAgentRunsOnANewEpoch) {
 
 INSTANTIATE_TEST_SUITE_P(MonitorAgentTest, CorruptOutbox, ::testing::Values("header", "data"));
 
+// What the set-aside outbox held can have no loss record of its own epoch:
+// the HELLOs name the epoch and its newest seq at the last clean stop, so the
+// manager can store the loss (fault suite: corrupt-outbox lost silently).
+TEST_F(MonitorAgentTest, ACorruptOutboxIsNamedInItsHelloWithTheLastSeqOfTheLastCleanStop) {
+  std::string old_epoch;
+  std::uint64_t old_last = 0;
+  {
+    MonitorOptions opts = options();
+    opts.synthetic_rate = 1000;
+    MonitorAgent agent(context_, opts);
+    agent.start();
+    ASSERT_TRUE(manager_.await<protocol::Hello>());
+    ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 50; }));
+    agent.stop();
+    old_epoch = agent.stats().epoch;
+    old_last = agent.stats().last_seq;
+  }
+  flip_bytes(data_dir_ / ResultOutbox::kFileName, 0, 100);
+  MonitorAgent agent(context_, options());
+  agent.start();
+  const auto hello = manager_.await<protocol::Hello>();
+  ASSERT_TRUE(hello);
+  EXPECT_NE(hello->epoch, old_epoch);
+  EXPECT_EQ(hello->ended_epoch, old_epoch);
+  EXPECT_EQ(hello->ended_last_seq, old_last);
+  EXPECT_GE(old_last, 50u);
+}
+
 TEST_F(MonitorAgentTest, AnOutboxThatFailsToBeReadStopsTheAgentWithAFailureNotSilently) {
   prefill(10);
   MonitorAgent agent(context_, options());
