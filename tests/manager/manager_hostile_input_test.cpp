@@ -24,23 +24,8 @@ using testing::FakeMonitor;
 using testing::ManagerSetup;
 using testing::monitor_state;
 using testing::monitor_status;
-
-std::int64_t stored_rows(const ManagerSetup& setup, const std::string& where = "1") {
-  sqlite::OpenOptions options;
-  options.read_only = true;
-  sqlite::Database db(ResultStore::file_in(setup.data_dir()), options);
-  auto statement = db.prepare("SELECT COUNT(*) FROM records WHERE " + where);
-  return statement.step() ? statement.column_int64(0) : -1;
-}
-
-std::string stored_text(const ManagerSetup& setup, const std::string& column,
-                        const std::string& where) {
-  sqlite::OpenOptions options;
-  options.read_only = true;
-  sqlite::Database db(ResultStore::file_in(setup.data_dir()), options);
-  auto statement = db.prepare("SELECT " + column + " FROM records WHERE " + where);
-  return statement.step() ? std::string(statement.column_text(0)) : std::string("<no row>");
-}
+using testing::stored_rows;
+using testing::stored_text;
 
 // Counts what the manager's logger writes.
 class CountingSink : public spdlog::sinks::base_sink<std::mutex> {
@@ -71,6 +56,16 @@ class CountingSink : public spdlog::sinks::base_sink<std::mutex> {
  private:
   std::size_t lines_ = 0, bytes_ = 0;
   bool saw_nul_ = false;
+};
+
+// Attaches a CountingSink to the manager's logger while it lives.
+struct ManagerLogCapture {
+  std::shared_ptr<CountingSink> sink = std::make_shared<CountingSink>();
+  std::shared_ptr<spdlog::logger> logger = netmon::component_logger("manager");
+  ManagerLogCapture() { logger->sinks().push_back(sink); }
+  ~ManagerLogCapture() { std::erase(logger->sinks(), sink); }
+  ManagerLogCapture(const ManagerLogCapture&) = delete;
+  ManagerLogCapture& operator=(const ManagerLogCapture&) = delete;
 };
 
 class ManagerHostileInput : public ::testing::Test {
@@ -269,13 +264,8 @@ TEST_F(ManagerHostileInput, ASecondConnectionWithALiveMonitorsInstanceIsRefusedN
 // Defect 10: the name_in_use path was not rate-limited and names were logged
 // raw (a NUL byte reached the log).
 TEST_F(ManagerHostileInput, AFloodOfBadHellosWritesABoundedEscapedLog) {
-  auto sink = std::make_shared<CountingSink>();
-  auto logger = netmon::component_logger("manager");
-  logger->sinks().push_back(sink);
-  struct Detach {
-    std::shared_ptr<spdlog::logger> logger;
-    ~Detach() { logger->sinks().pop_back(); }
-  } detach{logger};
+  ManagerLogCapture capture;
+  const auto& sink = capture.sink;
 
   auto manager = start();
   FakeMonitor monitor(context_, *manager, "edge-1");
@@ -456,13 +446,8 @@ TEST_F(ManagerHostileInput, AForgedFarSeqIsNotAskedForBeyondWhatTheMonitorAnnoun
 // per CONFIG_ACK, and a CONFIG_ACK's error and digest ids logged whole and
 // raw (a NUL, a newline, 500 kB in one line).
 TEST_F(ManagerHostileInput, LossRecordsAndConfigAcksWriteABoundedEscapedLog) {
-  auto sink = std::make_shared<CountingSink>();
-  auto logger = netmon::component_logger("manager");
-  logger->sinks().push_back(sink);
-  struct Detach {
-    std::shared_ptr<spdlog::logger> logger;
-    ~Detach() { logger->sinks().pop_back(); }
-  } detach{logger};
+  ManagerLogCapture capture;
+  const auto& sink = capture.sink;
 
   auto manager = start();
   FakeMonitor monitor(context_, *manager, "edge-1");
@@ -494,13 +479,8 @@ TEST_F(ManagerHostileInput, LossRecordsAndConfigAcksWriteABoundedEscapedLog) {
 // other record missing (bus overload, or forged records in between) is
 // asked for one gap after the other, as fast as the monitor answers.
 TEST_F(ManagerHostileInput, ManyGapsAskedForOneAfterTheOtherWriteABoundedLog) {
-  auto sink = std::make_shared<CountingSink>();
-  auto logger = netmon::component_logger("manager");
-  logger->sinks().push_back(sink);
-  struct Detach {
-    std::shared_ptr<spdlog::logger> logger;
-    ~Detach() { logger->sinks().pop_back(); }
-  } detach{logger};
+  ManagerLogCapture capture;
+  const auto& sink = capture.sink;
 
   auto manager = start();
   FakeMonitor monitor(context_, *manager, "edge-1");
@@ -532,13 +512,8 @@ TEST_F(ManagerHostileInput, ManyGapsAskedForOneAfterTheOtherWriteABoundedLog) {
 // line: whoever holds a session (anyone, for a monitor that is down: names
 // are on the bus) wrote one line per message.
 TEST_F(ManagerHostileInput, HellosRepeatedOnTheSessionsConnectionWriteABoundedLog) {
-  auto sink = std::make_shared<CountingSink>();
-  auto logger = netmon::component_logger("manager");
-  logger->sinks().push_back(sink);
-  struct Detach {
-    std::shared_ptr<spdlog::logger> logger;
-    ~Detach() { logger->sinks().pop_back(); }
-  } detach{logger};
+  ManagerLogCapture capture;
+  const auto& sink = capture.sink;
 
   auto manager = start();
   FakeMonitor monitor(context_, *manager, "edge-1");

@@ -20,14 +20,7 @@ using testing::FakeMonitor;
 using testing::ManagerSetup;
 using testing::monitor_state;
 using testing::monitor_status;
-
-std::int64_t stored_rows(const ManagerSetup& setup, const std::string& where = "1") {
-  sqlite::OpenOptions options;
-  options.read_only = true;
-  sqlite::Database db(ResultStore::file_in(setup.data_dir()), options);
-  auto statement = db.prepare("SELECT COUNT(*) FROM records WHERE " + where);
-  return statement.step() ? statement.column_int64(0) : -1;
-}
+using testing::stored_rows;
 
 class ManagerTest : public ::testing::Test {
  protected:

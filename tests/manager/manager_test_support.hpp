@@ -18,6 +18,7 @@
 #include "common/protocol/codec.hpp"
 #include "common/protocol/zmq_sockets.hpp"
 #include "manager/manager.hpp"
+#include "manager/result_store.hpp"
 #include "tests/support/child_process.hpp"
 
 namespace netmon::manager::testing {
@@ -120,6 +121,24 @@ struct ManagerSetup {
     return options;
   }
 };
+
+// Read through a second, read-only connection to the manager's store.
+inline std::int64_t stored_rows(const ManagerSetup& setup, const std::string& where = "1") {
+  sqlite::OpenOptions options;
+  options.read_only = true;
+  sqlite::Database db(ResultStore::file_in(setup.data_dir()), options);
+  auto statement = db.prepare("SELECT COUNT(*) FROM records WHERE " + where);
+  return statement.step() ? statement.column_int64(0) : -1;
+}
+
+inline std::string stored_text(const ManagerSetup& setup, const std::string& column,
+                               const std::string& where) {
+  sqlite::OpenOptions options;
+  options.read_only = true;
+  sqlite::Database db(ResultStore::file_in(setup.data_dir()), options);
+  auto statement = db.prepare("SELECT " + column + " FROM records WHERE " + where);
+  return statement.step() ? std::string(statement.column_text(0)) : std::string("<no row>");
+}
 
 inline std::optional<MonitorStatus> monitor_status(const Manager& manager,
                                                    const std::string& name) {
