@@ -195,9 +195,17 @@ Database::Database(const std::filesystem::path& path, const OpenOptions& options
     throw SqliteError(text, rc);
   }
   sqlite3_busy_timeout(db_, options.busy_timeout_ms);
-  if (!options.read_only) {
-    if (options.wal) exec("PRAGMA journal_mode=WAL");
-    exec(std::string("PRAGMA synchronous=") + synchronous_name(options.synchronous));
+  // A constructor that throws runs no destructor: close the handle here (a
+  // file that is not a database fails at the first statement, not at open).
+  try {
+    if (!options.read_only) {
+      if (options.wal) exec("PRAGMA journal_mode=WAL");
+      exec(std::string("PRAGMA synchronous=") + synchronous_name(options.synchronous));
+    }
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
   }
 }
 

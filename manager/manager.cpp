@@ -160,7 +160,9 @@ struct Session {
   // only for seqs it announced.
   bool announces = false;
   std::optional<TimePoint> takeover_event_at;
-  std::optional<TimePoint> epoch_event_at;  // an epoch ended with seqs never stored
+  std::optional<TimePoint> epoch_event_at;
+  std::uint64_t config_logged_version = 0;    // the last CONFIG logged as sent, and when
+  std::optional<TimePoint> config_logged_at;  // an epoch ended with seqs never stored
 };
 
 struct PendingRecord {
@@ -1137,8 +1139,15 @@ void Manager::Loop::send_config(Session& session, TimePoint now) {
   // Unanswered, it goes again after the liveness interval.
   session.config_resend_at = now + options_.heartbeat * options_.liveness;
   if (send(session, protocol::Config{desired.version, desired.checks}, now)) {
-    log_->info("config version {} sent monitor={} checks={}", desired.version, session.name,
-               desired.checks.size());
+    // A monitor that keeps refusing gets the same version again every few
+    // heartbeats: logged once a minute (config_resends counts them all).
+    if (desired.version != session.config_logged_version || !session.config_logged_at ||
+        now - *session.config_logged_at >= kConditionEventInterval) {
+      session.config_logged_version = desired.version;
+      session.config_logged_at = now;
+      log_->info("config version {} sent monitor={} checks={}", desired.version, session.name,
+                 desired.checks.size());
+    }
   }
 }
 
