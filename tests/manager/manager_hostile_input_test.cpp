@@ -273,6 +273,9 @@ TEST_F(ManagerHostileInput, AFloodOfBadHellosWritesABoundedEscapedLog) {
   const std::size_t lines_before = sink->lines();
   const std::string huge(300'000, 'x');
   for (int i = 0; i < 40; ++i) {
+    // The real monitor stays live (a slow build takes longer than the 300 ms
+    // of silence that would let another instance take the name).
+    monitor.send(protocol::Heartbeat{monitor.epoch, 0});
     FakeMonitor intruder(context_, *manager, "edge-1");
     auto hello = intruder.hello();
     hello.instance = huge;
