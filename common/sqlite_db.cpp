@@ -203,6 +203,9 @@ Database::Database(const std::filesystem::path& path, const OpenOptions& options
       exec(std::string("PRAGMA synchronous=") + synchronous_name(options.synchronous));
     }
   } catch (...) {
+    // No checkpoint on this close: a damaged file and its -wal stay exactly
+    // as found (the caller may set them aside for a post-mortem).
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     sqlite3_close(db_);
     db_ = nullptr;
     throw;
