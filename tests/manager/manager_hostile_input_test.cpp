@@ -353,7 +353,9 @@ TEST_F(ManagerHostileInput, ResultsArrivingAfterTheirLossStillMoveTheCheckState)
   monitor.publish(monitor.result(2, "port-9", netmon::CheckStatus::kDown));
   monitor.publish(monitor.result(3, "port-9", netmon::CheckStatus::kDown));
   ASSERT_TRUE(await([&] { return manager->stats().recovered_from_loss == 2; }));
-  EXPECT_EQ(testing::check_state(*manager, "edge-1", "port-9"), "DOWN");
+  // The counters and the check states are separate snapshots: await both.
+  EXPECT_TRUE(await([&] { return testing::check_state(*manager, "edge-1", "port-9") == "DOWN"; }))
+      << testing::check_state(*manager, "edge-1", "port-9");
 }
 
 // Attack review: a loss record that arrived after a later loss covering its
