@@ -9,24 +9,10 @@
 #include "common/codec.hpp"
 #include "common/protocol/codec.hpp"
 #include "monitor/checks/check_registry.hpp"
+#include "tests/fuzz/check_wire.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using namespace netmon;
-
-namespace {
-
-// A check the manager accepts reaches the monitor in CONFIG exactly as it was
-// (its digest in CONFIG_ACK must match), and the monitor accepts it too.
-void require_same_on_the_wire(const CheckSpec& spec) {
-  auto received = decode_check_spec(encode_check_spec(spec));
-  fuzz::require(received.ok(), "an accepted check decodes from the wire");
-  fuzz::require(*received == spec, "an accepted check arrives unchanged");
-  fuzz::require(protocol::check_digest(*received) == protocol::check_digest(spec),
-                "an accepted check keeps its digest");
-  fuzz::require(checks::prepare_check(*received).ok(), "the monitor accepts what the manager did");
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -43,6 +29,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   fuzz::require(prepared->spec == *spec, "prepare_check keeps the spec");
   fuzz::require(prepared->target == prepared->check->target(), "target() is stable");
-  require_same_on_the_wire(*spec);
+  fuzz::require_same_on_the_wire(*spec);
   return 0;
 }

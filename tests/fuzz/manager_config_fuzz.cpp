@@ -11,24 +11,10 @@
 #include "common/protocol/codec.hpp"
 #include "manager/manager_config.hpp"
 #include "monitor/checks/check_registry.hpp"
+#include "tests/fuzz/check_wire.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using namespace netmon;
-
-namespace {
-
-// A check the manager accepts reaches the monitor in CONFIG exactly as it was
-// (its digest in CONFIG_ACK must match), and the monitor accepts it too.
-void require_same_on_the_wire(const CheckSpec& spec) {
-  auto received = decode_check_spec(encode_check_spec(spec));
-  fuzz::require(received.ok(), "an accepted check decodes from the wire");
-  fuzz::require(*received == spec, "an accepted check arrives unchanged");
-  fuzz::require(protocol::check_digest(*received) == protocol::check_digest(spec),
-                "an accepted check keeps its digest");
-  fuzz::require(checks::prepare_check(*received).ok(), "the monitor accepts what the manager did");
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -44,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const CheckSpec& spec : specs) {
       fuzz::require(ids.insert(spec.id).second, "ids are unique per monitor");
       fuzz::require(checks::prepare_check(spec).ok(), "every check passed its type");
-      require_same_on_the_wire(spec);
+      fuzz::require_same_on_the_wire(spec);
     }
   }
   return 0;
