@@ -56,6 +56,15 @@ std::int64_t to_i64(std::uint64_t value) {
   return static_cast<std::int64_t>(value);
 }
 
+// The error text of a loss row: what its reason token (PROTOCOL.md §6) means.
+std::string loss_cause(std::string_view reason) {
+  if (reason == "outbox_full") return "at the monitor's outbox cap";
+  if (reason == "outbox_age") return "older than the monitor's outbox age limit";
+  if (reason == "outbox_error") return "shed from memory while the monitor's outbox failed";
+  if (reason == "outbox_corrupt") return "damaged in or set aside with the monitor's outbox";
+  return "(reason " + to_valid_utf8(reason) + ")";
+}
+
 // A loss row's lost seqs: details "lost" once the manager reconciled it, else
 // its whole from_seq..to_seq. A row that cannot be read claims nothing.
 std::vector<SeqRange> lost_ranges_of(std::string_view details_text) {
@@ -138,8 +147,7 @@ RecordColumns columns_of(const protocol::Record& record, std::int64_t stored_us)
     columns.ts_us = stored_us;
     columns.status = "loss";
     columns.reason = to_valid_utf8(loss->reason);
-    columns.error =
-        "dropped " + std::to_string(loss->count) + " records at the monitor's outbox cap";
+    columns.error = "lost " + std::to_string(loss->count) + " records " + loss_cause(loss->reason);
     const nlohmann::json details = {{"from_seq", loss->from_seq},
                                     {"to_seq", loss->to_seq},
                                     {"count", loss->count},

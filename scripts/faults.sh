@@ -7,7 +7,7 @@
 # recovery time, pass/fail. Exits 1 if any row fails.
 #
 #   scripts/faults.sh                    every scenario (about 20 minutes)
-#   scripts/faults.sh --fast             the CI subset (about 70 s)
+#   scripts/faults.sh --fast             the CI subset (about 80 s)
 #   scripts/faults.sh --only A,B         these scenarios
 #   scripts/faults.sh --list             the scenarios
 #   scripts/faults.sh --build-dir DIR    use (and build) DIR instead of build/release

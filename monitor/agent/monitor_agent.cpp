@@ -154,6 +154,7 @@ class MonitorAgent::Impl {
   void trim_acknowledged(TimePoint now);
   void on_timers(TimePoint now);
   void pump_replay(TimePoint now);
+  void damaged_rows(const ReadOutcome& read, TimePoint now);
 
   void malformed(std::string_view why, TimePoint now);
   bool warning_allowed(TimePoint now);
@@ -815,7 +816,9 @@ void MonitorAgent::Impl::pump_replay(TimePoint now) {
   while (const auto range = window_.next()) {
     const std::size_t want = static_cast<std::size_t>(
         std::min<std::uint64_t>(protocol::kMaxRecordsPerReplay, range->to - range->from + 1));
-    std::vector<OutboxRecord> records = outbox_->read(range->from, want, kMaxReplayBodyBytes);
+    ReadOutcome read = outbox_->read(range->from, want, kMaxReplayBodyBytes, state_->monitor_id());
+    if (!read.damaged.empty()) damaged_rows(read, now);
+    std::vector<OutboxRecord>& records = read.records;
     while (!records.empty() && records.back().seq > range->to)
       records.pop_back();
     if (records.empty()) {
@@ -837,6 +840,21 @@ void MonitorAgent::Impl::pump_replay(TimePoint now) {
     replayed_this_session_ = 0;
     replay_reported_ = true;
   }
+}
+
+// Rows the outbox found damaged on disk (checksum) are gone; the manager
+// learns of them from the LOSS record that covers them, never from bytes it
+// would refuse (and then ask for again forever).
+void MonitorAgent::Impl::damaged_rows(const ReadOutcome& read, TimePoint now) {
+  counters_.damaged_rows += read.damaged.size();
+  if (warning_allowed(now)) {
+    log_->error(
+        "outbox rows damaged on disk: {} between seq {} and {} deleted; loss record seq={} "
+        "covers them",
+        read.damaged.size(), read.damaged.front(), read.damaged.back(),
+        read.loss.records.back().seq);
+  }
+  committed(read.loss);
 }
 
 void MonitorAgent::Impl::malformed(std::string_view why, TimePoint now) {

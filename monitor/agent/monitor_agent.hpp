@@ -37,15 +37,16 @@ struct MonitorOptions {
 };
 
 struct MonitorStats {
-  std::uint64_t produced = 0;         // records committed to the outbox (results and loss records)
-  std::uint64_t published = 0;        // records sent on the PUB socket
-  std::uint64_t acked_seq = 0;        // highest seq the manager acknowledged (this epoch)
-  std::uint64_t replayed = 0;         // records sent in REPLAY batches
-  std::uint64_t outbox_records = 0;   // records held in the outbox now
-  std::uint64_t dropped_by_cap = 0;   // records the outbox cap removed (each covered by a LOSS)
-  std::uint64_t malformed = 0;        // control messages dropped: undecodable or unexpected
-  std::uint64_t reconnects = 0;       // control channel re-opened after a loss or a REJECT
-  std::uint64_t turns = 0;            // agent loop wakeups
+  std::uint64_t produced = 0;        // records committed to the outbox (results and loss records)
+  std::uint64_t published = 0;       // records sent on the PUB socket
+  std::uint64_t acked_seq = 0;       // highest seq the manager acknowledged (this epoch)
+  std::uint64_t replayed = 0;        // records sent in REPLAY batches
+  std::uint64_t outbox_records = 0;  // records held in the outbox now
+  std::uint64_t dropped_by_cap = 0;  // records the outbox cap removed (each covered by a LOSS)
+  std::uint64_t damaged_rows = 0;  // outbox rows damaged on disk, deleted (each covered by a LOSS)
+  std::uint64_t malformed = 0;     // control messages dropped: undecodable or unexpected
+  std::uint64_t reconnects = 0;    // control channel re-opened after a loss or a REJECT
+  std::uint64_t turns = 0;         // agent loop wakeups
   std::uint64_t commit_attempts = 0;  // outbox transactions tried (results and loss records)
   std::uint64_t commit_failures = 0;  // of them, failed (disk full, I/O error)
   std::uint64_t commit_failures_in_a_row = 0;  // since the last that worked

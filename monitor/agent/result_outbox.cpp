@@ -1,6 +1,7 @@
 #include "monitor/agent/result_outbox.hpp"
 
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <ctime>
@@ -20,6 +21,18 @@ std::int64_t to_us(std::chrono::system_clock::time_point time) {
 
 std::int64_t as_int(std::uint64_t value) {
   return static_cast<std::int64_t>(value);
+}
+
+// CRC-32 of a row's seq (8 bytes, little-endian) and body: a flipped byte in
+// either shows when the row is read back. SQLite checks its own structure
+// (quick_check), not what is inside a blob.
+std::int64_t row_crc(std::uint64_t seq, std::string_view body) {
+  Bytef key[8];
+  for (int i = 0; i < 8; ++i)
+    key[i] = static_cast<Bytef>(seq >> (8 * i));
+  uLong crc = crc32_z(0L, key, sizeof key);
+  crc = crc32_z(crc, reinterpret_cast<const Bytef*>(body.data()), body.size());
+  return static_cast<std::int64_t>(crc);
 }
 
 [[noreturn]] void corrupt(const std::string& what) {
@@ -82,6 +95,7 @@ ResultOutbox::ResultOutbox(const std::filesystem::path& dir, std::string monitor
 void ResultOutbox::close() {
   insert_ = {};
   delete_through_ = {};
+  delete_one_ = {};
   read_from_ = {};
   created_at_ = {};
   save_last_seq_ = {};
@@ -105,7 +119,8 @@ void ResultOutbox::open(const std::filesystem::path& file) {
       "CREATE TABLE IF NOT EXISTS records ("
       " seq INTEGER PRIMARY KEY,"
       " created_us INTEGER NOT NULL,"
-      " body BLOB NOT NULL);");
+      " body BLOB NOT NULL,"
+      " crc INTEGER);");
   {
     sqlite::Transaction transaction(db_);
     auto has_clock = db_.prepare(
@@ -121,6 +136,12 @@ void ResultOutbox::open(const std::filesystem::path& file) {
           "UPDATE outbox_meta SET clock_us = COALESCE((SELECT MAX(created_us) FROM records), 0);");
     }
     has_clock.reset();
+    auto has_crc =
+        db_.prepare("SELECT count(*) FROM pragma_table_info('records') WHERE name = 'crc'");
+    has_crc.step();
+    // Rows from before checksums keep a NULL crc and are checked by decoding.
+    if (has_crc.column_int64(0) == 0) db_.exec("ALTER TABLE records ADD COLUMN crc INTEGER");
+    has_crc.reset();
     auto meta = db_.prepare(
         "SELECT epoch, last_seq, acked_through, clock_us FROM outbox_meta WHERE id = 1");
     if (meta.step()) {
@@ -160,9 +181,11 @@ void ResultOutbox::open(const std::filesystem::path& file) {
   }
 
   opened_at_ = options_.clock->now();
-  insert_ = db_.prepare("INSERT INTO records (seq, created_us, body) VALUES (?, ?, ?)");
+  insert_ = db_.prepare("INSERT INTO records (seq, created_us, body, crc) VALUES (?, ?, ?, ?)");
   delete_through_ = db_.prepare("DELETE FROM records WHERE seq <= ?");
-  read_from_ = db_.prepare("SELECT seq, body FROM records WHERE seq >= ? ORDER BY seq LIMIT ?");
+  delete_one_ = db_.prepare("DELETE FROM records WHERE seq = ?");
+  read_from_ =
+      db_.prepare("SELECT seq, body, crc FROM records WHERE seq >= ? ORDER BY seq LIMIT ?");
   created_at_ = db_.prepare("SELECT created_us FROM records WHERE seq = ?");
   save_last_seq_ = db_.prepare("UPDATE outbox_meta SET last_seq = ?, clock_us = ? WHERE id = 1");
   save_acked_through_ = db_.prepare("UPDATE outbox_meta SET acked_through = ? WHERE id = 1");
@@ -187,7 +210,44 @@ void ResultOutbox::drop_through(std::uint64_t seq) {
 }
 
 void ResultOutbox::insert(std::uint64_t seq, std::int64_t created, const std::string& body) {
-  insert_.bind(1, as_int(seq)).bind(2, created).bind_blob(3, body).run();
+  insert_.bind(1, as_int(seq))
+      .bind(2, created)
+      .bind_blob(3, body)
+      .bind(4, row_crc(seq, body))
+      .run();
+}
+
+bool ResultOutbox::intact(std::uint64_t seq, std::string_view body,
+                          std::optional<std::int64_t> crc) const {
+  if (crc) return *crc == row_crc(seq, body);
+  const auto record = protocol::decode_record(body);
+  return record && record->key.seq == seq && record->key.epoch == epoch_ &&
+         record->key.monitor == monitor_name_;
+}
+
+AppendOutcome ResultOutbox::remove_damaged(const std::vector<std::uint64_t>& seqs,
+                                           std::uint64_t monitor_id) {
+  AppendOutcome outcome;
+  const std::int64_t now_us = clock_us();
+  const std::uint64_t seq = last_seq_ + 1;
+  protocol::Record loss{
+      {monitor_name_, monitor_id, epoch_, seq},
+      protocol::LossRange{seqs.front(), seqs.back(), seqs.size(), kCorruptReason}};
+  std::string body = protocol::encode_record(loss);
+  sqlite::Transaction transaction(db_);
+  for (const std::uint64_t damaged : seqs)
+    delete_one_.bind(1, as_int(damaged)).run();
+  insert(seq, now_us, body);
+  save_last_seq_.bind(1, as_int(seq)).bind(2, now_us).run();
+  transaction.commit();
+  last_seq_ = seq;
+  if (seqs.front() == first_seq_) {
+    auto oldest = db_.prepare("SELECT MIN(seq) FROM records");
+    oldest.step();
+    first_seq_ = static_cast<std::uint64_t>(oldest.column_int64(0));  // the loss, at least
+  }
+  outcome.records.push_back({seq, "res/" + monitor_name_ + "/_loss", std::move(body)});
+  return outcome;
 }
 
 std::string ResultOutbox::encode_loss(std::uint64_t seq, std::uint64_t monitor_id, std::uint64_t to,
@@ -321,20 +381,34 @@ bool ResultOutbox::checkpoint() {
   }
 }
 
-std::vector<OutboxRecord> ResultOutbox::read(std::uint64_t from_seq, std::size_t max_records,
-                                             std::size_t max_bytes) {
-  std::vector<OutboxRecord> records;
+ReadOutcome ResultOutbox::read(std::uint64_t from_seq, std::size_t max_records,
+                               std::size_t max_bytes, std::uint64_t monitor_id) {
+  ReadOutcome outcome;
   std::size_t bytes = 0;
   read_from_.bind(1, as_int(std::max(from_seq, first_seq_))).bind(2, as_int(max_records));
   while (read_from_.step()) {
+    const auto seq = static_cast<std::uint64_t>(read_from_.column_int64(0));
     const std::string_view body = read_from_.column_blob(1);
-    if (!records.empty() && bytes + body.size() > max_bytes) break;
+    const std::optional<std::int64_t> crc =
+        read_from_.column_is_null(2) ? std::nullopt
+                                     : std::optional<std::int64_t>(read_from_.column_int64(2));
+    if (!intact(seq, body, crc)) {
+      outcome.damaged.push_back(seq);
+      continue;
+    }
+    if (!outcome.records.empty() && bytes + body.size() > max_bytes) break;
     bytes += body.size();
-    records.push_back(
-        {static_cast<std::uint64_t>(read_from_.column_int64(0)), std::string(), std::string(body)});
+    outcome.records.push_back({seq, std::string(), std::string(body)});
   }
   read_from_.reset();
-  return records;
+  if (outcome.damaged.empty()) return outcome;
+  try {
+    outcome.loss = remove_damaged(outcome.damaged, monitor_id);
+  } catch (const sqlite::SqliteError& e) {
+    if (e.corrupt()) throw;
+    outcome.damaged.clear();  // left out of this read; the next one tries again
+  }
+  return outcome;
 }
 
 std::uint64_t ResultOutbox::trim(std::uint64_t acked_seq) {

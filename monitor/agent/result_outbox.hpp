@@ -4,7 +4,9 @@
 // the outbox's epoch and is committed before anyone publishes it; rows go
 // only on the manager's cumulative ACK or at the cap, and a cap drop always
 // leaves a LOSS record behind. Bodies are stored encoded, so the bus and
-// REPLAY carry exactly the committed bytes. Owned by one thread.
+// REPLAY carry exactly the committed bytes, each with a CRC-32 of its seq
+// and body: a row damaged on disk is never sent, it is deleted and covered
+// by a LOSS record. Owned by one thread.
 //
 // Ages (--outbox-max-age) are kept on the outbox clock: microseconds the
 // outbox has been open, summed over runs and persisted with every append. It
@@ -17,8 +19,10 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/check_result.hpp"
@@ -45,12 +49,22 @@ struct AppendOutcome {
   std::uint64_t dropped = 0;          // records the cap removed in this transaction
 };
 
+struct ReadOutcome {
+  std::vector<OutboxRecord> records;  // intact rows, ascending seq
+  // Rows whose checksum failed (bytes damaged on disk): deleted, and `loss`
+  // holds the committed LOSS record (reason outbox_corrupt) that covers
+  // them. Publish it like an append's records.
+  std::vector<std::uint64_t> damaged;
+  AppendOutcome loss;
+};
+
 class ResultOutbox {
  public:
   static constexpr const char* kFileName = "outbox.db";
   // A larger body has its details replaced by a note, so any record fits in
   // a REPLAY message and through the broker's 1 MiB limit.
   static constexpr std::size_t kMaxBodyBytes = 256 * 1024;
+  static constexpr const char* kCorruptReason = "outbox_corrupt";
 
   // Opens or creates DIR/outbox.db; a new file gets a new random epoch. A
   // corrupt file (PRAGMA quick_check, an unreadable header, bookkeeping that
@@ -74,10 +88,13 @@ class ResultOutbox {
   // filled the disk gives its space back; false when it cannot now.
   bool checkpoint();
 
-  // Records from `from_seq` on, ascending: at most `max_records`, and at
-  // most `max_bytes` of bodies (always at least one record if any).
-  std::vector<OutboxRecord> read(std::uint64_t from_seq, std::size_t max_records,
-                                 std::size_t max_bytes);
+  // Records from `from_seq` on, ascending: at most `max_records` rows, and
+  // at most `max_bytes` of bodies (always at least one record if any). A
+  // damaged row is left out, deleted and covered by a new LOSS record of
+  // `monitor_id` in the same call; if that cannot be committed now (a full
+  // disk), the row stays and the next read tries again.
+  ReadOutcome read(std::uint64_t from_seq, std::size_t max_records, std::size_t max_bytes,
+                   std::uint64_t monitor_id = 0);
 
   // The manager stored everything through acked_seq: deletes those records
   // (returns how many went) and starts later loss ranges after it.
@@ -110,12 +127,17 @@ class ResultOutbox {
   std::string encode_loss(std::uint64_t seq, std::uint64_t monitor_id, std::uint64_t to,
                           std::uint64_t count, const char* reason) const;
   void insert(std::uint64_t seq, std::int64_t created, const std::string& body);
+  // Whether a row read back is what was written: its checksum, or, for a
+  // row from before checksums, a body that decodes to this outbox's key.
+  bool intact(std::uint64_t seq, std::string_view body, std::optional<std::int64_t> crc) const;
+  AppendOutcome remove_damaged(const std::vector<std::uint64_t>& seqs, std::uint64_t monitor_id);
 
   std::string monitor_name_;
   OutboxOptions options_;
   sqlite::Database db_;
   sqlite::Statement insert_;
   sqlite::Statement delete_through_;
+  sqlite::Statement delete_one_;
   sqlite::Statement read_from_;
   sqlite::Statement created_at_;
   sqlite::Statement save_last_seq_;

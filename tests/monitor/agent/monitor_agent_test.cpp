@@ -345,7 +345,7 @@ TEST_F(MonitorAgentTest, KeepsCheckingAtTheOutboxCapAndCommitsALossRecordForWhat
   ResultOutbox outbox(data_dir_, "edge-1", {.max_records = 100});
   std::uint64_t losses = 0;
   std::uint64_t covered = 0;
-  for (const OutboxRecord& held : outbox.read(1, 1000, std::size_t{1} << 30)) {
+  for (const OutboxRecord& held : outbox.read(1, 1000, std::size_t{1} << 30).records) {
     auto record = protocol::decode_record(held.body);
     ASSERT_TRUE(record.ok());
     if (!record->is_loss()) continue;
@@ -574,7 +574,7 @@ TEST_F(MonitorAgentTest, PublishesOnlyCommittedRecordsAndLogsEveryCommittedSeq) 
   ASSERT_GE(published.size(), 300u);
 
   ResultOutbox outbox(data_dir_, "edge-1", {});
-  const auto held = outbox.read(1, 1'000'000, std::size_t{1} << 30);
+  const auto held = outbox.read(1, 1'000'000, std::size_t{1} << 30).records;
   ASSERT_EQ(held.size(), outbox.last_seq());  // nothing was acknowledged: all still held
   for (const auto& [topic, body] : published) {
     auto record = protocol::decode_record(body);
@@ -735,7 +735,7 @@ std::uint64_t covered_by_losses(const std::filesystem::path& data_dir, const std
   ResultOutbox outbox(data_dir, "edge-1", {});
   std::uint64_t covered = 0;
   for (std::uint64_t from = outbox.first_seq(); from <= outbox.last_seq();) {
-    const auto records = outbox.read(from, 1000, std::size_t{1} << 30);
+    const auto records = outbox.read(from, 1000, std::size_t{1} << 30).records;
     if (records.empty()) break;
     for (const OutboxRecord& held : records) {
       auto record = protocol::decode_record(held.body);

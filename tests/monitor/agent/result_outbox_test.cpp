@@ -7,6 +7,7 @@
 #include "common/protocol/codec.hpp"
 #include "tests/monitor/agent/old_outbox.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/outbox_damage.hpp"
 
 namespace netmon::agent {
 namespace {
@@ -90,18 +91,18 @@ TEST_F(ResultOutboxTest, ReturnsEncodedRecordsWithTopicAndKeyThatDecodeToTheResu
 TEST_F(ResultOutboxTest, ReadsStoredBodiesVerbatimWithinRecordAndByteLimits) {
   ResultOutbox outbox = open();
   auto outcome = outbox.append(make_results(10), 0);
-  auto some = outbox.read(3, 4, 1 << 20);
+  auto some = outbox.read(3, 4, 1 << 20).records;
   ASSERT_EQ(some.size(), 4u);
   EXPECT_EQ(some.front().seq, 3u);
   EXPECT_EQ(some.back().seq, 6u);
   EXPECT_EQ(some[0].body, outcome.records[2].body);
 
   const std::size_t one = outcome.records[0].body.size();
-  auto limited = outbox.read(1, 1000, one * 2 + 1);
+  auto limited = outbox.read(1, 1000, one * 2 + 1).records;
   EXPECT_EQ(limited.size(), 2u);
   // A single record is returned even when it alone is over the byte limit.
-  EXPECT_EQ(outbox.read(1, 1000, 1).size(), 1u);
-  EXPECT_TRUE(outbox.read(11, 1000, 1 << 20).empty());
+  EXPECT_EQ(outbox.read(1, 1000, 1).records.size(), 1u);
+  EXPECT_TRUE(outbox.read(11, 1000, 1 << 20).records.empty());
 }
 
 TEST_F(ResultOutboxTest, TrimDeletesEverythingThroughTheAckedSeqOnly) {
@@ -110,7 +111,7 @@ TEST_F(ResultOutboxTest, TrimDeletesEverythingThroughTheAckedSeqOnly) {
   EXPECT_EQ(outbox.trim(4), 4u);
   EXPECT_EQ(outbox.first_seq(), 5u);
   EXPECT_EQ(outbox.size(), 6u);
-  EXPECT_EQ(outbox.read(1, 1000, 1 << 20).front().seq, 5u);
+  EXPECT_EQ(outbox.read(1, 1000, 1 << 20).records.front().seq, 5u);
   EXPECT_EQ(outbox.trim(3), 0u);  // an older ACK changes nothing
   EXPECT_EQ(outbox.trim(100), 6u);
   EXPECT_EQ(outbox.size(), 0u);
@@ -203,7 +204,7 @@ TEST_F(ResultOutboxTest, ABatchLargerThanTheCapNeverReturnsARecordItDidNotKeep) 
             (protocol::LossRange{1, 15, 15, "outbox_full"}));
   EXPECT_EQ(outbox.first_seq(), 16u);
   EXPECT_EQ(outbox.size(), 10u);
-  auto held = outbox.read(1, 1000, 1 << 20);
+  auto held = outbox.read(1, 1000, 1 << 20).records;
   ASSERT_EQ(held.size(), 10u);
   for (std::size_t i = 0; i < held.size(); ++i) {
     EXPECT_EQ(held[i].seq, outcome.records[i].seq);
@@ -293,6 +294,74 @@ TEST_F(ResultOutboxTest, HugeDetailsAreReplacedByANoteSoEveryRecordFitsAMessage)
   const auto result = std::get<CheckResult>(decode(outcome.records[0]).body);
   EXPECT_TRUE(result.details.contains("truncated"));
   EXPECT_EQ(result.check_id, "web");
+}
+
+std::vector<std::uint64_t> seqs_of(const std::vector<OutboxRecord>& records) {
+  std::vector<std::uint64_t> seqs;
+  for (const OutboxRecord& record : records)
+    seqs.push_back(record.seq);
+  return seqs;
+}
+
+// Issue 7, fault suite: bytes flipped inside record bodies pass quick_check;
+// the monitor replayed them, the manager refused them, and the ACK stopped
+// below them for good.
+TEST_F(ResultOutboxTest, RowsDamagedOnDiskAreLeftOutDeletedAndCoveredByOneLossRecord) {
+  {
+    ResultOutbox outbox = open();
+    (void)outbox.append(make_results(10), 0);
+  }
+  const auto file = dir_ / ResultOutbox::kFileName;
+  netmon::testing::damage_outbox_row(file, 4, netmon::testing::truncated);
+  netmon::testing::damage_outbox_row(file, 7, [](std::string body) {
+    return netmon::testing::last_character_changed(std::move(body), "127.0.0.1:80");
+  });
+  ResultOutbox outbox = open();
+  const ReadOutcome read = outbox.read(1, 1000, 1 << 20, 9);
+  EXPECT_EQ(seqs_of(read.records), (std::vector<std::uint64_t>{1, 2, 3, 5, 6, 8, 9, 10}));
+  EXPECT_EQ(read.damaged, (std::vector<std::uint64_t>{4, 7}));
+  ASSERT_EQ(read.loss.records.size(), 1u);
+  const protocol::Record loss = decode(read.loss.records.front());
+  EXPECT_EQ(loss.key, (protocol::RecordKey{"edge-1", 9, outbox.epoch(), 11}));
+  EXPECT_EQ(std::get<protocol::LossRange>(loss.body),
+            (protocol::LossRange{4, 7, 2, ResultOutbox::kCorruptReason}));
+  EXPECT_EQ(read.loss.records.front().topic, "res/edge-1/_loss");
+  EXPECT_EQ(outbox.last_seq(), 11u);
+
+  // Gone for good: the next read (and a restart) finds only intact rows.
+  const ReadOutcome again = open().read(1, 1000, 1 << 20);
+  EXPECT_TRUE(again.damaged.empty());
+  EXPECT_EQ(seqs_of(again.records), (std::vector<std::uint64_t>{1, 2, 3, 5, 6, 8, 9, 10, 11}));
+}
+
+TEST_F(ResultOutboxTest, ADamagedFirstRowMovesTheFirstSeq) {
+  {
+    ResultOutbox outbox = open();
+    (void)outbox.append(make_results(3), 0);
+  }
+  netmon::testing::damage_outbox_row(dir_ / ResultOutbox::kFileName, 1, netmon::testing::truncated);
+  ResultOutbox outbox = open();
+  EXPECT_EQ(outbox.read(1, 1000, 1 << 20).damaged, (std::vector<std::uint64_t>{1}));
+  EXPECT_EQ(outbox.first_seq(), 2u);
+  EXPECT_EQ(outbox.last_seq(), 4u);
+}
+
+TEST_F(ResultOutboxTest, RowsFromBeforeChecksumsAreCheckedByDecodingToTheirOwnKey) {
+  {
+    ResultOutbox outbox = open();
+    (void)outbox.append(make_results(4), 0);
+  }
+  {
+    sqlite::Database db(dir_ / ResultOutbox::kFileName, {});
+    db.exec(
+        "UPDATE records SET crc = NULL;"
+        "UPDATE records SET body = (SELECT body FROM records WHERE seq = 3) WHERE seq = 2;"
+        "UPDATE records SET body = x'00' WHERE seq = 4;");
+  }
+  ResultOutbox outbox = open();
+  const ReadOutcome read = outbox.read(1, 1000, 1 << 20);
+  EXPECT_EQ(seqs_of(read.records), (std::vector<std::uint64_t>{1, 3}));
+  EXPECT_EQ(read.damaged, (std::vector<std::uint64_t>{2, 4}));
 }
 
 }  // namespace
