@@ -56,6 +56,7 @@ struct ManagerArgs {
   std::filesystem::path data_dir{};
   const BusPorts* ports = nullptr;
   bool external_broker = false;
+  std::string sync{};  // "" (the default, full) or "normal"
   std::string log_level = "info";
 };
 
@@ -65,6 +66,7 @@ inline std::vector<std::string> manager_args(const ManagerArgs& a) {
                                 "--broker-in",       a.ports->broker_in, "--broker-out",
                                 a.ports->broker_out, "--log-level",      a.log_level};
   if (a.external_broker) args.emplace_back("--external-broker");
+  if (!a.sync.empty()) args.insert(args.end(), {"--sync", a.sync});
   return args;
 }
 
@@ -244,6 +246,13 @@ inline constexpr const char* kBinariesNotBuilt =
 // What the process tests run at: two monitors at about 1,000 results/s in
 // total; timeouts generous for a busy 2-core machine running ASan builds.
 inline constexpr double kProcessTestRate = 500;
+// What these tests kill, stop and restart are processes: a WAL commit at
+// synchronous=normal survives all of that (only a power loss can undo it,
+// and no test makes one). At full, each cluster asks the disk for about
+// 2,000 fsyncs a second; several clusters in parallel on a slow CI disk
+// stretched a manager's checkpoint past the monitors' 3 s liveness limit,
+// so they lost it before the fault under test even began.
+inline constexpr const char* kProcessTestSync = "normal";
 inline constexpr std::chrono::seconds kProcessTestTimeout{60};
 
 // "edge-1: produced N, stored N; ..." for the test's output.
@@ -320,7 +329,8 @@ class ProcessCluster {
                      manager_args({.config = dir_ / "netmon.yaml",
                                    .data_dir = manager_dir(),
                                    .ports = &ports_,
-                                   .external_broker = external_broker_}),
+                                   .external_broker = external_broker_,
+                                   .sync = kProcessTestSync}),
                      "ready");
     return *manager_;
   }
@@ -333,7 +343,8 @@ class ProcessCluster {
                                           .data_dir = dir_ / name(i),
                                           .ports = &ports_,
                                           .synthetic_rate = synthetic_rate,
-                                          .produced_log = produced_log(i)}),
+                                          .produced_log = produced_log(i),
+                                          .sync = kProcessTestSync}),
                             "ready");
     return *monitors_.at(i);
   }
@@ -379,8 +390,12 @@ class ProcessCluster {
     std::string problems;
     for (std::size_t i = 0; i < size(); ++i) {
       const std::size_t mark = marks.empty() ? 0 : marks.at(i);
-      if (!monitor(i).wait_for_line(line, timeout, mark))
-        problems += name(i) + " printed no '" + std::string(line) + "' line; ";
+      if (monitor(i).wait_for_line(line, timeout, mark)) continue;
+      problems += name(i) + " printed no '" + std::string(line) + "' line";
+      // One printed before the mark means it happened before the step under test.
+      if (auto earlier = monitor(i).wait_for_line(line, std::chrono::milliseconds(0)))
+        problems += " (only before the fault: '" + *earlier + "')";
+      problems += "; ";
     }
     return problems;
   }
