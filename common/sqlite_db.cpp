@@ -6,8 +6,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "common/logging.hpp"
@@ -72,6 +76,92 @@ void make_private_files(const std::filesystem::path& path) {
 }
 
 }  // namespace
+
+// Woken by a commit that leaves kWakeFrames or more in the WAL (SQLite's own
+// autocheckpoint threshold), and every kIdleInterval anyway, so the WAL is
+// also copied once writes stop. PASSIVE waits for no reader or writer and
+// blocks none. A pass that fails (a full disk) is tried again at the next
+// wakeup; a damaged file is the writer's to find.
+class Checkpointer {
+ public:
+  static constexpr int kWakeFrames = 1000;
+  static constexpr std::chrono::seconds kIdleInterval{1};
+
+  Checkpointer(const std::filesystem::path& path, int max_wal_frames)
+      : max_wal_frames_(max_wal_frames) {
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string text = "open " + path.string() + " for checkpoints: " +
+                         (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+      sqlite3_close(db_);
+      throw SqliteError(text, rc);
+    }
+    // Its close neither checkpoints nor deletes the WAL: the writer's does.
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+    sqlite3_close(db_);
+  }
+
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // The writer's WAL hook: a commit left `frames` in the WAL.
+  static int committed(void* self, sqlite3* writer, const char* schema, int frames) {
+    auto& checkpointer = *static_cast<Checkpointer*>(self);
+    if (frames >= checkpointer.max_wal_frames_) {
+      // The passes cannot keep up: wait for the one running, then copy the
+      // rest with the writer's connection, so its next transaction restarts
+      // the WAL from the beginning.
+      std::lock_guard pass(checkpointer.pass_mutex_);
+      (void)sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (frames >= kWakeFrames) {
+      {
+        std::lock_guard lock(checkpointer.mutex_);
+        checkpointer.due_ = true;
+      }
+      checkpointer.wake_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait_for(lock, kIdleInterval, [this] { return stop_ || due_; });
+      if (stop_) return;
+      due_ = false;
+      lock.unlock();
+      {
+        std::lock_guard pass(pass_mutex_);
+        // A connection learns that the file is in WAL mode only by reading
+        // it; until then a checkpoint does nothing.
+        (void)sqlite3_exec(db_, "PRAGMA schema_version", nullptr, nullptr, nullptr);
+        (void)sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      }
+      lock.lock();
+    }
+  }
+
+  const int max_wal_frames_;
+  sqlite3* db_ = nullptr;
+  std::mutex mutex_;       // guards stop_ and due_
+  std::mutex pass_mutex_;  // held for a checkpoint pass, by either connection
+  std::condition_variable wake_;
+  bool stop_ = false;
+  bool due_ = false;
+  std::thread thread_;
+};
 
 bool SqliteError::corrupt() const {
   const int primary = code_ & 0xff;
@@ -201,10 +291,16 @@ Database::Database(const std::filesystem::path& path, const OpenOptions& options
     if (!options.read_only) {
       if (options.wal) exec("PRAGMA journal_mode=WAL");
       exec(std::string("PRAGMA synchronous=") + synchronous_name(options.synchronous));
+      if (options.wal && options.background_checkpoints) {
+        checkpointer_ = std::make_unique<Checkpointer>(path, options.max_wal_frames);
+        // Replaces SQLite's automatic checkpoint, which runs inside the commit.
+        sqlite3_wal_hook(db_, &Checkpointer::committed, checkpointer_.get());
+      }
     }
   } catch (...) {
     // No checkpoint on this close: a damaged file and its -wal stay exactly
     // as found (the caller may set them aside for a post-mortem).
+    checkpointer_.reset();
     sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     sqlite3_close(db_);
     db_ = nullptr;
@@ -212,20 +308,33 @@ Database::Database(const std::filesystem::path& path, const OpenOptions& options
   }
 }
 
+Database::Database() = default;
+
 Database::Database(Database&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+    : db_(std::exchange(other.db_, nullptr)),
+      path_(std::move(other.path_)),
+      checkpointer_(std::move(other.checkpointer_)) {}
 
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
-    sqlite3_close(db_);
+    close();
     db_ = std::exchange(other.db_, nullptr);
     path_ = std::move(other.path_);
+    checkpointer_ = std::move(other.checkpointer_);
   }
   return *this;
 }
 
 Database::~Database() {
+  close();
+}
+
+// The checkpointer stops first, so the writer's close is the last one, as
+// without it (the close that checkpoints and removes the WAL).
+void Database::close() noexcept {
+  checkpointer_.reset();
   sqlite3_close(db_);
+  db_ = nullptr;
 }
 
 void Database::exec(std::string_view sql) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -41,7 +42,18 @@ struct OpenOptions {
   Synchronous synchronous = Synchronous::kFull;
   // How long a statement waits for another connection's lock.
   int busy_timeout_ms = 5000;
+  // Checkpoints (copying the WAL into the database file, then an fsync of
+  // that file) run on a thread of their own, with a connection of their own,
+  // instead of inside the commit that fills the WAL: on a saturated disk
+  // that fsync takes seconds, and the owner's loop must keep answering
+  // heartbeats meanwhile. Only a WAL of max_wal_frames pages makes a commit
+  // wait for a checkpoint (a disk slower than the writes, for long): the WAL
+  // stays bounded (128 MiB at 4 KiB pages). Needs wal and not read_only.
+  bool background_checkpoints = false;
+  int max_wal_frames = 32768;
 };
+
+class Checkpointer;
 
 class Statement {
  public:
@@ -80,7 +92,7 @@ class Statement {
 
 class Database {
  public:
-  Database() = default;  // none open (to close one: assign a default Database)
+  Database();  // none open (to close one: assign a default Database)
   // Creates the file if needed (unless read_only) and applies the options.
   // Unless read_only, the file, its -wal and its -shm are made 0600 (a wider
   // mode found is tightened and logged).
@@ -98,8 +110,11 @@ class Database {
   const std::filesystem::path& path() const { return path_; }
 
  private:
+  void close() noexcept;
+
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // with background_checkpoints
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK in the destructor unless commit()

@@ -204,6 +204,7 @@ ResultStore::ResultStore(const std::filesystem::path& data_dir, sqlite::Synchron
         std::filesystem::create_directories(data_dir);
         sqlite::OpenOptions options;
         options.synchronous = synchronous;
+        options.background_checkpoints = true;  // the loop's commits never wait for one
         return sqlite::Database(file_in(data_dir), options);
       }()) {
   db_.exec(kSchema);

@@ -104,7 +104,9 @@ void ResultOutbox::close() {
 }
 
 void ResultOutbox::open(const std::filesystem::path& file) {
-  db_ = sqlite::Database(file, sqlite::OpenOptions{.synchronous = options_.synchronous});
+  // The agent's commits never wait for a checkpoint (its heartbeats go on).
+  db_ = sqlite::Database(file, sqlite::OpenOptions{.synchronous = options_.synchronous,
+                                                   .background_checkpoints = true});
   check_integrity(db_);
   // outbox_meta.created_us is the wall clock of the file's creation (data);
   // records.created_us is a row's place on the outbox clock (clock_us).

@@ -7,7 +7,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <string>
+#include <thread>
+
+#include "tests/support/held_sync_vfs.hpp"
 
 namespace netmon::sqlite {
 namespace {
@@ -179,6 +183,84 @@ TEST_F(SqliteDbTest, APrivateDirectoryIsCreatedOwnerOnlyAndAnOpenOneIsTightened)
   ::chmod(old.c_str(), 0755);
   create_private_directory(old);
   EXPECT_EQ(mode_of(old), 0700);
+}
+
+// `commits` single-row transactions of one 4 kB page each, on another thread.
+std::future<void> commit_pages(Database& db, int commits) {
+  return std::async(std::launch::async, [&db, commits] {
+    auto insert = db.prepare("INSERT INTO pages VALUES (randomblob(4000))");
+    for (int i = 0; i < commits; ++i)
+      insert.run();
+  });
+}
+
+// CI, stop 12: a checkpoint's fsync of the database file took seconds on a
+// saturated disk; run inside the commit that filled the WAL, it held the
+// manager's loop, and the monitors declared it lost.
+TEST_F(SqliteDbTest, CommitsGoOnWhileABackgroundCheckpointWaitsForItsFsync) {
+  netmon::testing::HeldSyncVfs vfs;
+  Database db(file(), {.synchronous = Synchronous::kNormal, .background_checkpoints = true});
+  db.exec("CREATE TABLE pages (page BLOB)");
+  std::future<void> filling, more;
+  netmon::testing::HeldSyncVfs::Hold hold(vfs);
+  // More frames than a checkpoint waits for (1000). A checkpoint syncs the
+  // file only once it copied the whole WAL, that is once commits pause.
+  filling = commit_pages(db, 1200);
+  EXPECT_TRUE(vfs.await_waiting_sync(std::chrono::seconds(20))) << "no checkpoint reached its sync";
+  ASSERT_EQ(filling.wait_for(std::chrono::seconds(20)), std::future_status::ready)
+      << "the commit that filled the WAL waited for the held checkpoint";
+  more = commit_pages(db, 500);
+  EXPECT_EQ(more.wait_for(std::chrono::seconds(20)), std::future_status::ready)
+      << "a commit waited for the held checkpoint";
+}
+
+TEST_F(SqliteDbTest, WithoutBackgroundCheckpointsTheCommitThatFillsTheWalRunsOne) {
+  // The same scene without the option: what the test above guards against.
+  netmon::testing::HeldSyncVfs vfs;
+  Database db(file(), {.synchronous = Synchronous::kNormal});
+  db.exec("CREATE TABLE pages (page BLOB)");
+  std::future<void> writes;
+  netmon::testing::HeldSyncVfs::Hold hold(vfs);
+  writes = commit_pages(db, 1200);
+  EXPECT_TRUE(vfs.await_waiting_sync(std::chrono::seconds(20)));
+  EXPECT_EQ(writes.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+}
+
+TEST_F(SqliteDbTest, BackgroundCheckpointsCopyTheWalIntoTheDatabaseFile) {
+  Database db(file(), {.synchronous = Synchronous::kNormal, .background_checkpoints = true});
+  db.exec("CREATE TABLE pages (page BLOB)");
+  commit_pages(db, 1200).get();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::filesystem::file_size(file()) < 1200u * 4000u &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling, with a deadline
+  }
+  EXPECT_GE(std::filesystem::file_size(file()), 1200u * 4000u) << "the WAL was never copied";
+}
+
+TEST_F(SqliteDbTest, AWalThatReachesItsLimitMakesTheCommitWaitForTheCheckpoint) {
+  netmon::testing::HeldSyncVfs vfs;
+  Database db(file(), {.synchronous = Synchronous::kNormal,
+                       .background_checkpoints = true,
+                       .max_wal_frames = 2000});
+  db.exec("CREATE TABLE pages (page BLOB)");
+  std::future<void> filling, beyond;
+  {
+    netmon::testing::HeldSyncVfs::Hold hold(vfs);
+    // About two frames a commit: past the wakeup at 1000 frames, short of 2000.
+    filling = commit_pages(db, 600);
+    ASSERT_TRUE(vfs.await_waiting_sync(std::chrono::seconds(20)));
+    ASSERT_EQ(filling.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    beyond = commit_pages(db, 600);  // past 2000 frames while the checkpoint is held
+    EXPECT_EQ(beyond.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+        << "the WAL grew past its limit";
+  }
+  ASSERT_EQ(beyond.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  // The forced checkpoint copied everything: the next commit starts the WAL over.
+  db.exec("INSERT INTO pages VALUES (x'00')");
+  auto frames = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+  ASSERT_TRUE(frames.step());
+  EXPECT_LT(frames.column_int64(1), 2000) << "frames in the WAL";
 }
 
 }  // namespace

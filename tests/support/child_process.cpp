@@ -35,8 +35,8 @@ constexpr std::chrono::milliseconds kPollEvery{5};
 constexpr int kFirstPort = 20000;
 constexpr int kLastPort = 32000;
 
-bool can_bind(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+bool can_bind(std::uint16_t port, int type) {
+  const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   // libzmq binds with SO_REUSEADDR, so a port with connections in TIME_WAIT
   // is free for it: probe the same way.
@@ -68,7 +68,11 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-std::uint16_t free_tcp_port() {
+namespace {
+
+// Random picks from kFirstPort..kLastPort that bind as `type`, never the
+// same port twice in this process (whichever protocol asked).
+std::uint16_t free_port(int type, const char* what) {
   static std::mutex mutex;
   static std::set<std::uint16_t> handed_out;
   static std::mt19937 random{std::random_device{}()};
@@ -76,11 +80,21 @@ std::uint16_t free_tcp_port() {
   std::uniform_int_distribution<int> pick(kFirstPort, kLastPort);
   for (int attempt = 0; attempt < 1000; ++attempt) {
     const auto port = static_cast<std::uint16_t>(pick(random));
-    if (handed_out.contains(port) || !can_bind(port)) continue;
+    if (handed_out.contains(port) || !can_bind(port, type)) continue;
     handed_out.insert(port);
     return port;
   }
-  throw std::runtime_error("free_tcp_port: no bindable port on 127.0.0.1 in 20000-32000");
+  throw std::runtime_error(std::string(what) + ": no bindable port on 127.0.0.1 in 20000-32000");
+}
+
+}  // namespace
+
+std::uint16_t free_tcp_port() {
+  return free_port(SOCK_STREAM, "free_tcp_port");
+}
+
+std::uint16_t free_udp_port() {
+  return free_port(SOCK_DGRAM, "free_udp_port");
 }
 
 std::string loopback_endpoint(std::uint16_t port) {

@@ -44,6 +44,8 @@ class TempDir {
 // tests running beside us) and never handed out twice by this process; the
 // port is probed with a bind and released, so a small race remains.
 std::uint16_t free_tcp_port();
+// The same for UDP: a port to find closed ("port unreachable"), or to bind.
+std::uint16_t free_udp_port();
 
 // "tcp://127.0.0.1:<port>".
 std::string loopback_endpoint(std::uint16_t port);

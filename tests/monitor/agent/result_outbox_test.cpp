@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <future>
 
 #include "common/protocol/codec.hpp"
 #include "tests/monitor/agent/old_outbox.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/held_sync_vfs.hpp"
 #include "tests/support/outbox_damage.hpp"
 
 namespace netmon::agent {
@@ -362,6 +364,29 @@ TEST_F(ResultOutboxTest, RowsFromBeforeChecksumsAreCheckedByDecodingToTheirOwnKe
   const ReadOutcome read = outbox.read(1, 1000, 1 << 20);
   EXPECT_EQ(seqs_of(read.records), (std::vector<std::uint64_t>{1, 3}));
   EXPECT_EQ(read.damaged, (std::vector<std::uint64_t>{2, 4}));
+}
+
+// A checkpoint inside the agent's commit would stop its heartbeats for as
+// long as the disk takes to sync the file (seconds when saturated).
+TEST_F(ResultOutboxTest, AppendsGoOnWhileACheckpointWaitsForItsFsync) {
+  netmon::testing::HeldSyncVfs vfs;
+  ResultOutbox outbox = open();
+  const auto append_results = [&](int from, int count) {
+    return std::async(std::launch::async, [&outbox, from, count] {
+      for (int i = from; i < from + count; ++i)
+        (void)outbox.append(make_results(1, i), 0);
+    });
+  };
+  std::future<void> filling, more;
+  netmon::testing::HeldSyncVfs::Hold hold(vfs);
+  // A checkpoint syncs the file once it copied the whole WAL: when appends pause.
+  filling = append_results(0, 1500);
+  EXPECT_TRUE(vfs.await_waiting_sync(std::chrono::seconds(20))) << "no checkpoint reached its sync";
+  ASSERT_EQ(filling.wait_for(std::chrono::seconds(20)), std::future_status::ready)
+      << "the append that filled the WAL waited for the held checkpoint";
+  more = append_results(1500, 500);
+  EXPECT_EQ(more.wait_for(std::chrono::seconds(20)), std::future_status::ready)
+      << "an append waited for the held checkpoint";
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <asio/write.hpp>
 
 #include "monitor/checks/check_registry.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/dns_test_server.hpp"
 #include "tests/support/net_namespace.hpp"
 #include "tests/support/probe_harness.hpp"
@@ -372,11 +373,7 @@ TEST(DnsCheck, ReadsTcpAnswerDeliveredInSeveralPartialWrites) {
 
 TEST(DnsCheck, ReportsConnectRefusedWhenNothingListensOnTcp) {
   ProbeHarness harness;
-  std::string port;
-  {
-    asio::ip::tcp::acceptor acceptor(harness.io(), {asio::ip::make_address("127.0.0.1"), 0});
-    port = std::to_string(acceptor.local_endpoint().port());
-  }
+  const std::string port = std::to_string(netmon::testing::free_tcp_port());
   const CheckResult result = harness.run(make_spec(
       "dns", {{"server", "127.0.0.1"}, {"port", port}, {"name", "a.test"}, {"transport", "tcp"}}));
   EXPECT_EQ(result.status, CheckStatus::kDown);
@@ -386,11 +383,7 @@ TEST(DnsCheck, ReportsConnectRefusedWhenNothingListensOnTcp) {
 
 TEST(DnsCheck, ReportsPortUnreachableWhenNothingListensOnUdp) {
   ProbeHarness harness;
-  std::string port;
-  {
-    asio::ip::udp::socket socket(harness.io(), {asio::ip::make_address("127.0.0.1"), 0});
-    port = std::to_string(socket.local_endpoint().port());
-  }
+  const std::string port = std::to_string(netmon::testing::free_udp_port());
   const CheckResult result =
       harness.run(make_spec("dns", {{"server", "127.0.0.1"}, {"port", port}, {"name", "a.test"}}));
   EXPECT_EQ(result.status, CheckStatus::kDown);

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "monitor/checks/check_registry.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/net_namespace.hpp"
 #include "tests/support/probe_harness.hpp"
 
@@ -450,11 +451,7 @@ TEST(UdpEchoCheck, ReportsTheRealSizeOfAReplyLargerThanThePayload) {
 
 TEST(UdpEchoCheck, ReportsPortUnreachableOnAClosedPort) {
   ProbeHarness harness;
-  std::string port;
-  {
-    udp::socket socket(harness.io(), {kLoopback, 0});
-    port = std::to_string(socket.local_endpoint().port());
-  }
+  const std::string port = std::to_string(netmon::testing::free_udp_port());
   const CheckResult result =
       harness.run(make_spec("udp_echo", {{"host", "127.0.0.1"}, {"port", port}}));
   EXPECT_EQ(result.status, CheckStatus::kDown);

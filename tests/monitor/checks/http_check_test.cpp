@@ -8,6 +8,7 @@
 #include "monitor/checks/check_registry.hpp"
 #include "monitor/checks/check_runner.hpp"
 #include "monitor/checks/curl_multi.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/probe_harness.hpp"
 #include "tests/support/test_certificate.hpp"
@@ -29,10 +30,10 @@ std::string rejection(ParamMap params, std::string type = "http") {
   return prepared ? std::string() : prepared.error().message;
 }
 
-// A port on 127.0.0.1 that nothing listens on (bound, then closed).
-std::string closed_port(asio::io_context& io) {
-  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-  return std::to_string(acceptor.local_endpoint().port());
+// A port on 127.0.0.1 that nothing listens on: below the ephemeral range,
+// so no port-0 bind of a test running beside this one can take it meanwhile.
+std::string closed_port() {
+  return std::to_string(netmon::testing::free_tcp_port());
 }
 
 bool contains(std::string_view text, std::string_view part) {
@@ -360,8 +361,8 @@ TEST(HttpCheck, OpensAFreshConnectionEveryRun) {
 
 TEST(HttpCheck, ReportsConnectRefused) {
   ProbeHarness harness;
-  const CheckResult result = harness.run(
-      make_spec("http", {{"url", "http://127.0.0.1:" + closed_port(harness.io()) + "/"}}));
+  const CheckResult result =
+      harness.run(make_spec("http", {{"url", "http://127.0.0.1:" + closed_port() + "/"}}));
   EXPECT_EQ(result.status, CheckStatus::kDown);
   EXPECT_EQ(result.reason, "connect_refused");
   EXPECT_FALSE(result.error.empty());

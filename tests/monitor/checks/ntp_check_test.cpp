@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "monitor/checks/check_registry.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/probe_harness.hpp"
 
 namespace netmon {
@@ -418,11 +419,7 @@ TEST(NtpCheck, TimesOutWhenServerIsSilent) {
 
 TEST(NtpCheck, ReportsPortUnreachableWhenNothingListens) {
   ProbeHarness harness;
-  std::string port;
-  {
-    asio::ip::udp::socket closed(harness.io(), {kLoopback, 0});
-    port = std::to_string(closed.local_endpoint().port());
-  }
+  const std::string port = std::to_string(netmon::testing::free_udp_port());
   const CheckResult result = harness.run(ntp_spec(port));
   EXPECT_EQ(result.status, CheckStatus::kDown);
   EXPECT_EQ(result.reason, "port_unreachable");

@@ -5,6 +5,7 @@
 #include <asio/write.hpp>
 
 #include "monitor/checks/check_registry.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/probe_harness.hpp"
 
 namespace netmon {
@@ -17,10 +18,10 @@ std::string port_of(const asio::ip::tcp::acceptor& acceptor) {
   return std::to_string(acceptor.local_endpoint().port());
 }
 
-// A port on 127.0.0.1 that nothing listens on (bound, then closed).
-std::string closed_port(asio::io_context& io) {
-  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-  return port_of(acceptor);
+// A port on 127.0.0.1 that nothing listens on: below the ephemeral range,
+// so no port-0 bind of a test running beside this one can take it meanwhile.
+std::string closed_port() {
+  return std::to_string(netmon::testing::free_tcp_port());
 }
 
 TEST(TcpCheck, RequiresHostAndPort) {
@@ -58,7 +59,7 @@ TEST(TcpCheck, ReportsUpWhenPortAccepts) {
 TEST(TcpCheck, ReportsDownWhenConnectionRefused) {
   ProbeHarness harness;
   const CheckResult result =
-      harness.run(make_spec("tcp", {{"host", "127.0.0.1"}, {"port", closed_port(harness.io())}}));
+      harness.run(make_spec("tcp", {{"host", "127.0.0.1"}, {"port", closed_port()}}));
   EXPECT_EQ(result.status, CheckStatus::kDown);
   EXPECT_EQ(result.reason, "connect_refused");
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "monitor/checks/check_registry.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/probe_harness.hpp"
 
 namespace netmon {
@@ -47,10 +48,10 @@ class Responder {
   std::vector<std::string> requests_;
 };
 
-// A UDP port on 127.0.0.1 that nothing is bound to (bound, then closed).
-std::string closed_port(asio::io_context& io) {
-  asio::ip::udp::socket socket(io, {kLoopback, 0});
-  return std::to_string(socket.local_endpoint().port());
+// A port on 127.0.0.1 that nothing is bound to: below the ephemeral range,
+// so no port-0 bind of a test running beside this one can take it meanwhile.
+std::string closed_port() {
+  return std::to_string(netmon::testing::free_udp_port());
 }
 
 CheckSpec udp_spec(const std::string& port, ParamMap extra = {},
@@ -154,7 +155,7 @@ TEST(UdpCheck, SendsEmptyDatagramByDefaultAndCountsEmptyReplyAsOpen) {
 
 TEST(UdpCheck, ReportsClosedAsDownByDefault) {
   ProbeHarness harness;
-  const CheckResult result = harness.run(udp_spec(closed_port(harness.io())));
+  const CheckResult result = harness.run(udp_spec(closed_port()));
   EXPECT_EQ(result.status, CheckStatus::kDown);
   EXPECT_EQ(result.reason, "port_closed");
   EXPECT_EQ(result.details["state"], "closed");
@@ -163,8 +164,7 @@ TEST(UdpCheck, ReportsClosedAsDownByDefault) {
 
 TEST(UdpCheck, CountsClosedAsUpWhenSuccessSaysSo) {
   ProbeHarness harness;
-  const CheckResult result =
-      harness.run(udp_spec(closed_port(harness.io()), {{"success", "closed"}}));
+  const CheckResult result = harness.run(udp_spec(closed_port(), {{"success", "closed"}}));
   EXPECT_EQ(result.status, CheckStatus::kUp) << result.error;
   EXPECT_EQ(result.details["state"], "closed");
 }
