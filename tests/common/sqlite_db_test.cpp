@@ -201,17 +201,12 @@ TEST_F(SqliteDbTest, CommitsGoOnWhileABackgroundCheckpointWaitsForItsFsync) {
   netmon::testing::HeldSyncVfs vfs;
   Database db(file(), {.synchronous = Synchronous::kNormal, .background_checkpoints = true});
   db.exec("CREATE TABLE pages (page BLOB)");
-  std::future<void> filling, more;
-  netmon::testing::HeldSyncVfs::Hold hold(vfs);
-  // More frames than a checkpoint waits for (1000). A checkpoint syncs the
-  // file only once it copied the whole WAL, that is once commits pause.
-  filling = commit_pages(db, 1200);
-  EXPECT_TRUE(vfs.await_waiting_sync(std::chrono::seconds(20))) << "no checkpoint reached its sync";
-  ASSERT_EQ(filling.wait_for(std::chrono::seconds(20)), std::future_status::ready)
-      << "the commit that filled the WAL waited for the held checkpoint";
-  more = commit_pages(db, 500);
-  EXPECT_EQ(more.wait_for(std::chrono::seconds(20)), std::future_status::ready)
-      << "a commit waited for the held checkpoint";
+  auto insert = db.prepare("INSERT INTO pages VALUES (randomblob(4000))");
+  const auto commit = [&](int, int count) {
+    for (int i = 0; i < count; ++i)
+      insert.run();
+  };
+  EXPECT_EQ(netmon::testing::writes_during_held_checkpoint(vfs, commit, 1200, 500), "");
 }
 
 TEST_F(SqliteDbTest, WithoutBackgroundCheckpointsTheCommitThatFillsTheWalRunsOne) {

@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
+#include <string>
 
 struct sqlite3_vfs;
 
@@ -48,5 +50,26 @@ class HeldSyncVfs {
   int waiting_ = 0;
   sqlite3_vfs* real_ = nullptr;
 };
+
+// The scene every checkpoint test plays: `write(first, count)` commits
+// `count` times. It fills the WAL past a checkpoint's wakeup (`filling`
+// commits, on another thread), waits until that checkpoint is held in its
+// fsync (a checkpoint syncs only once it has copied the whole WAL, that is
+// once the writes pause), then writes `more`. Returns "" when every write
+// finished while the checkpoint was held, else what waited.
+template <class Write>
+std::string writes_during_held_checkpoint(HeldSyncVfs& vfs, Write write, int filling, int more) {
+  constexpr std::chrono::seconds kDeadline{20};
+  std::future<void> first, second;  // joined after the hold ends, if a write waits in it
+  HeldSyncVfs::Hold hold(vfs);
+  first = std::async(std::launch::async, write, 0, filling);
+  if (!vfs.await_waiting_sync(kDeadline)) return "no checkpoint reached its fsync";
+  if (first.wait_for(kDeadline) != std::future_status::ready)
+    return "the commit that filled the WAL waited for the held checkpoint";
+  second = std::async(std::launch::async, write, filling, more);
+  if (second.wait_for(kDeadline) != std::future_status::ready)
+    return "a commit waited for the held checkpoint";
+  return "";
+}
 
 }  // namespace netmon::testing

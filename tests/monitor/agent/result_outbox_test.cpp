@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <future>
 
 #include "common/protocol/codec.hpp"
 #include "tests/monitor/agent/old_outbox.hpp"
@@ -371,22 +370,11 @@ TEST_F(ResultOutboxTest, RowsFromBeforeChecksumsAreCheckedByDecodingToTheirOwnKe
 TEST_F(ResultOutboxTest, AppendsGoOnWhileACheckpointWaitsForItsFsync) {
   netmon::testing::HeldSyncVfs vfs;
   ResultOutbox outbox = open();
-  const auto append_results = [&](int from, int count) {
-    return std::async(std::launch::async, [&outbox, from, count] {
-      for (int i = from; i < from + count; ++i)
-        (void)outbox.append(make_results(1, i), 0);
-    });
+  const auto append_results = [&](int first, int count) {
+    for (int i = first; i < first + count; ++i)
+      (void)outbox.append(make_results(1, i), 0);
   };
-  std::future<void> filling, more;
-  netmon::testing::HeldSyncVfs::Hold hold(vfs);
-  // A checkpoint syncs the file once it copied the whole WAL: when appends pause.
-  filling = append_results(0, 1500);
-  EXPECT_TRUE(vfs.await_waiting_sync(std::chrono::seconds(20))) << "no checkpoint reached its sync";
-  ASSERT_EQ(filling.wait_for(std::chrono::seconds(20)), std::future_status::ready)
-      << "the append that filled the WAL waited for the held checkpoint";
-  more = append_results(1500, 500);
-  EXPECT_EQ(more.wait_for(std::chrono::seconds(20)), std::future_status::ready)
-      << "an append waited for the held checkpoint";
+  EXPECT_EQ(netmon::testing::writes_during_held_checkpoint(vfs, append_results, 1500, 500), "");
 }
 
 }  // namespace
