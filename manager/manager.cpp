@@ -1022,8 +1022,10 @@ void Manager::Loop::run_timers(TimePoint now) {
   if (last_judged_ != std::chrono::steady_clock::time_point{} &&
       real_now - last_judged_ > options_.heartbeat) {
     const auto stalled = real_now - last_judged_;
-    for (auto& [name, session] : sessions_)
+    for (auto& [name, session] : sessions_) {
       session.last_received = std::min(session.last_received + stalled, now);
+      if (session.closed_at) session.closed_at = std::min(*session.closed_at + stalled, now);
+    }
     if (stall_limiter_.allow(now)) {
       log_->warn("manager loop stalled for {} ms; monitors' silence over it is not counted",
                  std::chrono::duration_cast<std::chrono::milliseconds>(stalled).count());
@@ -1037,7 +1039,8 @@ void Manager::Loop::run_timers(TimePoint now) {
   for (auto& [name, session] : sessions_) {
     if (session.state != kConnected) continue;
     if (session.closed_at) {
-      if (now - *session.closed_at >= options_.heartbeat) {
+      // Its HELLO on a new connection may be queued behind the stall.
+      if (now - *session.closed_at >= options_.heartbeat && !control_pending) {
         routes_.erase(session.routing_id);
         session.routing_id.clear();
         session.closed_at.reset();
