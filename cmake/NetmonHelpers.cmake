@@ -7,8 +7,9 @@ option(NETMON_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer
 function(netmon_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
                                            -Wnon-virtual-dtor -Wold-style-cast
-                                           # GCC 12 false positive in std::string at -O3 (GCC PR 105329)
-                                           -Wno-restrict)
+                                           # GCC 12 false positive in std::string at -O3 (GCC PR 105329);
+                                           # clang has no such warning and rejects the flag.
+                                           $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)
   if(NETMON_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
