@@ -13,6 +13,7 @@
 
 #include "broker/result_broker.hpp"
 #include "common/codec.hpp"
+#include "common/log_limiter.hpp"
 #include "common/logging.hpp"
 #include "common/protocol/codec.hpp"
 #include "common/protocol/zmq_sockets.hpp"
@@ -50,44 +51,15 @@ std::int64_t wall_us() {
       .count();
 }
 
-// At most kBurst lines per kWindow per kind of line caused by input; the
+// Lines caused by input: at most kLogBurst per kLogWindow of each kind; the
 // rest are counted, and the count is logged on a timer once the window ends
 // (not only when the next bad input arrives).
-class LogLimiter {
- public:
-  explicit LogLimiter(std::string_view kind) : kind_(kind) {}
-  bool allow(TimePoint now) {
-    roll(now);
-    if (lines_ < kBurst) {
-      ++lines_;
-      return true;
-    }
-    ++suppressed_;
-    return false;
-  }
-  // Lines held back in windows that have ended; each is reported once.
-  std::uint64_t take_suppressed(TimePoint now) {
-    roll(now);
-    return std::exchange(ended_suppressed_, 0);
-  }
-  std::string_view kind() const { return kind_; }
+constexpr int kLogBurst = 10;
+constexpr std::chrono::seconds kLogWindow{10};
 
- private:
-  void roll(TimePoint now) {
-    if (now - window_start_ < kWindow) return;
-    ended_suppressed_ += suppressed_;
-    suppressed_ = 0;
-    lines_ = 0;
-    window_start_ = now;
-  }
-
-  static constexpr int kBurst = 10;
-  static constexpr std::chrono::seconds kWindow{10};
-  std::string_view kind_;
-  TimePoint window_start_{};
-  int lines_ = 0;
-  std::uint64_t suppressed_ = 0, ended_suppressed_ = 0;
-};
+LogLimiter input_limiter(std::string_view kind) {
+  return LogLimiter(kind, kLogBurst, kLogWindow);
+}
 
 // How far beyond the newest seq a monitor announced on its own connection
 // (HELLO, HEARTBEAT, REPLAY) a bus record's seq may lie: the monitor's output
@@ -251,11 +223,16 @@ class Manager::Loop {
   std::uint64_t results_seen_ = 0;
   TimePoint next_status_{};
   bool snapshot_dirty_ = true;
-  LogLimiter control_limiter_{"bad control"}, results_limiter_{"bad bus record"},
-      peer_limiter_{"peer"}, send_limiter_{"send failure"}, store_limiter_{"store error"},
-      record_limiter_{"record"}, loss_limiter_{"loss record"}, config_limiter_{"CONFIG_ACK"},
-      replay_limiter_{"REPLAY_REQ"}, connect_limiter_{"monitor connected"},
-      stall_limiter_{"loop stall"};
+  LogLimiter control_limiter_ = input_limiter("bad control"),
+             results_limiter_ = input_limiter("bad bus record"),
+             peer_limiter_ = input_limiter("peer"), send_limiter_ = input_limiter("send failure"),
+             store_limiter_ = input_limiter("store error"),
+             record_limiter_ = input_limiter("record"),
+             loss_limiter_ = input_limiter("loss record"),
+             config_limiter_ = input_limiter("CONFIG_ACK"),
+             replay_limiter_ = input_limiter("REPLAY_REQ"),
+             connect_limiter_ = input_limiter("monitor connected"),
+             stall_limiter_ = input_limiter("loop stall");
   std::chrono::steady_clock::time_point last_judged_{};  // real time of the last run_timers
 
   // Shared with other threads.
