@@ -20,6 +20,7 @@
 #include "common/text.hpp"
 #include "manager/check_state.hpp"
 #include "manager/manager_config.hpp"
+#include "manager/monitor_session.hpp"
 #include "manager/result_store.hpp"
 #include "manager/seq_tracker.hpp"
 #include "manager/status_table.hpp"
@@ -39,11 +40,6 @@ constexpr int kMaxMessagesPerTurn = 4096;
 // REPLAY batches carry up to 1000 records each: stop taking messages once a
 // turn holds this many records, so a turn (and its transaction) stays short.
 constexpr std::size_t kMaxRecordsPerTurn = 16'384;
-
-constexpr std::string_view kConnected = "CONNECTED";
-constexpr std::string_view kLost = "LOST";
-constexpr std::string_view kStopped = "STOPPED";
-constexpr std::string_view kNeverSeen = "NEVER_SEEN";
 
 std::int64_t wall_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -100,7 +96,7 @@ struct Session {
   std::uint64_t id = 0;
   std::string instance;
   std::string routing_id;
-  std::string_view state = kNeverSeen;
+  MonitorState state = MonitorState::kNeverSeen;
   std::string epoch;
   std::uint64_t acked_config_version = 0;
   bool config_unacked = false;  // a CONFIG is out and not (correctly) acknowledged
@@ -182,7 +178,7 @@ class Manager::Loop {
   bool send(Session& session, const protocol::ControlMessage& message, TimePoint now);
   void send_to(const std::string& routing_id, const protocol::ControlMessage& message);
   void send_config(Session& session, TimePoint now);
-  void set_state(Session& session, std::string_view state, const std::string& why);
+  void set_state(Session& session, MonitorState state, const std::string& why);
   void emit_event(protocol::Event event);
   void bad_input(LogLimiter& limiter, std::atomic<std::uint64_t>& counter, TimePoint now,
                  const std::string& text);
@@ -444,7 +440,8 @@ void Manager::Loop::apply_config(const ManagerConfig& config) {
       desired.digests[spec.id] = protocol::check_digest(spec);
     states_.configure(name, checks);
     snapshot_dirty_ = true;
-    if (auto it = sessions_.find(name); it != sessions_.end() && it->second.state == kConnected) {
+    if (auto it = sessions_.find(name);
+        it != sessions_.end() && it->second.state == MonitorState::kConnected) {
       send_config(it->second, now);
     }
   }
@@ -529,8 +526,8 @@ void Manager::Loop::drain_results(TimePoint now) {
 Session* Manager::Loop::session_for(const protocol::RecordKey& key, std::string_view via,
                                     TimePoint now) {
   const auto it = sessions_.find(key.monitor);
-  if (it == sessions_.end() || it->second.routing_id.empty() || it->second.state == kStopped ||
-      it->second.epoch != key.epoch) {
+  if (it == sessions_.end() || it->second.routing_id.empty() ||
+      it->second.state == MonitorState::kStopped || it->second.epoch != key.epoch) {
     bad_input(results_limiter_, rejected_records_, now,
               std::string(via) + " record of no live session monitor=" + loggable(key.monitor) +
                   " epoch=" + loggable(key.epoch, 32) + " seq=" + std::to_string(key.seq));
@@ -578,7 +575,8 @@ void Manager::Loop::handle_control(const std::string& routing_id, std::string_vi
   }
   Session& session = sessions_.at(route->second);
   session.last_received = now;
-  if (session.state == kLost) set_state(session, kConnected, "heard from again");
+  if (session.state == MonitorState::kLost)
+    set_state(session, MonitorState::kConnected, "heard from again");
   std::visit(
       [&](auto& message) {
         using T = std::decay_t<decltype(message)>;
@@ -589,7 +587,7 @@ void Manager::Loop::handle_control(const std::string& routing_id, std::string_vi
         } else if constexpr (std::is_same_v<T, protocol::Replay>) {
           handle_replay(session, message, now);
         } else if constexpr (std::is_same_v<T, protocol::Bye>) {
-          set_state(session, kStopped, "said BYE");
+          set_state(session, MonitorState::kStopped, "said BYE");
           routes_.erase(session.routing_id);
           session.closed_at.reset();
         } else {
@@ -619,7 +617,7 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
   // monitor itself reconnecting (its old connection is then gone: a send to
   // it fails) or someone who knows its instance id: never hand the session
   // over silently. Instance ids are secrets: neither is ever disclosed.
-  if (session.state == kConnected && session.routing_id != routing_id &&
+  if (session.state == MonitorState::kConnected && session.routing_id != routing_id &&
       (session.instance != hello.instance || old_connection_alive(session))) {
     const bool same_instance = session.instance == hello.instance;
     send_to(routing_id,
@@ -631,8 +629,9 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
     if (same_instance && (!session.takeover_event_at ||
                           now - *session.takeover_event_at >= kConditionEventInterval)) {
       session.takeover_event_at = now;
-      emit_event({std::chrono::system_clock::now(), session.name, "", std::string(kConnected),
-                  std::string(kConnected),
+      emit_event({std::chrono::system_clock::now(), session.name, "",
+                  std::string(to_string(MonitorState::kConnected)),
+                  std::string(to_string(MonitorState::kConnected)),
                   "monitor " + session.name +
                       ": a second connection presented its instance id and was refused (the "
                       "session stays with the live one; is its data dir copied elsewhere?)"});
@@ -654,8 +653,8 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
     if (old_last > old_seqs.contiguous() &&
         (!session.epoch_event_at || now - *session.epoch_event_at >= kConditionEventInterval)) {
       session.epoch_event_at = now;
-      emit_event({std::chrono::system_clock::now(), session.name, "", std::string(session.state),
-                  std::string(session.state),
+      emit_event({std::chrono::system_clock::now(), session.name, "",
+                  std::string(to_string(session.state)), std::string(to_string(session.state)),
                   "monitor " + session.name + ": outbox epoch " + loggable(session.epoch, 32) +
                       " was replaced by " + loggable(hello.epoch, 32) + "; its seqs " +
                       std::to_string(old_seqs.contiguous() + 1) + ".." + std::to_string(old_last) +
@@ -689,7 +688,8 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
     log_->info("monitor connected monitor={} id={} epoch={} stored_seq={} last_seq={}", hello.name,
                id, loggable(hello.epoch, 32), stored, hello.last_seq);
   }
-  if (session.state != kConnected) set_state(session, kConnected, "said HELLO");
+  if (session.state != MonitorState::kConnected)
+    set_state(session, MonitorState::kConnected, "said HELLO");
   send(session,
        protocol::Welcome{id, stored, static_cast<std::uint32_t>(options_.heartbeat.count()),
                          options_.liveness},
@@ -881,7 +881,7 @@ void Manager::Loop::flush() {
   publish_snapshot();
   const TimePoint now = options_.clock->now();
   for (auto& [name, session] : sessions_) {
-    if (session.state != kConnected) continue;
+    if (session.state != MonitorState::kConnected) continue;
     const std::uint64_t contiguous = tracker(session.id, session.epoch).contiguous();
     if (contiguous > session.acked_seq_sent || session.ack_due) {
       if (send(session, protocol::Ack{session.epoch, contiguous}, now)) {
@@ -951,14 +951,16 @@ bool Manager::Loop::store_record(const PendingRecord& pending, SeqTracker& seqs,
   if (auto change =
           states_.apply(key.monitor, result.check_id, result.status, key.epoch, key.seq)) {
     std::string text = "check " + key.monitor + "/" + result.check_id + " " +
-                       std::string(change->from) + " -> " + std::string(change->to) +
+                       std::string(to_string(change->from)) + " -> " +
+                       std::string(to_string(change->to)) +
                        " status=" + std::string(to_string(result.status)) +
                        (result.reason.empty() ? "" : " reason=" + loggable(result.reason, 64));
-    if (change->to == kStateDown) {
+    if (change->to == CheckState::kDown) {
       text += " after " + std::to_string(change->failures) + " consecutive failures";
     }
     emit_event({std::chrono::system_clock::now(), key.monitor, result.check_id,
-                std::string(change->from), std::string(change->to), std::move(text)});
+                std::string(to_string(change->from)), std::string(to_string(change->to)),
+                std::move(text)});
   }
   return true;
 }
@@ -983,8 +985,8 @@ void Manager::Loop::note_clock(Session& session, const CheckResult& result, Time
   session.clock_ahead_at = now;
   if (session.clock_event_at && now - *session.clock_event_at < kConditionEventInterval) return;
   session.clock_event_at = now;
-  emit_event({std::chrono::system_clock::now(), session.name, "", std::string(session.state),
-              std::string(session.state),
+  emit_event({std::chrono::system_clock::now(), session.name, "",
+              std::string(to_string(session.state)), std::string(to_string(session.state)),
               "monitor " + session.name + ": clock skew, a result is dated " +
                   std::to_string(ahead_ms / 1000) + " s ahead of the manager's clock"});
 }
@@ -1014,19 +1016,19 @@ void Manager::Loop::run_timers(TimePoint now) {
   const bool control_pending = (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
   const auto silent_limit = options_.heartbeat * options_.liveness;
   for (auto& [name, session] : sessions_) {
-    if (session.state != kConnected) continue;
+    if (session.state != MonitorState::kConnected) continue;
     if (session.closed_at) {
       // Its HELLO on a new connection may be queued behind the stall.
       if (now - *session.closed_at >= options_.heartbeat && !control_pending) {
         routes_.erase(session.routing_id);
         session.routing_id.clear();
         session.closed_at.reset();
-        set_state(session, kLost, "its connection closed");
+        set_state(session, MonitorState::kLost, "its connection closed");
       }
       continue;
     }
     if (now - session.last_received >= silent_limit && !control_pending) {
-      set_state(session, kLost,
+      set_state(session, MonitorState::kLost,
                 "silent for " + std::to_string(options_.liveness) + " heartbeat intervals");
       continue;
     }
@@ -1131,14 +1133,13 @@ void Manager::Loop::send_config(Session& session, TimePoint now) {
   }
 }
 
-void Manager::Loop::set_state(Session& session, std::string_view state, const std::string& why) {
-  const std::string_view from = session.state;
+void Manager::Loop::set_state(Session& session, MonitorState state, const std::string& why) {
+  const std::string from(to_string(session.state));
+  const std::string to(to_string(state));
   session.state = state;
   snapshot_dirty_ = true;
-  emit_event({std::chrono::system_clock::now(), session.name, "", std::string(from),
-              std::string(state),
-              "monitor " + session.name + " " + std::string(from) + " -> " + std::string(state) +
-                  " (" + why + ")"});
+  emit_event({std::chrono::system_clock::now(), session.name, "", from, to,
+              "monitor " + session.name + " " + from + " -> " + to + " (" + why + ")"});
 }
 
 void Manager::Loop::emit_event(protocol::Event event) {
@@ -1223,14 +1224,14 @@ void Manager::Loop::publish_snapshot() {
   for (const std::string& name : names) {
     MonitorStatus status;
     status.name = name;
-    status.state = std::string(kNeverSeen);
+    status.state = std::string(to_string(MonitorState::kNeverSeen));
     if (auto id = ids_.find(name); id != ids_.end()) status.id = id->second;
     if (auto desired = desired_.find(name); desired != desired_.end()) {
       status.config_version = desired->second.version;
     }
     if (auto it = sessions_.find(name); it != sessions_.end()) {
       const Session& session = it->second;
-      status.state = std::string(session.state);
+      status.state = std::string(to_string(session.state));
       status.acked_config_version = session.acked_config_version;
       status.epoch = session.epoch;
       status.clock_ahead_ms = session.clock_ahead_ms;
@@ -1243,7 +1244,7 @@ void Manager::Loop::publish_snapshot() {
   }
   std::vector<CheckStatus> checks;
   for (const auto& entry : states_.snapshot()) {
-    checks.push_back({entry.monitor, entry.check, std::string(entry.state)});
+    checks.push_back({entry.monitor, entry.check, std::string(to_string(entry.state))});
   }
   std::lock_guard lock(mutex_);
   monitors_snapshot_ = std::move(monitors);
