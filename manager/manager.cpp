@@ -377,7 +377,6 @@ void Manager::Loop::run() {
         // The store refused a write (disk full, file locked by another
         // process): what is not stored is not acknowledged, so monitors keep
         // it; try again on the next turn.
-        store_->rollback();
         if (store_limiter_.allow(options_.clock->now())) {
           log_->error("store error, retrying: {}", e.what());
         }
@@ -812,7 +811,7 @@ void Manager::Loop::flush() {
   std::set<std::pair<std::uint64_t, std::string>> touched;
   try {
     const std::int64_t stored_us = wall_us();
-    store_->begin();
+    auto transaction = store_->transaction();
     // Records come in runs of one (monitor, epoch): look its tracker up once per run.
     SeqTracker* run_seqs = nullptr;
     const PendingRecord* run_first = nullptr;
@@ -848,11 +847,10 @@ void Manager::Loop::flush() {
     }
     for (const protocol::Event& event : events_to_store_)
       store_->add_event(event);
-    store_->commit();
+    transaction.commit();
   } catch (const sqlite::SqliteError& e) {
     // Nothing of this batch is acknowledged: the monitors still hold it and
-    // will replay it.
-    store_->rollback();
+    // will replay it. The transaction rolled back as it went out of scope.
     for (const auto& key : touched)
       trackers_.erase(key);
     if (store_limiter_.allow(options_.clock->now())) {
