@@ -21,6 +21,7 @@
 #include "manager/control_channel.hpp"
 #include "manager/manager_config.hpp"
 #include "manager/monitor_session.hpp"
+#include "manager/record_batch.hpp"
 #include "manager/result_store.hpp"
 #include "manager/seq_tracker.hpp"
 #include "manager/status_table.hpp"
@@ -40,12 +41,6 @@ constexpr int kMaxMessagesPerTurn = 4096;
 // REPLAY batches carry up to 1000 records each: stop taking messages once a
 // turn holds this many records, so a turn (and its transaction) stays short.
 constexpr std::size_t kMaxRecordsPerTurn = 16'384;
-
-std::int64_t wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Lines caused by input: at most kLogBurst per kLogWindow of each kind; the
 // rest are counted, and the count is logged on a timer once the window ends
@@ -71,14 +66,9 @@ bool is_other_version_hello(std::string_view bytes) {
          type && *type == "HELLO";
 }
 
-struct PendingRecord {
-  std::uint64_t monitor_id = 0;
-  protocol::Record record;
-};
-
 }  // namespace
 
-class Manager::Loop final : private SessionHost {
+class Manager::Loop final : private SessionHost, private RecordBatchHost {
  public:
   Loop(zmq::context_t& context, ManagerOptions options);
   ~Loop();
@@ -112,7 +102,6 @@ class Manager::Loop final : private SessionHost {
   void emit_event(protocol::Event event);
   void bad_input(LogLimiter& limiter, std::atomic<std::uint64_t>& counter, TimePoint now,
                  const std::string& text);
-  bool store_record(const PendingRecord& pending, SeqTracker& seqs, std::int64_t stored_us);
   void report_suppressed(TimePoint now);
   void publish_snapshot();
   void print_status(TimePoint now);
@@ -126,7 +115,7 @@ class Manager::Loop final : private SessionHost {
   bool reachable(const std::string& routing_id) override { return control_->reachable(routing_id); }
   void emit(protocol::Event event) override { emit_event(std::move(event)); }
   void store(std::uint64_t monitor_id, protocol::Record record) override {
-    batch_.push_back({monitor_id, std::move(record)});
+    batch_->add(monitor_id, std::move(record));
   }
   void malformed(const std::string& text, TimePoint now) override {
     bad_input(control_limiter_, malformed_control_, now, text);
@@ -140,6 +129,8 @@ class Manager::Loop final : private SessionHost {
   void forget_tracker(std::uint64_t monitor_id, const std::string& epoch) override {
     trackers_.erase({monitor_id, epoch});
   }
+  // RecordBatchHost (tracker and emit are the same as above).
+  void result_stored(const protocol::RecordKey& key, const CheckResult& result) override;
 
   zmq::context_t& context_;
   ManagerOptions options_;
@@ -158,12 +149,7 @@ class Manager::Loop final : private SessionHost {
   std::unordered_map<std::string, std::string> routes_;          // routing id -> name
   std::map<std::pair<std::uint64_t, std::string>, SeqTracker> trackers_;
   CheckStates states_;
-  std::vector<PendingRecord> batch_;
-  // (monitor id, epoch, loss seq) of the loss rows a result of this batch was
-  // found in: each row's lost ranges are written once per batch, not once
-  // per result (a loss in 10^5 pieces made that quadratic).
-  std::set<std::tuple<std::uint64_t, std::string, std::uint64_t>> losses_found_in_;
-  std::vector<protocol::Event> events_to_store_;
+  std::optional<RecordBatch> batch_;
   std::uint64_t results_seen_ = 0;
   TimePoint next_status_{};
   bool snapshot_dirty_ = true;
@@ -214,6 +200,8 @@ Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
     throw std::runtime_error("store in " + options_.data_dir.string() + ": " + e.what() +
                              " (check --data-dir)");
   }
+  batch_.emplace(*store_, states_, static_cast<RecordBatchHost&>(*this),
+                 BatchLog{log_, record_limiter_, loss_limiter_}, *options_.clock);
   apply_config(*config);
 
   try {
@@ -392,7 +380,7 @@ void Manager::Loop::apply_config(const ManagerConfig& config) {
 }
 
 void Manager::Loop::drain_control(TimePoint now) {
-  for (int i = 0; i < kMaxMessagesPerTurn && batch_.size() < kMaxRecordsPerTurn; ++i) {
+  for (int i = 0; i < kMaxMessagesPerTurn && batch_->records() < kMaxRecordsPerTurn; ++i) {
     auto input = control_->receive();
     if (!input) return;
     if (!*input) {
@@ -406,7 +394,7 @@ void Manager::Loop::drain_control(TimePoint now) {
 void Manager::Loop::drain_results(TimePoint now) {
   zmq::message_t topic;
   zmq::message_t body;
-  for (int i = 0; i < kMaxMessagesPerTurn && batch_.size() < kMaxRecordsPerTurn; ++i) {
+  for (int i = 0; i < kMaxMessagesPerTurn && batch_->records() < kMaxRecordsPerTurn; ++i) {
     if (!sub_.recv(topic, zmq::recv_flags::dontwait)) return;
     if (!topic.more()) {
       bad_input(results_limiter_, malformed_results_, now, "bus message without a body");
@@ -446,7 +434,7 @@ void Manager::Loop::drain_results(TimePoint now) {
       continue;
     }
     if (!session->second.accepts_from_bus(*record, now)) continue;
-    batch_.push_back({session->second.id(), std::move(record).value()});
+    batch_->add(session->second.id(), std::move(record).value());
   }
 }
 
@@ -514,74 +502,30 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
 }
 
 // One transaction for everything received this turn; ACKs only after COMMIT.
-// Trackers learn each record as it is inserted (a LOSS is reconciled with the
-// records before it in the same batch); if the transaction fails, the
-// trackers it touched are dropped and rebuilt from the store.
+// If the transaction fails, the trackers it touched are dropped and rebuilt
+// from the store.
 void Manager::Loop::flush() {
-  if (batch_.empty() && events_to_store_.empty()) return;
-  std::uint64_t inserted = 0, duplicates = 0;
-  std::set<std::pair<std::uint64_t, std::string>> touched;
-  try {
-    const std::int64_t stored_us = wall_us();
-    auto transaction = store_->transaction();
-    // Records come in runs of one (monitor, epoch): look its tracker up once per run.
-    SeqTracker* run_seqs = nullptr;
-    const PendingRecord* run_first = nullptr;
-    for (const PendingRecord& pending : batch_) {
-      const protocol::RecordKey& key = pending.record.key;
-      if (run_first == nullptr || run_first->monitor_id != pending.monitor_id ||
-          run_first->record.key.epoch != key.epoch) {
-        run_seqs = &tracker(pending.monitor_id, key.epoch);
-        run_first = &pending;
-        touched.emplace(pending.monitor_id, key.epoch);
-      }
-      // One bad record is dropped and counted; it never stops the batch or
-      // the loop. Only a store failure (SqliteError) aborts the batch.
-      try {
-        if (store_record(pending, *run_seqs, stored_us)) {
-          ++inserted;
-        } else {
-          ++duplicates;
-        }
-      } catch (const sqlite::SqliteError&) {
-        throw;
-      } catch (const std::exception& e) {
-        ++record_errors_;
-        if (record_limiter_.allow(options_.clock->now())) {
-          log_->error("record not stored monitor={} epoch={} seq={}: {}", loggable(key.monitor),
-                      loggable(key.epoch, 32), key.seq, loggable(e.what(), 200));
-        }
-      }
-    }
-    for (const auto& [monitor_id, epoch, loss_seq] : losses_found_in_) {
-      store_->set_lost_ranges(monitor_id, epoch, loss_seq,
-                              tracker(monitor_id, epoch).lost_by(loss_seq));
-    }
-    for (const protocol::Event& event : events_to_store_)
-      store_->add_event(event);
-    transaction.commit();
-  } catch (const sqlite::SqliteError& e) {
+  if (batch_->empty()) return;
+  const FlushOutcome outcome = batch_->flush();
+  conflicts_ += outcome.conflicts;
+  record_errors_ += outcome.record_errors;
+  recovered_from_loss_ += outcome.recovered_from_loss;
+  if (outcome.store_error) {
     // Nothing of this batch is acknowledged: the monitors still hold it and
-    // will replay it. The transaction rolled back as it went out of scope.
-    for (const auto& key : touched)
+    // will replay it.
+    for (const auto& key : outcome.touched)
       trackers_.erase(key);
     if (store_limiter_.allow(options_.clock->now())) {
       log_->error("store write failed, {} records not stored (monitors keep them): {}",
-                  batch_.size(), e.what());
+                  outcome.records, *outcome.store_error);
     }
-    batch_.clear();
-    losses_found_in_.clear();
-    events_to_store_.clear();
     return;
   }
-  stored_ += inserted;
-  duplicates_ += duplicates;
-  batch_.clear();
-  losses_found_in_.clear();
-  events_to_store_.clear();
+  stored_ += outcome.inserted;
+  duplicates_ += outcome.duplicates;
   // Records of an epoch a HELLO replaced in this very turn are stored, but
   // their tracker is not kept: only live epochs are tracked.
-  for (const auto& key : touched) {
+  for (const auto& key : outcome.touched) {
     const bool live = std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& entry) {
       return entry.second.id() == key.first && entry.second.epoch() == key.second;
     });
@@ -594,77 +538,10 @@ void Manager::Loop::flush() {
     session.acknowledge(now);
 }
 
-// Inserts one record inside the open transaction; false for a duplicate.
-bool Manager::Loop::store_record(const PendingRecord& pending, SeqTracker& seqs,
-                                 std::int64_t stored_us) {
-  const protocol::RecordKey& key = pending.record.key;
-  const TimePoint now = options_.clock->now();
-  const std::optional<std::uint64_t> lost_by = seqs.loss_covering(key.seq);
-  if (seqs.contains(key.seq) && !lost_by) {
-    // Already stored: the store tells a replay (same body) from a conflict.
-    if (store_->insert(pending.monitor_id, pending.record, stored_us) == InsertOutcome::kConflict) {
-      ++conflicts_;
-      if (record_limiter_.allow(now)) {
-        log_->warn(
-            "conflict: monitor={} epoch={} seq={} arrived again with another body; the "
-            "first one stays",
-            key.monitor, loggable(key.epoch, 32), key.seq);
-      }
-    }
-    return false;
-  }
-  if (store_->insert(pending.monitor_id, pending.record, stored_us) != InsertOutcome::kInserted) {
-    return false;
-  }
-  if (lost_by) {
-    // Reported lost, but it was still on its way (queued on the bus): it is
-    // stored, and its loss record no longer claims it. It is a record like
-    // any other from here on.
-    seqs.found(key.seq);
-    losses_found_in_.emplace(pending.monitor_id, key.epoch, *lost_by);
-    ++recovered_from_loss_;
-  } else {
-    seqs.add(key.seq, now);
-  }
-  if (const auto* loss = std::get_if<protocol::LossRange>(&pending.record.body)) {
-    // What the monitor dropped may have reached us before the drop: the loss
-    // covers only what is not stored.
-    const std::vector<SeqRange> lost = seqs.missing_in(loss->from_seq, loss->to_seq);
-    seqs.add_loss(key.seq, lost, now);
-    store_->set_lost_ranges(pending.monitor_id, key.epoch, key.seq, lost);
-    std::uint64_t lost_count = 0;
-    for (const SeqRange& range : lost)
-      lost_count += range.to - range.from + 1;
-    // Every loss is in the store; the log says so at a bounded rate (a
-    // forged one costs nothing to publish).
-    if (loss_limiter_.allow(now)) {
-      log_->warn(
-          "monitor lost records monitor={} epoch={} from_seq={} to_seq={} count={} reason={} "
-          "not_stored={}",
-          key.monitor, loggable(key.epoch, 32), loss->from_seq, loss->to_seq, loss->count,
-          loggable(loss->reason), lost_count);
-    }
-    return true;
-  }
-  const auto& result = std::get<CheckResult>(pending.record.body);
+void Manager::Loop::result_stored(const protocol::RecordKey& key, const CheckResult& result) {
   if (auto it = sessions_.find(key.monitor); it != sessions_.end()) {
-    it->second.note_clock(result, now);
+    it->second.note_clock(result, options_.clock->now());
   }
-  if (auto change =
-          states_.apply(key.monitor, result.check_id, result.status, key.epoch, key.seq)) {
-    std::string text = "check " + key.monitor + "/" + result.check_id + " " +
-                       std::string(to_string(change->from)) + " -> " +
-                       std::string(to_string(change->to)) +
-                       " status=" + std::string(to_string(result.status)) +
-                       (result.reason.empty() ? "" : " reason=" + loggable(result.reason, 64));
-    if (change->to == CheckState::kDown) {
-      text += " after " + std::to_string(change->failures) + " consecutive failures";
-    }
-    emit_event({std::chrono::system_clock::now(), key.monitor, result.check_id,
-                std::string(to_string(change->from)), std::string(to_string(change->to)),
-                std::move(text)});
-  }
-  return true;
 }
 
 void Manager::Loop::run_timers(TimePoint now) {
@@ -731,7 +608,7 @@ void Manager::Loop::emit_event(protocol::Event event) {
     log_->warn("event not published: {}", e.what());
   }
   ++events_count_;
-  events_to_store_.push_back(std::move(event));
+  batch_->add(std::move(event));
 }
 
 void Manager::Loop::bad_input(LogLimiter& limiter, std::atomic<std::uint64_t>& counter,
