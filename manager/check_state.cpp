@@ -2,6 +2,18 @@
 
 namespace netmon::manager {
 
+std::string_view to_string(CheckState state) {
+  switch (state) {
+    case CheckState::kUnknown:
+      return "UNKNOWN";
+    case CheckState::kUp:
+      return "UP";
+    case CheckState::kDown:
+      return "DOWN";
+  }
+  return "UNKNOWN";
+}
+
 void CheckStates::configure(const std::string& monitor, const std::vector<CheckSpec>& checks) {
   auto& old = states_[monitor];
   std::map<std::string, State, std::less<>> fresh;
@@ -31,13 +43,13 @@ std::optional<StateChange> CheckStates::apply(const std::string& monitor, const 
     state.epoch = std::string(epoch);
   }
   state.newest_seq = seq;
-  const std::string_view before = state.state;
+  const CheckState before = state.state;
   if (status == netmon::CheckStatus::kUp) {
     state.failures = 0;
-    state.state = kStateUp;
+    state.state = CheckState::kUp;
   } else {
     ++state.failures;
-    if (state.failures >= state.retries) state.state = kStateDown;
+    if (state.failures >= state.retries) state.state = CheckState::kDown;
   }
   if (state.state == before) return std::nullopt;
   return StateChange{before, state.state, state.failures};

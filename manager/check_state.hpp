@@ -19,13 +19,14 @@
 
 namespace netmon::manager {
 
-inline constexpr std::string_view kStateUnknown = "UNKNOWN";
-inline constexpr std::string_view kStateUp = "UP";
-inline constexpr std::string_view kStateDown = "DOWN";
+enum class CheckState { kUnknown, kUp, kDown };
+
+// The names on the wire (EVENT from/to) and in logs: UNKNOWN, UP, DOWN.
+std::string_view to_string(CheckState state);
 
 struct StateChange {
-  std::string_view from;
-  std::string_view to;
+  CheckState from;
+  CheckState to;
   int failures = 0;  // consecutive failures when it changed
 };
 
@@ -43,13 +44,13 @@ class CheckStates {
   struct Entry {
     std::string monitor;
     std::string check;
-    std::string_view state;
+    CheckState state;
   };
   std::vector<Entry> snapshot() const;
 
  private:
   struct State {
-    std::string_view state = kStateUnknown;
+    CheckState state = CheckState::kUnknown;
     int retries = CheckDefaults{}.retries;
     int failures = 0;
     std::string epoch;

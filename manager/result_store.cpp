@@ -336,10 +336,6 @@ void ResultStore::set_lost_ranges(std::uint64_t monitor_id, std::string_view epo
       .run();
 }
 
-void ResultStore::begin() {
-  transaction_.emplace(db_);
-}
-
 InsertOutcome ResultStore::insert(std::uint64_t monitor_id, const protocol::Record& record,
                                   std::int64_t stored_us) {
   const RecordColumns columns = columns_of(record, stored_us);
@@ -369,15 +365,6 @@ void ResultStore::add_event(const protocol::Event& event) {
       .bind(5, event.to)
       .bind(6, event.text)
       .run();
-}
-
-void ResultStore::commit() {
-  transaction_->commit();
-  transaction_.reset();
-}
-
-void ResultStore::rollback() {
-  transaction_.reset();
 }
 
 }  // namespace netmon::manager

@@ -78,8 +78,10 @@ class ResultStore {
 
   EpochProgress epoch_progress(std::uint64_t monitor_id, std::string_view epoch);
 
-  // One batch = one transaction: begin(), insert()/add_event() ..., commit().
-  void begin();
+  // One batch = one transaction: insert()/add_event()/set_lost_ranges() while
+  // the returned transaction lives, then its commit(). Destroyed uncommitted
+  // (an error, an exception), it rolls the batch back.
+  [[nodiscard]] sqlite::Transaction transaction() { return sqlite::Transaction(db_); }
   // kInserted when stored. When the key (monitor, epoch, seq) is already
   // there the stored row stays: kDuplicate when it holds the same body (a
   // replay), kConflict when the body differs. Text that is not valid UTF-8
@@ -93,17 +95,12 @@ class ResultStore {
   // reconciles a reported loss with what arrived.
   void set_lost_ranges(std::uint64_t monitor_id, std::string_view epoch, std::uint64_t loss_seq,
                        const std::vector<SeqRange>& lost);
-  void commit();
-  // Drops an open batch (after an error).
-  void rollback();
-  bool in_batch() const { return transaction_.has_value(); }
 
  private:
   sqlite::Database db_;
   sqlite::Statement insert_record_;
   sqlite::Statement select_body_;
   sqlite::Statement insert_event_;
-  std::optional<sqlite::Transaction> transaction_;
 };
 
 }  // namespace netmon::manager

@@ -71,7 +71,8 @@ LogSubscriber::LogSubscriber(zmq::context_t& context, LoggerOptions options, Lin
       monitor_endpoint_(unique_endpoint("events")),
       socket_(context, zmq::socket_type::sub),
       monitor_receiver_(context, zmq::socket_type::pair),
-      stop_receiver_(context, zmq::socket_type::pull) {
+      stop_receiver_(context, zmq::socket_type::pull),
+      malformed_warnings_("malformed message", 1, options_.malformed_warning_interval) {
   protocol::apply_input_limits(socket_);
   protocol::apply_bus_watermarks(socket_);
   for (const auto& topic : subscriptions_)
@@ -178,9 +179,8 @@ Expected<void> LogSubscriber::run() {
     return Error{e.what()};
   }
   sink_.flush();
-  if (unreported_malformed_ > 0) {
-    log->warn("malformed messages dropped count={} total={}", unreported_malformed_,
-              malformed_.load());
+  if (const std::uint64_t unreported = malformed_warnings_.take_all_suppressed(); unreported > 0) {
+    log->warn("malformed messages dropped count={} total={}", unreported, malformed_.load());
   }
   return {};
 }
@@ -288,15 +288,13 @@ void LogSubscriber::write(const std::string& line) {
 
 void LogSubscriber::malformed(const std::string& reason) {
   ++malformed_;
-  ++unreported_malformed_;
   const auto now = options_.clock->now();
-  if (last_warning_ && now - *last_warning_ < options_.malformed_warning_interval) return;
-  last_warning_ = now;
+  if (!malformed_warnings_.allow(now)) return;
+  // This message and the ones held back since the last warning.
+  const std::uint64_t count = malformed_warnings_.take_suppressed(now) + 1;
   component_logger("logger")->warn(
       "malformed message dropped reason=\"{}\" count={} total={} (at most one warning per {} ms)",
-      reason, unreported_malformed_, malformed_.load(),
-      options_.malformed_warning_interval.count());
-  unreported_malformed_ = 0;
+      reason, count, malformed_.load(), options_.malformed_warning_interval.count());
 }
 
 }  // namespace netmon::logger

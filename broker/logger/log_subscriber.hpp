@@ -18,6 +18,7 @@
 #include "broker/logger/record_formatter.hpp"
 #include "common/check_result.hpp"
 #include "common/expected.hpp"
+#include "common/log_limiter.hpp"
 #include "common/monotonic_clock.hpp"
 
 namespace netmon::logger {
@@ -101,8 +102,7 @@ class LogSubscriber {
   std::thread thread_;
 
   // Malformed-warning rate limit (loop thread only).
-  std::optional<MonotonicClock::TimePoint> last_warning_;
-  std::uint64_t unreported_malformed_ = 0;
+  LogLimiter malformed_warnings_;
 
   std::atomic<std::uint64_t> received_{0}, results_{0}, losses_{0}, events_{0}, filtered_{0},
       lines_{0}, malformed_{0}, gap_count_{0}, missing_{0};

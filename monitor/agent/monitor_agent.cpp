@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/log_limiter.hpp"
 #include "common/logging.hpp"
 #include "common/protocol/codec.hpp"
 #include "common/protocol/zmq_sockets.hpp"
@@ -188,8 +189,7 @@ class MonitorAgent::Impl {
   TimePoint reconnect_at_{};
   TimePoint last_ack_progress_{};
   TimePoint next_buffering_report_{};
-  TimePoint next_warning_{};
-  std::uint64_t suppressed_warnings_ = 0;
+  LogLimiter warnings_{"warning", 1, kWarningInterval};
   ReconnectBackoff backoff_;
   ReplayWindow window_;
   // Records sent since the window was last idle; a catch-up after WELCOME
@@ -866,15 +866,10 @@ void MonitorAgent::Impl::malformed(std::string_view why, TimePoint now) {
 }
 
 bool MonitorAgent::Impl::warning_allowed(TimePoint now) {
-  if (now < next_warning_) {
-    ++suppressed_warnings_;
-    return false;
+  if (!warnings_.allow(now)) return false;
+  if (const std::uint64_t suppressed = warnings_.take_suppressed(now); suppressed > 0) {
+    log_->warn("{} similar warnings suppressed", suppressed);
   }
-  if (suppressed_warnings_ > 0) {
-    log_->warn("{} similar warnings suppressed", suppressed_warnings_);
-    suppressed_warnings_ = 0;
-  }
-  next_warning_ = now + kWarningInterval;
   return true;
 }
 

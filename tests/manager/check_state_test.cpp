@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 namespace netmon::manager {
 namespace {
 
@@ -13,30 +15,36 @@ CheckSpec check_with_retries(const std::string& id, int retries) {
   return spec;
 }
 
-std::string_view state_of(const CheckStates& states, const std::string& check) {
+std::optional<CheckState> state_of(const CheckStates& states, const std::string& check) {
   for (const auto& entry : states.snapshot()) {
     if (entry.check == check) return entry.state;
   }
-  return "";
+  return std::nullopt;
+}
+
+TEST(CheckState, IsNamedOnTheWireAsDocsProtocolSays) {
+  EXPECT_EQ(to_string(CheckState::kUnknown), "UNKNOWN");
+  EXPECT_EQ(to_string(CheckState::kUp), "UP");
+  EXPECT_EQ(to_string(CheckState::kDown), "DOWN");
 }
 
 TEST(CheckStates, GoUpAfterOneSuccessAndDownOnlyAfterRetriesConsecutiveFailures) {
   CheckStates states;
   states.configure("edge-1", {check_with_retries("web", 3)});
-  EXPECT_EQ(state_of(states, "web"), kStateUnknown);
+  EXPECT_EQ(state_of(states, "web"), CheckState::kUnknown);
   auto change = states.apply("edge-1", "web", netmon::CheckStatus::kUp, "e", 1);
   ASSERT_TRUE(change);
-  EXPECT_EQ(change->from, kStateUnknown);
-  EXPECT_EQ(change->to, kStateUp);
+  EXPECT_EQ(change->from, CheckState::kUnknown);
+  EXPECT_EQ(change->to, CheckState::kUp);
   EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, "e", 2));
   EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kTimeout, "e", 3));
   change = states.apply("edge-1", "web", netmon::CheckStatus::kError, "e", 4);
   ASSERT_TRUE(change) << "three consecutive failures with retries 3 did not make it DOWN";
-  EXPECT_EQ(change->to, kStateDown);
+  EXPECT_EQ(change->to, CheckState::kDown);
   EXPECT_EQ(change->failures, 3);
   change = states.apply("edge-1", "web", netmon::CheckStatus::kUp, "e", 5);
   ASSERT_TRUE(change);
-  EXPECT_EQ(change->to, kStateUp);
+  EXPECT_EQ(change->to, CheckState::kUp);
 }
 
 TEST(CheckStates, ASuccessBetweenFailuresRestartsTheCount) {
@@ -46,7 +54,7 @@ TEST(CheckStates, ASuccessBetweenFailuresRestartsTheCount) {
   EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, "e", 2));
   EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kUp, "e", 3));
   EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, "e", 4));
-  EXPECT_EQ(state_of(states, "web"), kStateUp);
+  EXPECT_EQ(state_of(states, "web"), CheckState::kUp);
 }
 
 TEST(CheckStates, IgnoreResultsOfAnEarlierSeqOfTheSameEpoch) {
@@ -55,7 +63,7 @@ TEST(CheckStates, IgnoreResultsOfAnEarlierSeqOfTheSameEpoch) {
   states.apply("edge-1", "web", netmon::CheckStatus::kUp, "e", 100);
   EXPECT_FALSE(states.apply("edge-1", "web", netmon::CheckStatus::kDown, "e", 50))
       << "a replayed old failure changed the state";
-  EXPECT_EQ(state_of(states, "web"), kStateUp);
+  EXPECT_EQ(state_of(states, "web"), CheckState::kUp);
 }
 
 // Order is (epoch, seq), never the timestamp (issue 7, defect 5): the manager
@@ -66,7 +74,7 @@ TEST(CheckStates, ANewEpochStartsItsOwnSeqOrder) {
   states.apply("edge-1", "web", netmon::CheckStatus::kUp, "old", 100);
   const auto change = states.apply("edge-1", "web", netmon::CheckStatus::kDown, "new", 1);
   ASSERT_TRUE(change);
-  EXPECT_EQ(state_of(states, "web"), kStateDown);
+  EXPECT_EQ(state_of(states, "web"), CheckState::kDown);
 }
 
 TEST(CheckStates, ReconfiguringKeepsKnownChecksAndForgetsRemovedOnes) {
@@ -74,9 +82,9 @@ TEST(CheckStates, ReconfiguringKeepsKnownChecksAndForgetsRemovedOnes) {
   states.configure("edge-1", {check_with_retries("web", 1), check_with_retries("dns", 1)});
   states.apply("edge-1", "web", netmon::CheckStatus::kDown, "e", 1);
   states.configure("edge-1", {check_with_retries("web", 1), check_with_retries("ntp", 1)});
-  EXPECT_EQ(state_of(states, "web"), kStateDown);
-  EXPECT_EQ(state_of(states, "ntp"), kStateUnknown);
-  EXPECT_EQ(state_of(states, "dns"), "");
+  EXPECT_EQ(state_of(states, "web"), CheckState::kDown);
+  EXPECT_EQ(state_of(states, "ntp"), CheckState::kUnknown);
+  EXPECT_FALSE(state_of(states, "dns"));
 }
 
 // Attack review: every check id a result named got a state, kept forever and

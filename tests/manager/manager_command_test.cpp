@@ -43,10 +43,10 @@ class ManagerCommand : public ::testing::Test {
   void store_two_results() {
     ResultStore store(setup_.data_dir(), sqlite::Synchronous::kNormal);
     const auto id = store.register_monitor("edge-1", "instance");
-    store.begin();
+    auto transaction = store.transaction();
     store.insert(id, testing::result_record("edge-1", "e", 1, "port-9"), 1);
     store.insert(id, testing::result_record("edge-1", "e", 2, "port-9"), 1);
-    store.commit();
+    transaction.commit();
   }
 
   testing::ManagerSetup setup_;

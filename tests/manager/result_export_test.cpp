@@ -33,7 +33,7 @@ class ResultExport : public ::testing::Test {
     ResultStore store(dir_.path(), sqlite::Synchronous::kNormal);
     const auto edge2 = store.register_monitor("edge-2", "i2");
     const auto edge1 = store.register_monitor("edge-1", "i1");
-    store.begin();
+    auto transaction = store.transaction();
     store.insert(edge2, result_record("edge-2", "b", 1, "dns", netmon::CheckStatus::kUp, now_ - 1h),
                  1);
     store.insert(edge1, result_record("edge-1", "a", 2, "web", netmon::CheckStatus::kDown, now_),
@@ -41,7 +41,7 @@ class ResultExport : public ::testing::Test {
     store.insert(edge1, result_record("edge-1", "a", 1, "web", netmon::CheckStatus::kUp, now_ - 2h),
                  1);
     store.insert(edge1, loss_record("edge-1", "a", 3, 1, 1), 1);
-    store.commit();
+    transaction.commit();
   }
 
   std::string run(ExportOptions options) {
@@ -351,10 +351,10 @@ TEST(ResultExportOfACorruptStore, ReturnsAnErrorAndLeavesTheOutputValidJson) {
   {
     ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
     const auto id = store.register_monitor("edge-1", "i1");
-    store.begin();
+    auto transaction = store.transaction();
     for (std::uint64_t seq = 1; seq <= 2000; ++seq)
       store.insert(id, result_record("edge-1", "e", seq, "web"), 1);
-    store.commit();
+    transaction.commit();
   }
   // The records' pages (beyond the first few: header, schema, monitors) overwritten.
   const auto file = ResultStore::file_in(dir.path());

@@ -32,7 +32,7 @@ TEST(ResultStore, TellsAReplayedBodyFromAConflictingOneAndKeepsTheStoredRow) {
   ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
   const auto ts = std::chrono::system_clock::time_point(std::chrono::seconds(1'795'000'000));
   const auto record = result_record("edge-1", "e", 1, "web", netmon::CheckStatus::kUp, ts);
-  store.begin();
+  auto transaction = store.transaction();
   ASSERT_EQ(store.insert(1, record, 100), InsertOutcome::kInserted);
   EXPECT_EQ(store.insert(1, record, 200), InsertOutcome::kDuplicate)
       << "the same body stored at another time is a replay";
@@ -57,7 +57,7 @@ TEST(ResultStore, TellsAReplayedBodyFromAConflictingOneAndKeepsTheStoredRow) {
   EXPECT_EQ(changed([](CheckResult& r) { r.type = "udp"; }), InsertOutcome::kConflict);
   EXPECT_EQ(store.insert(1, loss_record("edge-1", "e", 1, 1, 1), 300), InsertOutcome::kConflict)
       << "a loss at a result's key";
-  store.commit();
+  transaction.commit();
 
   EXPECT_EQ(count_rows(dir.path(), "SELECT COUNT(*) FROM records"), 1);
   EXPECT_EQ(text_of(dir.path(),
@@ -70,7 +70,7 @@ TEST(ResultStore, TellsAReplayedBodyFromAConflictingOneAndKeepsTheStoredRow) {
 TEST(ResultStore, TellsAReplayedLossFromAConflictingOneAfterItsLostRangesWereSet) {
   netmon::testing::TempDir dir;
   ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
-  store.begin();
+  auto transaction = store.transaction();
   ASSERT_EQ(store.insert(1, result_record("edge-1", "e", 3, "web"), 1), InsertOutcome::kInserted);
   ASSERT_EQ(store.insert(1, loss_record("edge-1", "e", 5, 1, 4), 1), InsertOutcome::kInserted);
   store.set_lost_ranges(1, "e", 5, {{1, 2}, {4, 4}});
@@ -84,7 +84,7 @@ TEST(ResultStore, TellsAReplayedLossFromAConflictingOneAfterItsLostRangesWereSet
       << "a result at a loss's key";
   EXPECT_EQ(store.insert(1, loss_record("edge-1", "e", 3, 1, 2), 2), InsertOutcome::kConflict)
       << "a loss at a result's key";
-  store.commit();
+  transaction.commit();
   EXPECT_EQ(text_of(dir.path(), "SELECT details FROM records WHERE seq = 5"),
             R"({"count":4,"from_seq":1,"reason":"outbox_full","to_seq":4,)"
             R"("lost":[[1,2],[4,4]],"lost_count":3})");
@@ -99,13 +99,13 @@ TEST(ResultStore, StoresTextThatIsNotUtf8EscapedInsteadOfThrowing) {
   result.reason = "bad\xc0";
   result.error = "banner \xe2\x82";
   result.details = {{"banner", "SSH\xff"}, {"k\xfe", 1}, {"list", {"\xc0", {{"deep", "\x80"}}}}};
-  store.begin();
+  auto transaction = store.transaction();
   InsertOutcome outcome = InsertOutcome::kDuplicate;
   ASSERT_NO_THROW(outcome = store.insert(1, record, 1));
   EXPECT_EQ(outcome, InsertOutcome::kInserted);
   EXPECT_EQ(store.insert(1, record, 2), InsertOutcome::kDuplicate)
       << "the same hostile body again is a replay, not a conflict";
-  store.commit();
+  transaction.commit();
   EXPECT_EQ(text_of(dir.path(),
                     "SELECT \"check\" || '|' || target || '|' || reason || '|' || error || '|' || "
                     "details FROM records"),
@@ -117,12 +117,12 @@ TEST(ResultStore, StoresARecordOnceUnderTheSameKey) {
   netmon::testing::TempDir dir;
   ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
   const auto record = result_record("edge-1", "00000000000000aa", 1, "web");
-  store.begin();
+  auto first = store.transaction();
   EXPECT_EQ(store.insert(1, record, 100), InsertOutcome::kInserted);
   EXPECT_EQ(store.insert(1, record, 200), InsertOutcome::kDuplicate)
       << "a duplicate was reported as stored";
-  store.commit();
-  store.begin();
+  first.commit();
+  auto second = store.transaction();
   EXPECT_EQ(store.insert(1, record, 300), InsertOutcome::kDuplicate)
       << "a duplicate in a later batch was stored";
   EXPECT_EQ(store.insert(2, record, 300), InsertOutcome::kInserted)
@@ -130,7 +130,7 @@ TEST(ResultStore, StoresARecordOnceUnderTheSameKey) {
   EXPECT_EQ(store.insert(1, result_record("edge-1", "00000000000000bb", 1, "web"), 300),
             InsertOutcome::kInserted)
       << "another epoch's record is not a duplicate";
-  store.commit();
+  second.commit();
   EXPECT_EQ(count_rows(dir.path(), "SELECT COUNT(*) FROM records"), 3);
   EXPECT_EQ(count_rows(dir.path(),
                        "SELECT stored_us FROM records WHERE monitor_id = 1 AND "
@@ -142,11 +142,11 @@ TEST(ResultStore, KeepsColumnsTheLatencyBenchmarkReads) {
   netmon::testing::TempDir dir;
   ResultStore store(dir.path(), sqlite::Synchronous::kFull);
   const auto ts = std::chrono::system_clock::time_point(std::chrono::microseconds(1'000'000));
-  store.begin();
+  auto transaction = store.transaction();
   ASSERT_EQ(store.insert(1, result_record("edge-1", "e", 1, "web", netmon::CheckStatus::kDown, ts),
                          1'010'000),
             InsertOutcome::kInserted);
-  store.commit();
+  transaction.commit();
   EXPECT_EQ(count_rows(dir.path(), "SELECT stored_us - (ts_us + latency_us) FROM records"),
             1'010'000 - 1'000'000 - 1500);
   EXPECT_EQ(count_rows(dir.path(),
@@ -158,10 +158,10 @@ TEST(ResultStore, KeepsColumnsTheLatencyBenchmarkReads) {
 TEST(ResultStore, StoresLossRecordsInTheSameSequence) {
   netmon::testing::TempDir dir;
   ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
-  store.begin();
+  auto transaction = store.transaction();
   ASSERT_EQ(store.insert(1, result_record("edge-1", "e", 1, "web"), 5), InsertOutcome::kInserted);
   ASSERT_EQ(store.insert(1, loss_record("edge-1", "e", 2, 2, 40), 5), InsertOutcome::kInserted);
-  store.commit();
+  transaction.commit();
   EXPECT_EQ(count_rows(dir.path(),
                        "SELECT seq FROM records WHERE \"check\" = '_loss' AND "
                        "json_extract(details, '$.count') = 39"),
@@ -173,14 +173,14 @@ TEST(ResultStore, RecoversTheContiguousSeqAndTheSeqsBeyondAGapAfterReopening) {
   netmon::testing::TempDir dir;
   {
     ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
-    store.begin();
+    auto transaction = store.transaction();
     for (std::uint64_t seq : {1, 2, 3, 5, 6, 9}) {
       ASSERT_EQ(store.insert(7, result_record("edge-1", "e", seq, "web"), 1),
                 InsertOutcome::kInserted);
     }
     ASSERT_EQ(store.insert(7, result_record("edge-1", "other", 2, "web"), 1),
               InsertOutcome::kInserted);
-    store.commit();
+    transaction.commit();
   }
   ResultStore reopened(dir.path(), sqlite::Synchronous::kNormal);
   const auto progress = reopened.epoch_progress(7, "e");
@@ -229,12 +229,13 @@ TEST(ResultStore, BumpsTheConfigVersionOnlyWhenTheCheckListChanges) {
   EXPECT_EQ(reopened.save_config("edge-1", {check}), 2u);
 }
 
-TEST(ResultStore, ARolledBackBatchLeavesNothing) {
+TEST(ResultStore, ABatchDroppedUncommittedLeavesNothing) {
   netmon::testing::TempDir dir;
   ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
-  store.begin();
-  ASSERT_EQ(store.insert(1, result_record("edge-1", "e", 1, "web"), 1), InsertOutcome::kInserted);
-  store.rollback();
+  {
+    auto transaction = store.transaction();
+    ASSERT_EQ(store.insert(1, result_record("edge-1", "e", 1, "web"), 1), InsertOutcome::kInserted);
+  }
   EXPECT_EQ(count_rows(dir.path(), "SELECT COUNT(*) FROM records"), 0);
 }
 
@@ -248,12 +249,12 @@ TEST(ResultStore, CommitsGoOnWhileACheckpointWaitsForItsFsync) {
   const auto ts = std::chrono::system_clock::time_point(std::chrono::seconds(1'795'000'000));
   const auto commit_results = [&](int first, int count) {
     for (int n = first; n < first + count; ++n) {
-      store.begin();
+      auto transaction = store.transaction();
       (void)store.insert(1,
                          result_record("edge-1", "e", static_cast<std::uint64_t>(n) + 1, "web",
                                        netmon::CheckStatus::kUp, ts),
                          100);
-      store.commit();
+      transaction.commit();
     }
   };
   EXPECT_EQ(netmon::testing::writes_during_held_checkpoint(vfs, commit_results, 2000, 500), "");
