@@ -12,8 +12,8 @@
 #include <unordered_map>
 
 #include "broker/result_broker.hpp"
-#include "common/codec.hpp"
 #include "common/logging.hpp"
+#include "common/protocol/check_codec.hpp"
 #include "common/protocol/codec.hpp"
 #include "common/protocol/zmq_sockets.hpp"
 #include "common/text.hpp"

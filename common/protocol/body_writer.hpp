@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "common/codec.hpp"
+#include "common/protocol/check_codec.hpp"
 #include "common/protocol/messages.hpp"
 
 namespace netmon::protocol {

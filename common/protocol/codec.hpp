@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/codec.hpp"
 #include "common/expected.hpp"
+#include "common/protocol/check_codec.hpp"
 #include "common/protocol/messages.hpp"
 
 namespace netmon::protocol {

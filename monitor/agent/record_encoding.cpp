@@ -1,7 +1,7 @@
 #include "monitor/agent/record_encoding.hpp"
 
-#include "common/codec.hpp"
 #include "common/protocol/body_writer.hpp"
+#include "common/protocol/check_codec.hpp"
 
 namespace netmon::agent {
 
