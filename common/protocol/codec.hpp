@@ -3,6 +3,7 @@
 // never throw: they return an Error naming the problem (truncated, bad
 // signature, version mismatch, unknown type, bad field).
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,15 @@ Expected<ControlMessage> decode_control(std::string_view bytes);
 
 std::string encode_record(const Record& record);
 Expected<Record> decode_record(std::string_view bytes);
+
+// The monitor's hot path: byte for byte what encode_record and encode write,
+// without building a Record (which would copy every result).
+// encode_record(Record{key, result}):
+std::string encode_result_record(const RecordKey& key, const CheckResult& result);
+// encode(Replay{epoch, the records decoded}), each body (a RESULT or LOSS map
+// as encode_record wrote it) copied verbatim, so a replayed record is exactly
+// what was committed and published:
+std::string encode_replay(std::string_view epoch, std::span<const std::string_view> bodies);
 
 std::string encode_event(const Event& event);
 Expected<Event> decode_event(std::string_view bytes);

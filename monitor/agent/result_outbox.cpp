@@ -8,7 +8,6 @@
 
 #include "common/protocol/codec.hpp"
 #include "monitor/agent/random_id.hpp"
-#include "monitor/agent/record_encoding.hpp"
 
 namespace netmon::agent {
 namespace {
@@ -324,11 +323,11 @@ AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::ui
       const std::uint64_t seq = ++last_seq_;
       if (i < drop_batch) continue;
       const protocol::RecordKey key{monitor_name_, monitor_id, epoch_, seq};
-      std::string body = encode_result_record(key, results[i]);
+      std::string body = protocol::encode_result_record(key, results[i]);
       if (body.size() > kMaxBodyBytes) {
         CheckResult trimmed = results[i];
         trimmed.details = nlohmann::json{{"truncated", "details over 256 KiB were dropped"}};
-        body = encode_result_record(key, trimmed);
+        body = protocol::encode_result_record(key, trimmed);
       }
       insert(seq, now_us, body);
       outcome.records.push_back({seq, topic_prefix + results[i].check_id, std::move(body)});

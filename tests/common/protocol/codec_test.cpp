@@ -1,10 +1,10 @@
+#include "common/protocol/codec.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "common/protocol/codec.hpp"
 
 namespace netmon::protocol {
 namespace {
@@ -108,7 +108,8 @@ TEST(ProtocolCodec, RejectsEventsStampedBeyondTheWallClockRange) {
     auto decoded = decode_event(std::string_view(buffer.data(), buffer.size()));
     ASSERT_FALSE(decoded) << ts_us;
     EXPECT_EQ(decoded.error().message,
-              "event: field 'ts_us' is out of range (a wall-clock time in the years 1678..2262)");
+              "EVENT: event: field 'ts_us' is out of range (a wall-clock time in the years "
+              "1678..2262)");
   }
 }
 
