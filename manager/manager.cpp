@@ -13,7 +13,6 @@
 
 #include "broker/result_broker.hpp"
 #include "common/logging.hpp"
-#include "common/protocol/check_codec.hpp"
 #include "common/protocol/codec.hpp"
 #include "common/protocol/zmq_sockets.hpp"
 #include "common/text.hpp"
@@ -102,20 +101,6 @@ constexpr std::chrono::seconds kMaxClockAhead{60};
 // A monitor's takeover or clock-skew condition is raised as an event at most
 // this often; further occurrences are counted.
 constexpr std::chrono::seconds kConditionEventInterval{60};
-
-// True for a HELLO that is well formed NMP but of another protocol version:
-// the one message answered (REJECT bad_version) instead of dropped.
-bool is_other_version_hello(std::string_view bytes) {
-  auto handle = unpack_bounded(bytes);
-  if (!handle) return false;
-  auto map = MsgMap::of(handle->get(), "message");
-  if (!map) return false;
-  auto proto = map->str("proto");
-  auto version = map->uint64("v");
-  auto type = map->str("type");
-  return proto && *proto == protocol::kSignature && version && *version != protocol::kVersion &&
-         type && *type == "HELLO";
-}
 
 struct DesiredConfig {
   std::uint64_t version = 0;
@@ -574,7 +559,7 @@ void Manager::Loop::handle_control(const std::string& routing_id, std::string_vi
                                    TimePoint now) {
   auto decoded = protocol::decode_control(body);
   if (!decoded) {
-    if (is_other_version_hello(body)) {
+    if (protocol::is_other_version_hello(body)) {
       send_to(routing_id,
               protocol::Reject{"bad_version", "this manager speaks NMP/" +
                                                   std::to_string(protocol::kVersion) +

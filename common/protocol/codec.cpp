@@ -17,14 +17,19 @@ std::string to_bytes(const msgpack::sbuffer& buffer) {
   return {buffer.data(), buffer.size()};
 }
 
+// The header every body starts with (§3).
+constexpr std::string_view kSignatureKey = "proto";
+constexpr std::string_view kVersionKey = "v";
+constexpr std::string_view kTypeKey = "type";
+
 // Starts a body: a map of `fields` entries plus the three header fields.
 void pack_header(Packer& packer, std::string_view type, std::uint32_t fields) {
   packer.pack_map(fields + 3);
-  pack_str(packer, "proto");
+  pack_str(packer, kSignatureKey);
   pack_str(packer, kSignature);
-  pack_str(packer, "v");
+  pack_str(packer, kVersionKey);
   packer.pack(kVersion);
-  pack_str(packer, "type");
+  pack_str(packer, kTypeKey);
   pack_str(packer, type);
 }
 
@@ -154,16 +159,16 @@ void pack_record(Packer& packer, const Record& record) {
 
 // Checks signature and version; returns the type.
 Expected<std::string> read_header(const MsgMap& map) {
-  auto proto = map.str("proto");
+  auto proto = map.str(kSignatureKey);
   if (!proto) return proto.error();
   if (*proto != kSignature) return Error{"bad signature '" + proto->substr(0, 16) + "'"};
-  auto version = map.uint64("v");
+  auto version = map.uint64(kVersionKey);
   if (!version) return version.error();
   if (*version != kVersion) {
     return Error{"protocol version " + std::to_string(*version) + " (this peer speaks " +
                  std::to_string(kVersion) + ")"};
   }
-  return map.str("type");
+  return map.str(kTypeKey);
 }
 
 Expected<Record> record_from_object(const msgpack::object& object);
@@ -461,15 +466,16 @@ Expected<Event> decode_event(std::string_view bytes) {
   return event;
 }
 
-std::string record_topic(const Record& record) {
-  const std::string& check =
-      record.is_loss() ? std::string("_loss") : std::get<CheckResult>(record.body).check_id;
-  return "res/" + record.key.monitor + "/" + check;
-}
-
-std::string event_topic(const Event& event) {
-  return event.check.empty() ? "evt/monitor/" + event.monitor
-                             : "evt/check/" + event.monitor + "/" + event.check;
+bool is_other_version_hello(std::string_view bytes) {
+  auto handle = unpack_bounded(bytes);
+  if (!handle) return false;
+  auto map = MsgMap::of(handle->get(), "message");
+  if (!map) return false;
+  auto proto = map->str(kSignatureKey);
+  auto version = map->uint64(kVersionKey);
+  auto type = map->str(kTypeKey);
+  return proto && *proto == kSignature && version && *version != kVersion && type &&
+         *type == Wire<Hello>::kType;
 }
 
 std::string check_digest(const CheckSpec& spec) {

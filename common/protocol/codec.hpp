@@ -10,6 +10,7 @@
 #include "common/expected.hpp"
 #include "common/protocol/check_codec.hpp"
 #include "common/protocol/messages.hpp"
+#include "common/protocol/topics.hpp"
 
 namespace netmon::protocol {
 
@@ -31,9 +32,10 @@ std::string encode_replay(std::string_view epoch, std::span<const std::string_vi
 std::string encode_event(const Event& event);
 Expected<Event> decode_event(std::string_view bytes);
 
-// Bus topics (§3).
-std::string record_topic(const Record& record);
-std::string event_topic(const Event& event);
+// True for a HELLO that is well formed NMP but of another protocol version
+// (§10): the one message a manager answers (REJECT bad_version) instead of
+// dropping it, after decode_control refused it.
+bool is_other_version_hello(std::string_view bytes);
 
 // FNV-1a 64 of the check's canonical encoding, 16 lower-case hex digits (§5 CONFIG_ACK).
 std::string check_digest(const CheckSpec& spec);

@@ -145,6 +145,27 @@ TEST(ProtocolCodec, RejectsAnotherVersion) {
   EXPECT_EQ(decoded.error().message, "protocol version 2 (this peer speaks 1)");
 }
 
+// A HELLO body of protocol version `version` (or another type).
+std::string header_only(std::uint64_t version, const char* type) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  packer.pack_map(3);
+  packer.pack("proto");
+  packer.pack("NMP");
+  packer.pack("v");
+  packer.pack(version);
+  packer.pack("type");
+  packer.pack(type);
+  return {buffer.data(), buffer.size()};
+}
+
+TEST(ProtocolCodec, TellsAHelloOfAnotherVersionFromEverythingElse) {
+  EXPECT_TRUE(is_other_version_hello(header_only(2, "HELLO")));
+  EXPECT_FALSE(is_other_version_hello(header_only(kVersion, "HELLO")));
+  EXPECT_FALSE(is_other_version_hello(header_only(2, "HEARTBEAT")));
+  EXPECT_FALSE(is_other_version_hello("\xc1 not msgpack"));
+}
+
 TEST(ProtocolCodec, RejectsUnknownTypes) {
   std::string bytes = encode(ControlMessage{Heartbeat{}});
   bytes.replace(bytes.find("HEARTBEAT"), 9, "HEARTBEEP");
