@@ -3,6 +3,7 @@
 #include <array>
 
 #include "common/logging.hpp"
+#include "common/protocol/zmq_sockets.hpp"
 
 namespace netmon {
 namespace {
@@ -24,12 +25,7 @@ ResultBroker::ResultBroker(zmq::context_t& context, BrokerEndpoints endpoints, L
       out_(context, zmq::socket_type::xpub),
       stop_receiver_(context, zmq::socket_type::pair),
       stop_sender_(context, zmq::socket_type::pair) {
-  for (zmq::socket_t* socket : {&in_, &out_}) {
-    socket->set(zmq::sockopt::linger, kLingerMs);
-    socket->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(kMaxMessageBytes));
-  }
-  in_.set(zmq::sockopt::rcvhwm, kHighWaterMark);
-  out_.set(zmq::sockopt::sndhwm, kHighWaterMark);
+  protocol::apply_broker_options(in_, out_);
   in_.bind(endpoints.in);
   out_.bind(endpoints.out);
   in_endpoint_ = last_endpoint(in_);

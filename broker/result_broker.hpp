@@ -38,14 +38,6 @@ struct BrokerCounters {
 
 class ResultBroker {
  public:
-  // Messages queued per subscriber (XPUB) and per publisher (XSUB): what a
-  // peer that stops reading can cost (PROTOCOL.md §9). Past it XPUB drops
-  // only the stalled subscriber's messages; subscribers hold bursts in their
-  // own RCVHWM.
-  static constexpr int kHighWaterMark = 10'000;
-  static constexpr int kMaxMessageBytes = 1 << 20;
-  static constexpr int kLingerMs = 1000;
-
   // Binds both sockets (throws zmq::error_t when an endpoint cannot be bound)
   // and starts forwarding on its own thread.
   ResultBroker(zmq::context_t& context, BrokerEndpoints endpoints, LocalBindings local = {});

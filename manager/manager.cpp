@@ -11,7 +11,6 @@
 #include <unordered_map>
 
 #include "broker/result_broker.hpp"
-#include "common/codec.hpp"
 #include "common/log_limiter.hpp"
 #include "common/logging.hpp"
 #include "common/protocol/codec.hpp"
@@ -50,20 +49,6 @@ constexpr std::chrono::seconds kLogWindow{10};
 
 LogLimiter input_limiter(std::string_view kind) {
   return LogLimiter(kind, kLogBurst, kLogWindow);
-}
-
-// True for a HELLO that is well formed NMP but of another protocol version:
-// the one message answered (REJECT bad_version) instead of dropped.
-bool is_other_version_hello(std::string_view bytes) {
-  auto handle = unpack_bounded(bytes);
-  if (!handle) return false;
-  auto map = MsgMap::of(handle->get(), "message");
-  if (!map) return false;
-  auto proto = map->str("proto");
-  auto version = map->uint64("v");
-  auto type = map->str("type");
-  return proto && *proto == protocol::kSignature && version && *version != protocol::kVersion &&
-         type && *type == "HELLO";
 }
 
 }  // namespace
@@ -235,7 +220,7 @@ Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
   try {
     protocol::apply_input_limits(sub_);
     protocol::apply_bus_watermarks(sub_);
-    sub_.set(zmq::sockopt::subscribe, "res/");
+    sub_.set(zmq::sockopt::subscribe, std::string(protocol::kResultTopicPrefix));
     sub_.connect(local_out_endpoint.empty() ? broker_out_endpoint : local_out_endpoint);
     events_.set(zmq::sockopt::linger, protocol::kLingerMs);
     protocol::apply_bus_watermarks(events_);
@@ -442,7 +427,7 @@ void Manager::Loop::handle_control(const std::string& routing_id, std::string_vi
                                    TimePoint now) {
   auto decoded = protocol::decode_control(body);
   if (!decoded) {
-    if (is_other_version_hello(body)) {
+    if (protocol::is_other_version_hello(body)) {
       control_->send_to(
           routing_id,
           protocol::Reject{"bad_version", "this manager speaks NMP/" +

@@ -6,6 +6,7 @@
 
 #include "common/logging.hpp"
 #include "common/protocol/codec.hpp"
+#include "common/protocol/topics.hpp"
 #include "common/protocol/zmq_sockets.hpp"
 
 namespace netmon::logger {
@@ -17,8 +18,6 @@ constexpr int kMaxMessagesPerTurn = 10'000;
 constexpr std::size_t kMaxFramesPerMessage = 8;
 // How long to wait for the broker before saying so (once).
 constexpr auto kWaitingNotice = std::chrono::seconds(2);
-constexpr std::string_view kResultPrefix = "res/";
-constexpr std::string_view kEventPrefix = "evt/";
 
 std::string unique_endpoint(const char* what) {
   static std::atomic<std::uint64_t> counter{0};
@@ -40,20 +39,19 @@ std::string join(const std::vector<std::string>& parts) {
 
 std::vector<std::string> topic_prefixes(const LoggerFilter& filter) {
   std::vector<std::string> topics;
+  // An empty check names the prefix of all the monitor's checks.
   if (filter.monitor.empty()) {
-    topics.emplace_back(kResultPrefix);
-  } else if (filter.check.empty()) {
-    topics.push_back(std::string(kResultPrefix) + filter.monitor + "/");
+    topics.emplace_back(protocol::kResultTopicPrefix);
   } else {
-    topics.push_back(std::string(kResultPrefix) + filter.monitor + "/" + filter.check);
-    topics.push_back(std::string(kResultPrefix) + filter.monitor + "/_loss");
+    topics.push_back(protocol::result_topic(filter.monitor, filter.check));
+    if (!filter.check.empty()) topics.push_back(protocol::loss_topic(filter.monitor));
   }
   if (filter.events) {
     if (filter.monitor.empty()) {
-      topics.emplace_back(kEventPrefix);
+      topics.emplace_back(protocol::kEventTopicPrefix);
     } else {
-      topics.push_back("evt/monitor/" + filter.monitor);
-      topics.push_back("evt/check/" + filter.monitor + "/" + filter.check);
+      topics.push_back(protocol::monitor_event_topic(filter.monitor));
+      topics.push_back(protocol::check_event_topic(filter.monitor, filter.check));
     }
   }
   return topics;
@@ -222,14 +220,15 @@ void LogSubscriber::handle_message(const std::vector<zmq::message_t>& frames,
   }
   const std::string_view topic(frames[0].data<char>(), frames[0].size());
   const std::string_view body(frames[1].data<char>(), frames[1].size());
-  if (starts_with(topic, kResultPrefix)) {
+  const protocol::TopicKind kind = protocol::topic_kind(topic);
+  if (kind == protocol::TopicKind::kRecord) {
     auto record = protocol::decode_record(body);
     if (!record) {
       malformed("topic " + std::string(topic.substr(0, 80)) + ": " + record.error().message);
       return;
     }
     handle_record(*record);
-  } else if (starts_with(topic, kEventPrefix)) {
+  } else if (kind == protocol::TopicKind::kEvent) {
     auto event = protocol::decode_event(body);
     if (!event) {
       malformed("topic " + std::string(topic.substr(0, 80)) + ": " + event.error().message);

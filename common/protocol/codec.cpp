@@ -1,181 +1,330 @@
 #include "common/protocol/codec.hpp"
 
+#include <array>
 #include <cstdio>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
-#include "common/protocol/body_writer.hpp"
+#include "common/protocol/message_fields.hpp"
 #include "common/text.hpp"
 
 namespace netmon::protocol {
 namespace {
 
-void pack_record(Packer& packer, const Record& record) {
-  if (const auto* loss = std::get_if<LossRange>(&record.body)) {
-    pack_header(packer, "LOSS", 8);
-    pack_key(packer, record.key);
-    pack_field(packer, "from_seq", loss->from_seq);
-    pack_field(packer, "to_seq", loss->to_seq);
-    pack_field(packer, "count", loss->count);
-    pack_field(packer, "reason", loss->reason);
-    return;
-  }
-  pack_header(packer, "RESULT", 5);
-  pack_key(packer, record.key);
-  pack_str(packer, "result");
-  pack_check_result(packer, std::get<CheckResult>(record.body));
-}
-
-struct Packing {
-  Packer& packer;
-
-  void operator()(const Hello& m) const {
-    const bool ended = !m.ended_epoch.empty();
-    pack_header(packer, "HELLO", ended ? 9 : 7);
-    pack_field(packer, "name", m.name);
-    pack_field(packer, "instance", m.instance);
-    pack_field(packer, "monitor_id", m.monitor_id);
-    pack_field(packer, "config_version", m.config_version);
-    pack_field(packer, "epoch", m.epoch);
-    pack_field(packer, "first_seq", m.first_seq);
-    pack_field(packer, "last_seq", m.last_seq);
-    if (ended) {
-      pack_field(packer, "ended_epoch", m.ended_epoch);
-      pack_field(packer, "ended_last_seq", m.ended_last_seq);
-    }
-  }
-  void operator()(const Welcome& m) const {
-    pack_header(packer, "WELCOME", 4);
-    pack_field(packer, "monitor_id", m.monitor_id);
-    pack_field(packer, "acked_seq", m.acked_seq);
-    pack_field(packer, "heartbeat_ms", m.heartbeat_ms);
-    pack_field(packer, "liveness", m.liveness);
-  }
-  void operator()(const Reject& m) const {
-    pack_header(packer, "REJECT", 2);
-    pack_field(packer, "reason", m.reason);
-    pack_field(packer, "text", m.text);
-  }
-  void operator()(const Config& m) const {
-    pack_header(packer, "CONFIG", 2);
-    pack_field(packer, "version", m.version);
-    pack_str(packer, "checks");
-    packer.pack_array(static_cast<std::uint32_t>(m.checks.size()));
-    for (const auto& check : m.checks)
-      pack_check_spec(packer, check);
-  }
-  void operator()(const ConfigAck& m) const {
-    pack_header(packer, "CONFIG_ACK", m.error.empty() ? 2 : 3);
-    pack_field(packer, "version", m.version);
-    pack_str(packer, "digests");
-    packer.pack_map(static_cast<std::uint32_t>(m.digests.size()));
-    for (const auto& [id, digest] : m.digests) {
-      pack_str(packer, id);
-      pack_str(packer, digest);
-    }
-    if (!m.error.empty()) pack_field(packer, "error", m.error);
-  }
-  void operator()(const Replay& m) const {
-    pack_header(packer, "REPLAY", 2);
-    pack_field(packer, "epoch", m.epoch);
-    pack_str(packer, "records");
-    packer.pack_array(static_cast<std::uint32_t>(m.records.size()));
-    for (const auto& record : m.records)
-      pack_record(packer, record);
-  }
-  void operator()(const Ack& m) const {
-    pack_header(packer, "ACK", 2);
-    pack_field(packer, "epoch", m.epoch);
-    pack_field(packer, "seq", m.seq);
-  }
-  void operator()(const ReplayReq& m) const {
-    pack_header(packer, "REPLAY_REQ", 3);
-    pack_field(packer, "epoch", m.epoch);
-    pack_field(packer, "from_seq", m.from_seq);
-    pack_field(packer, "to_seq", m.to_seq);
-  }
-  void operator()(const Heartbeat& m) const {
-    if (m.epoch.empty()) {
-      pack_header(packer, "HEARTBEAT", 0);
-      return;
-    }
-    pack_header(packer, "HEARTBEAT", m.outbox_error.empty() ? 2 : 3);
-    pack_field(packer, "epoch", m.epoch);
-    pack_field(packer, "last_seq", m.last_seq);
-    if (!m.outbox_error.empty()) pack_field(packer, "outbox_error", m.outbox_error);
-  }
-  void operator()(const Bye&) const { pack_header(packer, "BYE", 0); }
-};
-
 std::string to_bytes(const msgpack::sbuffer& buffer) {
   return {buffer.data(), buffer.size()};
 }
 
+// The header every body starts with (§3).
+constexpr std::string_view kSignatureKey = "proto";
+constexpr std::string_view kVersionKey = "v";
+constexpr std::string_view kTypeKey = "type";
+
+// Starts a body: a map of `fields` entries plus the three header fields.
+void pack_header(Packer& packer, std::string_view type, std::uint32_t fields) {
+  packer.pack_map(fields + 3);
+  pack_str(packer, kSignatureKey);
+  pack_str(packer, kSignature);
+  pack_str(packer, kVersionKey);
+  packer.pack(kVersion);
+  pack_str(packer, kTypeKey);
+  pack_str(packer, type);
+}
+
+template <class Message, class Visit>
+void for_each_field(Visit&& visit) {
+  std::apply([&](const auto&... field) { (visit(field), ...); }, Wire<Message>::kFields);
+}
+
+template <class Value>
+bool is_empty(const Value& value) {
+  if constexpr (requires { value.empty(); }) {
+    return value.empty();
+  } else {
+    return value == Value{};
+  }
+}
+
+// Whether `message` sends its kTogether fields: the first of them is not empty.
+template <class Message>
+bool sends_together(const Message& message) {
+  std::optional<bool> sends;
+  for_each_field<Message>([&](const auto& field) {
+    if (field.presence == Presence::kTogether && !sends) sends = !is_empty(message.*field.member);
+  });
+  return sends.value_or(false);
+}
+
+template <class Message, class Value>
+bool is_sent(const Message& message, const Field<Message, Value>& field, bool together) {
+  switch (field.presence) {
+    case Presence::kRequired:
+      return true;
+    case Presence::kOptional:
+      return !is_empty(message.*field.member);
+    case Presence::kTogether:
+      return together;
+    case Presence::kWithTogether:
+      return together && !is_empty(message.*field.member);
+  }
+  return false;
+}
+
+template <class Message>
+std::uint32_t sent_field_count(const Message& message) {
+  const bool together = sends_together(message);
+  std::uint32_t count = 0;
+  for_each_field<Message>([&](const auto& field) { count += is_sent(message, field, together); });
+  return count;
+}
+
+void pack_record(Packer& packer, const Record& record);
+
+void pack_value(Packer& packer, const std::string& value) {
+  pack_str(packer, value);
+}
+
+void pack_value(Packer& packer, std::uint64_t value) {
+  packer.pack(value);
+}
+
+void pack_value(Packer& packer, std::chrono::system_clock::time_point value) {
+  packer.pack(static_cast<std::int64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(value.time_since_epoch()).count()));
+}
+
+void pack_value(Packer& packer, const std::vector<CheckSpec>& checks) {
+  packer.pack_array(static_cast<std::uint32_t>(checks.size()));
+  for (const auto& check : checks)
+    pack_check_spec(packer, check);
+}
+
+void pack_value(Packer& packer, const std::map<std::string, std::string>& map) {
+  packer.pack_map(static_cast<std::uint32_t>(map.size()));
+  for (const auto& [key, value] : map) {
+    pack_str(packer, key);
+    pack_str(packer, value);
+  }
+}
+
+void pack_value(Packer& packer, const std::vector<Record>& records) {
+  packer.pack_array(static_cast<std::uint32_t>(records.size()));
+  for (const auto& record : records)
+    pack_record(packer, record);
+}
+
+struct PackValue {
+  template <class Value>
+  void operator()(Packer& packer, const Value& value) const {
+    pack_value(packer, value);
+  }
+};
+
+// The fields `message` sends, in list order; `write` packs each value.
+template <class Message, class Write = PackValue>
+void pack_fields(Packer& packer, const Message& message, Write write = {}) {
+  const bool together = sends_together(message);
+  for_each_field<Message>([&](const auto& field) {
+    if (!is_sent(message, field, together)) return;
+    pack_str(packer, field.key);
+    write(packer, message.*field.member);
+  });
+}
+
+template <class Message, class Write = PackValue>
+void pack_message(Packer& packer, const Message& message, Write write = {}) {
+  pack_header(packer, Wire<Message>::kType, sent_field_count(message));
+  pack_fields(packer, message, write);
+}
+
+void pack_result_record(Packer& packer, const RecordKey& key, const CheckResult& result) {
+  pack_header(packer, Wire<CheckResult>::kType, sent_field_count(key) + 1);
+  pack_fields(packer, key);
+  pack_str(packer, Wire<CheckResult>::kKey);
+  pack_check_result(packer, result);
+}
+
+void pack_record(Packer& packer, const Record& record) {
+  if (const auto* loss = std::get_if<LossRange>(&record.body)) {
+    pack_header(packer, Wire<LossRange>::kType,
+                sent_field_count(record.key) + sent_field_count(*loss));
+    pack_fields(packer, record.key);
+    pack_fields(packer, *loss);
+    return;
+  }
+  pack_result_record(packer, record.key, std::get<CheckResult>(record.body));
+}
+
 // Checks signature and version; returns the type.
 Expected<std::string> read_header(const MsgMap& map) {
-  auto proto = map.str("proto");
+  auto proto = map.str(kSignatureKey);
   if (!proto) return proto.error();
   if (*proto != kSignature) return Error{"bad signature '" + proto->substr(0, 16) + "'"};
-  auto version = map.uint64("v");
+  auto version = map.uint64(kVersionKey);
   if (!version) return version.error();
   if (*version != kVersion) {
     return Error{"protocol version " + std::to_string(*version) + " (this peer speaks " +
                  std::to_string(kVersion) + ")"};
   }
-  return map.str("type");
+  return map.str(kTypeKey);
 }
 
-// Collects the first failure of several field reads.
+Expected<Record> record_from_object(const msgpack::object& object);
+
+// Reads the fields of one body (of message type `type`) and keeps the first
+// failure.
 class FieldReader {
  public:
-  explicit FieldReader(const MsgMap& map) : map_(map) {}
+  FieldReader(const MsgMap& map, std::string_view type) : map_(map), type_(type) {}
 
-  std::string str(std::string_view key) { return take(map_.str(key), std::string()); }
-  std::string str_or(std::string_view key) { return take(map_.str_or(key, ""), std::string()); }
-  std::uint64_t uint(std::string_view key) { return take(map_.uint64(key), std::uint64_t{0}); }
-  std::uint32_t uint32(std::string_view key) {
-    const std::uint64_t value = uint(key);
-    if (value > UINT32_MAX && !error_) error_ = Error{"field '" + std::string(key) + "' too large"};
-    return static_cast<std::uint32_t>(value);
-  }
   const msgpack::object* find(std::string_view key) const { return map_.find(key); }
   void fail(std::string text) {
     if (!error_) error_ = Error{std::move(text)};
   }
   const std::optional<Error>& error() const { return error_; }
 
- private:
-  template <class T>
-  T take(Expected<T> value, T fallback) {
-    if (value) return std::move(value).value();
-    if (!error_) error_ = value.error();
-    return fallback;
+  void read(std::string_view key, std::string& out) { take(map_.str(key), out); }
+  void read(std::string_view key, std::uint64_t& out) { take(map_.uint64(key), out); }
+  void read(std::string_view key, std::uint32_t& out) {
+    std::uint64_t value = 0;
+    take(map_.uint64(key), value);
+    if (value > UINT32_MAX) fail("field '" + std::string(key) + "' too large");
+    out = static_cast<std::uint32_t>(value);
+  }
+  void read(std::string_view key, std::chrono::system_clock::time_point& out) {
+    take(map_.wall_time_us(key), out);
+  }
+  void read(std::string_view key, std::vector<CheckSpec>& out) {
+    read_array(key, kMaxChecksPerConfig, out, check_spec_from_msgpack);
+  }
+  void read(std::string_view key, std::vector<Record>& out) {
+    read_array(key, kMaxRecordsPerReplay, out, record_from_object);
+  }
+  void read(std::string_view key, std::map<std::string, std::string>& out) {
+    const msgpack::object* map = find(key);
+    if (!map || map->type != msgpack::type::MAP) {
+      return fail(prefix() + "field '" + std::string(key) + "' is missing or not a map");
+    }
+    for (std::uint32_t i = 0; i < map->via.map.size; ++i) {
+      const msgpack::object_kv& kv = map->via.map.ptr[i];
+      if (kv.key.type != msgpack::type::STR || kv.val.type != msgpack::type::STR) {
+        return fail(prefix() + std::string(key) + " must map strings to strings");
+      }
+      out.emplace(to_valid_utf8({kv.key.via.str.ptr, kv.key.via.str.size}),
+                  to_valid_utf8({kv.val.via.str.ptr, kv.val.via.str.size}));
+    }
   }
 
+ private:
+  template <class Value>
+  void take(Expected<Value> value, Value& out) {
+    if (value) {
+      out = std::move(value).value();
+    } else {
+      fail(value.error().message);
+    }
+  }
+
+  template <class Item, class Decode>
+  void read_array(std::string_view key, std::size_t max_items, std::vector<Item>& out,
+                  Decode decode) {
+    const msgpack::object* array = find(key);
+    if (!array || array->type != msgpack::type::ARRAY) {
+      return fail(prefix() + "field '" + std::string(key) + "' is missing or not an array");
+    }
+    if (array->via.array.size > max_items) {
+      return fail(prefix() + "more than " + std::to_string(max_items) + " " + std::string(key));
+    }
+    for (std::uint32_t i = 0; i < array->via.array.size; ++i) {
+      auto item = decode(array->via.array.ptr[i]);
+      if (!item) return fail(prefix() + item.error().message);
+      out.push_back(std::move(item).value());
+    }
+  }
+
+  std::string prefix() const { return std::string(type_) + ": "; }
+
   const MsgMap& map_;
+  std::string_view type_;
   std::optional<Error> error_;
 };
+
+// Whether the body holds `Message`'s kTogether fields; only some of them fail.
+template <class Message>
+bool together_present(FieldReader& fields) {
+  std::string keys;
+  std::size_t listed = 0;
+  std::size_t present = 0;
+  for_each_field<Message>([&](const auto& field) {
+    if (field.presence != Presence::kTogether) return;
+    keys += (listed++ == 0 ? "'" : " and '") + std::string(field.key) + "'";
+    present += fields.find(field.key) != nullptr;
+  });
+  if (present != 0 && present != listed) {
+    fields.fail("fields " + keys + " come together or not at all");
+    return false;
+  }
+  return present != 0;
+}
+
+// Reads `message`'s fields in list order; returns whether its kTogether
+// fields were there.
+template <class Message>
+bool read_fields(FieldReader& fields, Message& message) {
+  std::optional<bool> together;
+  for_each_field<Message>([&](const auto& field) {
+    switch (field.presence) {
+      case Presence::kRequired:
+        break;
+      case Presence::kOptional:
+        if (!fields.find(field.key)) return;
+        break;
+      case Presence::kTogether:
+        if (!together) together = together_present<Message>(fields);
+        if (!*together) return;
+        break;
+      case Presence::kWithTogether:
+        if (!together.value_or(false) || !fields.find(field.key)) return;
+        break;
+    }
+    fields.read(field.key, message.*field.member);
+  });
+  return together.value_or(false);
+}
+
+// The rules of a message beyond its field list.
+template <class Message>
+void check_rules(const Message&, bool /*together*/, FieldReader&) {}
+
+void check_rules(const Hello& m, bool ended, FieldReader& fields) {
+  if (ended && !fields.error() && (m.ended_epoch.empty() || m.ended_last_seq >= kMaxSeq)) {
+    fields.fail("HELLO: ended_epoch must not be empty and ended_last_seq below 2^63-1");
+  }
+}
+
+void check_rules(const ReplayReq& m, bool, FieldReader& fields) {
+  if (!fields.error() && m.to_seq < m.from_seq) fields.fail("REPLAY_REQ: to_seq below from_seq");
+}
 
 Expected<Record> record_from_object(const msgpack::object& object) {
   auto map = MsgMap::of(object, "record");
   if (!map) return map.error();
   auto type = read_header(*map);
   if (!type) return type.error();
-  FieldReader fields(*map);
+  FieldReader fields(*map, *type);
   Record record;
-  record.key.monitor = fields.str("monitor");
-  record.key.monitor_id = fields.uint("monitor_id");
-  record.key.epoch = fields.str("epoch");
-  record.key.seq = fields.uint("seq");
-  if (*type == "LOSS") {
+  if (*type == Wire<LossRange>::kType) {
+    read_fields(fields, record.key);
     LossRange loss;
-    loss.from_seq = fields.uint("from_seq");
-    loss.to_seq = fields.uint("to_seq");
-    loss.count = fields.uint("count");
-    loss.reason = fields.str("reason");
+    read_fields(fields, loss);
     record.body = std::move(loss);
-  } else if (*type == "RESULT") {
-    const msgpack::object* result = fields.find("result");
+  } else if (*type == Wire<CheckResult>::kType) {
+    read_fields(fields, record.key);
+    const msgpack::object* result = fields.find(Wire<CheckResult>::kKey);
     if (!result) {
-      fields.fail("record: field 'result' is missing");
+      fields.fail("record: field '" + std::string(Wire<CheckResult>::kKey) + "' is missing");
     } else {
       auto decoded = check_result_from_msgpack(*result);
       if (!decoded) {
@@ -200,142 +349,43 @@ Expected<Record> record_from_object(const msgpack::object& object) {
   return record;
 }
 
-Expected<ControlMessage> control_from_map(const MsgMap& map, const std::string& type) {
-  FieldReader fields(map);
-  ControlMessage message;
-  if (type == "HELLO") {
-    Hello m;
-    m.name = fields.str("name");
-    m.instance = fields.str("instance");
-    m.monitor_id = fields.uint("monitor_id");
-    m.config_version = fields.uint("config_version");
-    m.epoch = fields.str("epoch");
-    m.first_seq = fields.uint("first_seq");
-    m.last_seq = fields.uint("last_seq");
-    if ((fields.find("ended_epoch") == nullptr) != (fields.find("ended_last_seq") == nullptr)) {
-      fields.fail("fields 'ended_epoch' and 'ended_last_seq' come together or not at all");
-    } else if (fields.find("ended_epoch") != nullptr) {
-      m.ended_epoch = fields.str("ended_epoch");
-      m.ended_last_seq = fields.uint("ended_last_seq");
-      if (!fields.error() && (m.ended_epoch.empty() || m.ended_last_seq >= kMaxSeq)) {
-        fields.fail("HELLO: ended_epoch must not be empty and ended_last_seq below 2^63-1");
-      }
-    }
-    message = std::move(m);
-  } else if (type == "WELCOME") {
-    Welcome m;
-    m.monitor_id = fields.uint("monitor_id");
-    m.acked_seq = fields.uint("acked_seq");
-    m.heartbeat_ms = fields.uint32("heartbeat_ms");
-    m.liveness = fields.uint32("liveness");
-    message = m;
-  } else if (type == "REJECT") {
-    Reject m;
-    m.reason = fields.str("reason");
-    m.text = fields.str("text");
-    message = std::move(m);
-  } else if (type == "CONFIG") {
-    Config m;
-    m.version = fields.uint("version");
-    const msgpack::object* checks = fields.find("checks");
-    if (!checks || checks->type != msgpack::type::ARRAY) {
-      fields.fail("CONFIG: field 'checks' is missing or not an array");
-    } else if (checks->via.array.size > kMaxChecksPerConfig) {
-      fields.fail("CONFIG: more than 5000 checks");
-    } else {
-      for (std::uint32_t i = 0; i < checks->via.array.size; ++i) {
-        auto spec = check_spec_from_msgpack(checks->via.array.ptr[i]);
-        if (!spec) {
-          fields.fail("CONFIG: " + spec.error().message);
-          break;
-        }
-        m.checks.push_back(std::move(spec).value());
-      }
-    }
-    message = std::move(m);
-  } else if (type == "CONFIG_ACK") {
-    ConfigAck m;
-    m.version = fields.uint("version");
-    m.error = fields.str_or("error");
-    const msgpack::object* digests = fields.find("digests");
-    if (!digests || digests->type != msgpack::type::MAP) {
-      fields.fail("CONFIG_ACK: field 'digests' is missing or not a map");
-    } else {
-      for (std::uint32_t i = 0; i < digests->via.map.size; ++i) {
-        const msgpack::object_kv& kv = digests->via.map.ptr[i];
-        if (kv.key.type != msgpack::type::STR || kv.val.type != msgpack::type::STR) {
-          fields.fail("CONFIG_ACK: digests must map strings to strings");
-          break;
-        }
-        m.digests.emplace(to_valid_utf8({kv.key.via.str.ptr, kv.key.via.str.size}),
-                          to_valid_utf8({kv.val.via.str.ptr, kv.val.via.str.size}));
-      }
-    }
-    message = std::move(m);
-  } else if (type == "REPLAY") {
-    Replay m;
-    m.epoch = fields.str("epoch");
-    const msgpack::object* records = fields.find("records");
-    if (!records || records->type != msgpack::type::ARRAY) {
-      fields.fail("REPLAY: field 'records' is missing or not an array");
-    } else if (records->via.array.size > kMaxRecordsPerReplay) {
-      fields.fail("REPLAY: more than 1000 records");
-    } else {
-      for (std::uint32_t i = 0; i < records->via.array.size; ++i) {
-        auto record = record_from_object(records->via.array.ptr[i]);
-        if (!record) {
-          fields.fail("REPLAY: " + record.error().message);
-          break;
-        }
-        m.records.push_back(std::move(record).value());
-      }
-    }
-    message = std::move(m);
-  } else if (type == "ACK") {
-    Ack m;
-    m.epoch = fields.str("epoch");
-    m.seq = fields.uint("seq");
-    message = std::move(m);
-  } else if (type == "REPLAY_REQ") {
-    ReplayReq m;
-    m.epoch = fields.str("epoch");
-    m.from_seq = fields.uint("from_seq");
-    m.to_seq = fields.uint("to_seq");
-    if (!fields.error() && m.to_seq < m.from_seq) fields.fail("REPLAY_REQ: to_seq below from_seq");
-    message = std::move(m);
-  } else if (type == "HEARTBEAT") {
-    Heartbeat m;
-    // Optional, but together: a last_seq means nothing without its epoch.
-    if ((fields.find("epoch") == nullptr) != (fields.find("last_seq") == nullptr)) {
-      fields.fail("fields 'epoch' and 'last_seq' come together or not at all");
-    } else if (fields.find("epoch") != nullptr) {
-      m.epoch = fields.str("epoch");
-      m.last_seq = fields.uint("last_seq");
-      m.outbox_error = fields.str_or("outbox_error");
-    }
-    message = std::move(m);
-  } else if (type == "BYE") {
-    message = Bye{};
-  } else {
-    return Error{"unknown message type '" + type.substr(0, 32) + "'"};
+template <class Message>
+Expected<ControlMessage> control_as(const MsgMap& map) {
+  FieldReader fields(map, Wire<Message>::kType);
+  Message message;
+  const bool together = read_fields(fields, message);
+  check_rules(message, together, fields);
+  if (fields.error()) {
+    return Error{std::string(Wire<Message>::kType) + ": " + fields.error()->message};
   }
-  if (fields.error()) return Error{type + ": " + fields.error()->message};
-  return message;
+  return ControlMessage{std::move(message)};
 }
+
+struct ControlDecoder {
+  std::string_view type;
+  Expected<ControlMessage> (*decode)(const MsgMap&);
+};
+
+template <std::size_t... I>
+constexpr auto control_decoders(std::index_sequence<I...>) {
+  return std::array{ControlDecoder{Wire<std::variant_alternative_t<I, ControlMessage>>::kType,
+                                   &control_as<std::variant_alternative_t<I, ControlMessage>>}...};
+}
+
+// One decoder per ControlMessage alternative, found by its type name.
+constexpr auto kControlDecoders =
+    control_decoders(std::make_index_sequence<std::variant_size_v<ControlMessage>>{});
 
 }  // namespace
 
 std::string_view type_name(const ControlMessage& message) {
-  static constexpr std::string_view kNames[] = {"HELLO",      "WELCOME", "REJECT", "CONFIG",
-                                                "CONFIG_ACK", "REPLAY",  "ACK",    "REPLAY_REQ",
-                                                "HEARTBEAT",  "BYE"};
-  return kNames[message.index()];
+  return std::visit([](const auto& m) { return Wire<std::decay_t<decltype(m)>>::kType; }, message);
 }
 
 std::string encode(const ControlMessage& message) {
   msgpack::sbuffer buffer;
   Packer packer(buffer);
-  std::visit(Packing{packer}, message);
+  std::visit([&](const auto& m) { pack_message(packer, m); }, message);
   return to_bytes(buffer);
 }
 
@@ -347,7 +397,10 @@ Expected<ControlMessage> decode_control(std::string_view bytes) {
   if (!map) return map.error();
   auto type = read_header(*map);
   if (!type) return type.error();
-  return control_from_map(*map, *type);
+  for (const ControlDecoder& decoder : kControlDecoders) {
+    if (decoder.type == *type) return decoder.decode(*map);
+  }
+  return Error{"unknown message type '" + type->substr(0, 32) + "'"};
 }
 
 std::string encode_record(const Record& record) {
@@ -364,18 +417,34 @@ Expected<Record> decode_record(std::string_view bytes) {
   return record_from_object(handle->get());
 }
 
+std::string encode_result_record(const RecordKey& key, const CheckResult& result) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  pack_result_record(packer, key, result);
+  return to_bytes(buffer);
+}
+
+std::string encode_replay(std::string_view epoch, std::span<const std::string_view> bodies) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  // The REPLAY's own fields from its list, its records from the bodies.
+  const auto write = [&](Packer& out, const auto& value) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::vector<Record>>) {
+      out.pack_array(static_cast<std::uint32_t>(bodies.size()));
+      for (const std::string_view body : bodies)
+        buffer.write(body.data(), body.size());
+    } else {
+      pack_value(out, value);
+    }
+  };
+  pack_message(packer, Replay{std::string(epoch), {}}, write);
+  return to_bytes(buffer);
+}
+
 std::string encode_event(const Event& event) {
   msgpack::sbuffer buffer;
   Packer packer(buffer);
-  pack_header(packer, "EVENT", event.check.empty() ? 5 : 6);
-  pack_str(packer, "ts_us");
-  packer.pack(static_cast<std::int64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(event.ts.time_since_epoch()).count()));
-  pack_field(packer, "monitor", event.monitor);
-  if (!event.check.empty()) pack_field(packer, "check", event.check);
-  pack_field(packer, "from", event.from);
-  pack_field(packer, "to", event.to);
-  pack_field(packer, "text", event.text);
+  pack_message(packer, event);
   return to_bytes(buffer);
 }
 
@@ -386,30 +455,27 @@ Expected<Event> decode_event(std::string_view bytes) {
   if (!map) return map.error();
   auto type = read_header(*map);
   if (!type) return type.error();
-  if (*type != "EVENT") return Error{"not an EVENT but '" + type->substr(0, 32) + "'"};
-  FieldReader fields(*map);
+  constexpr std::string_view kType = Wire<Event>::kType;
+  if (*type != kType) {
+    return Error{"not an " + std::string(kType) + " but '" + type->substr(0, 32) + "'"};
+  }
+  FieldReader fields(*map, kType);
   Event event;
-  auto ts = map->wall_time_us("ts_us");
-  if (!ts) return ts.error();
-  event.ts = *ts;
-  event.monitor = fields.str("monitor");
-  event.check = fields.str_or("check");
-  event.from = fields.str("from");
-  event.to = fields.str("to");
-  event.text = fields.str("text");
-  if (fields.error()) return Error{"EVENT: " + fields.error()->message};
+  read_fields(fields, event);
+  if (fields.error()) return Error{std::string(kType) + ": " + fields.error()->message};
   return event;
 }
 
-std::string record_topic(const Record& record) {
-  const std::string& check =
-      record.is_loss() ? std::string("_loss") : std::get<CheckResult>(record.body).check_id;
-  return "res/" + record.key.monitor + "/" + check;
-}
-
-std::string event_topic(const Event& event) {
-  return event.check.empty() ? "evt/monitor/" + event.monitor
-                             : "evt/check/" + event.monitor + "/" + event.check;
+bool is_other_version_hello(std::string_view bytes) {
+  auto handle = unpack_bounded(bytes);
+  if (!handle) return false;
+  auto map = MsgMap::of(handle->get(), "message");
+  if (!map) return false;
+  auto proto = map->str(kSignatureKey);
+  auto version = map->uint64(kVersionKey);
+  auto type = map->str(kTypeKey);
+  return proto && *proto == kSignature && version && *version != kVersion && type &&
+         *type == Wire<Hello>::kType;
 }
 
 std::string check_digest(const CheckSpec& spec) {

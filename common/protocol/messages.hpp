@@ -20,6 +20,9 @@ inline constexpr std::uint64_t kVersion = 1;
 inline constexpr std::size_t kMaxMessageBytes = 1 << 20;
 inline constexpr std::size_t kMaxChecksPerConfig = 5000;
 inline constexpr std::size_t kMaxRecordsPerReplay = 1000;
+// A REPLAY's record bodies stay this far below the message limit, room for
+// its header.
+inline constexpr std::size_t kMaxReplayBodyBytes = kMaxMessageBytes - 4096;
 // Seqs and loss ranges are stored as SQLite INTEGERs (signed 64-bit).
 inline constexpr std::uint64_t kMaxSeq = (std::uint64_t{1} << 63) - 1;
 inline constexpr std::size_t kReplayWindow = 4;

@@ -20,7 +20,6 @@
 #include "monitor/agent/monitor_state.hpp"
 #include "monitor/agent/produced_log.hpp"
 #include "monitor/agent/reconnect_backoff.hpp"
-#include "monitor/agent/record_encoding.hpp"
 #include "monitor/agent/replay_window.hpp"
 #include "monitor/agent/result_outbox.hpp"
 #include "monitor/agent/result_queue.hpp"
@@ -816,7 +815,8 @@ void MonitorAgent::Impl::pump_replay(TimePoint now) {
   while (const auto range = window_.next()) {
     const std::size_t want = static_cast<std::size_t>(
         std::min<std::uint64_t>(protocol::kMaxRecordsPerReplay, range->to - range->from + 1));
-    ReadOutcome read = outbox_->read(range->from, want, kMaxReplayBodyBytes, state_->monitor_id());
+    ReadOutcome read =
+        outbox_->read(range->from, want, protocol::kMaxReplayBodyBytes, state_->monitor_id());
     if (!read.damaged.empty()) damaged_rows(read, now);
     std::vector<OutboxRecord>& records = read.records;
     while (!records.empty() && records.back().seq > range->to)
@@ -825,7 +825,10 @@ void MonitorAgent::Impl::pump_replay(TimePoint now) {
       window_.skip_next();  // trimmed or dropped meanwhile
       continue;
     }
-    if (!send_bytes(encode_replay(outbox_->epoch(), records), now)) return;
+    std::vector<std::string_view> bodies;
+    for (const OutboxRecord& record : records)
+      bodies.push_back(record.body);
+    if (!send_bytes(protocol::encode_replay(outbox_->epoch(), bodies), now)) return;
     if (window_.in_flight() == 0) last_ack_progress_ = now;
     window_.sent_through(records.back().seq);
     counters_.replayed += records.size();

@@ -7,8 +7,8 @@
 #include <ctime>
 
 #include "common/protocol/codec.hpp"
+#include "common/protocol/topics.hpp"
 #include "monitor/agent/random_id.hpp"
-#include "monitor/agent/record_encoding.hpp"
 
 namespace netmon::agent {
 namespace {
@@ -248,7 +248,7 @@ AppendOutcome ResultOutbox::remove_damaged(const std::vector<std::uint64_t>& seq
     oldest.step();
     first_seq_ = static_cast<std::uint64_t>(oldest.column_int64(0));  // the loss, at least
   }
-  outcome.records.push_back({seq, "res/" + monitor_name_ + "/_loss", std::move(body)});
+  outcome.records.push_back({seq, protocol::loss_topic(monitor_name_), std::move(body)});
   return outcome;
 }
 
@@ -268,8 +268,7 @@ AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::ui
   const std::int64_t now_us = clock_us();
   const std::uint64_t first_before = first_seq_;
   const std::uint64_t last_before = last_seq_;
-  const std::string topic_prefix = "res/" + monitor_name_ + "/";
-  const std::string loss_topic = topic_prefix + "_loss";
+  const std::string loss_topic = protocol::loss_topic(monitor_name_);
   sqlite::Transaction transaction(db_);
   try {
     // Age cap: seq order is append order, so the too-old rows are a prefix;
@@ -324,14 +323,15 @@ AppendOutcome ResultOutbox::append(std::span<const CheckResult> results, std::ui
       const std::uint64_t seq = ++last_seq_;
       if (i < drop_batch) continue;
       const protocol::RecordKey key{monitor_name_, monitor_id, epoch_, seq};
-      std::string body = encode_result_record(key, results[i]);
+      std::string body = protocol::encode_result_record(key, results[i]);
       if (body.size() > kMaxBodyBytes) {
         CheckResult trimmed = results[i];
         trimmed.details = nlohmann::json{{"truncated", "details over 256 KiB were dropped"}};
-        body = encode_result_record(key, trimmed);
+        body = protocol::encode_result_record(key, trimmed);
       }
       insert(seq, now_us, body);
-      outcome.records.push_back({seq, topic_prefix + results[i].check_id, std::move(body)});
+      outcome.records.push_back(
+          {seq, protocol::result_topic(monitor_name_, results[i].check_id), std::move(body)});
     }
     if (drop_held + drop_batch > 0) {
       const std::uint64_t to = drop_from + drop_held + drop_batch - 1;
@@ -370,7 +370,7 @@ AppendOutcome ResultOutbox::append_loss(std::uint64_t count, std::uint64_t monit
   // Nothing before this record is held when the outbox was empty.
   if (first_seq_ == last_seq_ + 1) first_seq_ = seq;
   last_seq_ = seq;
-  outcome.records.push_back({seq, "res/" + monitor_name_ + "/_loss", std::move(body)});
+  outcome.records.push_back({seq, protocol::loss_topic(monitor_name_), std::move(body)});
   return outcome;
 }
 

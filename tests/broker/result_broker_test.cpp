@@ -122,7 +122,7 @@ TEST_F(ResultBrokerTest, LocalSubscriberWithTheBusWatermarksHoldsABurstBeyondThe
   ASSERT_TRUE(publish_until_received(publisher, manager_feed, "res/a/b", "probe").has_value());
 
   const std::uint64_t before = broker.counters().messages;
-  const int burst = 5 * ResultBroker::kHighWaterMark;
+  const int burst = 5 * protocol::kBrokerHighWaterMark;
   for (int i = 0; i < burst; ++i) {
     publisher.send(zmq::str_buffer("res/a/b"), zmq::send_flags::sndmore);
     publisher.send(zmq::str_buffer("burst"), zmq::send_flags::none);

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/codec.hpp"
+#include "common/protocol/check_codec.hpp"
 #include "common/protocol/codec.hpp"
 #include "tests/fuzz/record_checks.hpp"
 

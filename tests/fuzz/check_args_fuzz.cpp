@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "common/check_parser.hpp"
-#include "common/codec.hpp"
+#include "common/protocol/check_codec.hpp"
 #include "common/protocol/codec.hpp"
 #include "monitor/checks/check_registry.hpp"
 #include "tests/fuzz/check_wire.hpp"

@@ -1,7 +1,7 @@
 #pragma once
 // The invariant of the check-spec fuzzers (check args, manager config).
 
-#include "common/codec.hpp"
+#include "common/protocol/check_codec.hpp"
 #include "common/protocol/codec.hpp"
 #include "monitor/checks/check_registry.hpp"
 #include "tests/fuzz/fuzz_support.hpp"

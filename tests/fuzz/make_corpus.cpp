@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/codec.hpp"
+#include "common/protocol/check_codec.hpp"
 #include "common/protocol/codec.hpp"
 
 // Last: ldns's headers define true and false as macros, which breaks msgpack's.

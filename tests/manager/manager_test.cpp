@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "common/codec.hpp"
+#include "common/protocol/check_codec.hpp"
 #include "manager/result_store.hpp"
 #include "tests/manager/manager_test_support.hpp"
 

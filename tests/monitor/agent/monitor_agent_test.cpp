@@ -11,7 +11,7 @@
 #include <functional>
 #include <thread>
 
-#include "common/codec.hpp"
+#include "common/protocol/check_codec.hpp"
 #include "common/protocol/codec.hpp"
 #include "monitor/agent/monitor_state.hpp"
 #include "monitor/agent/result_outbox.hpp"

@@ -58,6 +58,7 @@ class MsgMap {
   std::string what_;
 };
 
+void pack_str(Packer& packer, std::string_view text);
 void pack_json(Packer& packer, const nlohmann::json& value);
 Expected<nlohmann::json> json_from_msgpack(const msgpack::object& object, int depth = 0);
 

@@ -1,10 +1,10 @@
+#include "common/protocol/codec.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "common/protocol/codec.hpp"
 
 namespace netmon::protocol {
 namespace {
@@ -108,7 +108,8 @@ TEST(ProtocolCodec, RejectsEventsStampedBeyondTheWallClockRange) {
     auto decoded = decode_event(std::string_view(buffer.data(), buffer.size()));
     ASSERT_FALSE(decoded) << ts_us;
     EXPECT_EQ(decoded.error().message,
-              "event: field 'ts_us' is out of range (a wall-clock time in the years 1678..2262)");
+              "EVENT: event: field 'ts_us' is out of range (a wall-clock time in the years "
+              "1678..2262)");
   }
 }
 
@@ -142,6 +143,27 @@ TEST(ProtocolCodec, RejectsAnotherVersion) {
   auto decoded = decode_control(std::string_view(buffer.data(), buffer.size()));
   ASSERT_FALSE(decoded);
   EXPECT_EQ(decoded.error().message, "protocol version 2 (this peer speaks 1)");
+}
+
+// A HELLO body of protocol version `version` (or another type).
+std::string header_only(std::uint64_t version, const char* type) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  packer.pack_map(3);
+  packer.pack("proto");
+  packer.pack("NMP");
+  packer.pack("v");
+  packer.pack(version);
+  packer.pack("type");
+  packer.pack(type);
+  return {buffer.data(), buffer.size()};
+}
+
+TEST(ProtocolCodec, TellsAHelloOfAnotherVersionFromEverythingElse) {
+  EXPECT_TRUE(is_other_version_hello(header_only(2, "HELLO")));
+  EXPECT_FALSE(is_other_version_hello(header_only(kVersion, "HELLO")));
+  EXPECT_FALSE(is_other_version_hello(header_only(2, "HEARTBEAT")));
+  EXPECT_FALSE(is_other_version_hello("\xc1 not msgpack"));
 }
 
 TEST(ProtocolCodec, RejectsUnknownTypes) {

@@ -1,4 +1,4 @@
-#include "common/codec.hpp"
+#include "common/protocol/check_codec.hpp"
 
 #include <gtest/gtest.h>
 

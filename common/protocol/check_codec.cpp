@@ -1,4 +1,4 @@
-#include "common/codec.hpp"
+#include "common/protocol/check_codec.hpp"
 
 #include <exception>
 
@@ -13,12 +13,12 @@ std::string_view as_view(const msgpack::object& object) {
   return {object.via.str.ptr, object.via.str.size};
 }
 
+}  // namespace
+
 void pack_str(Packer& packer, std::string_view text) {
   packer.pack_str(static_cast<std::uint32_t>(text.size()));
   packer.pack_str_body(text.data(), static_cast<std::uint32_t>(text.size()));
 }
-
-}  // namespace
 
 Expected<msgpack::object_handle> unpack_bounded(std::string_view bytes,
                                                 const UnpackLimits& limits) {
