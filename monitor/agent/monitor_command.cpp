@@ -9,6 +9,7 @@
 #include "common/command_line.hpp"
 #include "common/duration.hpp"
 #include "common/logging.hpp"
+#include "common/protocol/monitor_name.hpp"
 #include "common/signal_wait.hpp"
 
 namespace netmon::agent {
@@ -109,6 +110,9 @@ ParsedMonitorCommand parse_monitor_args(int argc, const char* const* argv) {
     return parsed;
   } catch (const CLI::ParseError& e) {
     return usage_error(e.what());
+  }
+  if (auto valid = protocol::check_monitor_name(options.name); !valid) {
+    return usage_error("--name: " + valid.error().message);
   }
   options.data_dir = data_dir;
   options.produced_log = produced_log;

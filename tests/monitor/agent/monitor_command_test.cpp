@@ -74,6 +74,17 @@ TEST(MonitorCommand, UsageErrorsExitTwoAndNameTheFlag) {
   }
 }
 
+TEST(MonitorCommand, ABadNameIsAUsageErrorWithTheConfigFilesText) {
+  std::ostringstream out;
+  std::ostringstream err;
+  const char* argv[] = {"netmon-monitor", "--name", "edge 1", "--data-dir", "/proc/netmon-x"};
+  EXPECT_EQ(monitor_main(5, argv, out, err), kExitUsage);
+  EXPECT_EQ(err.str(),
+            "netmon-monitor: --name: monitor name 'edge 1' may only use A-Z a-z 0-9 - _ . (use "
+            "1..64 of A-Z a-z 0-9 - _ .)\nRun 'netmon-monitor --help' for usage.\n");
+  EXPECT_TRUE(out.str().empty());
+}
+
 TEST(MonitorCommand, HelpExitsZeroAndDescribesTheOutboxAndExitStatus) {
   std::ostringstream out;
   std::ostringstream err;
