@@ -7,7 +7,8 @@
 //   Run 'PROGRAM --help' for usage.
 // on err and exits 2. Each program's <program>_main(argc, argv, out, err)
 // parses into its options struct with these and returns one of the codes.
-// Header-only so that only programs, which all use CLI11, include it.
+// Header-only, so netmon_common itself needs no CLI11: only the command
+// files of each program's library include it.
 
 #include <CLI/CLI.hpp>
 #include <optional>
