@@ -1,5 +1,6 @@
 // Every program answers its command line alike: --help exits 0, a usage
-// error (unknown option, bad --log-level) exits 2 and says on stderr
+// error (an unknown option; a bad --log-level, which netmon-probe does not
+// have) exits 2 and says on stderr
 // "PROGRAM: <what is wrong>" then "Run 'PROGRAM --help' for usage.".
 
 #include <gtest/gtest.h>
@@ -31,8 +32,8 @@ Finished run(const std::string& command) {
 }
 
 std::vector<std::string> programs() {
-  return {NETMON_MANAGER_BINARY, NETMON_MONITOR_BINARY, NETMON_BROKER_BINARY, NETMON_LOGGER_BINARY,
-          NETMON_ECHO_BINARY};
+  return {NETMON_MANAGER_BINARY, NETMON_MONITOR_BINARY, NETMON_BROKER_BINARY,
+          NETMON_LOGGER_BINARY,  NETMON_ECHO_BINARY,    NETMON_PROBE_BINARY};
 }
 
 TEST(CommandLine, EveryProgramExitsZeroAfterHelp) {
