@@ -2,6 +2,8 @@
 // Signals taken by a thread that waits for them instead of by handlers: they
 // are blocked before any thread starts, every thread inherits the mask, and
 // only the waiting thread sees them (no async-signal-safety to worry about).
+// The destructor puts the mask back, so a program run in-process (a test
+// calling <program>_main) leaves its caller's threads as it found them.
 
 #include <pthread.h>
 #include <signal.h>
@@ -23,6 +25,15 @@ class SignalWaiter {
       sigaddset(&signals_, signal);
     pthread_sigmask(SIG_BLOCK, &signals_, &previous_);
   }
+  // Takes the signals that came after the last wait (a second Ctrl+C while
+  // stopping) so that unblocking them cannot kill the process, then restores
+  // the mask the constructor found. Destroy after the threads it started.
+  ~SignalWaiter() {
+    const timespec now{0, 0};
+    while (sigtimedwait(&signals_, nullptr, &now) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+  }
   SignalWaiter(const SignalWaiter&) = delete;
   SignalWaiter& operator=(const SignalWaiter&) = delete;
 
@@ -41,10 +52,6 @@ class SignalWaiter {
     if (received < 0) return std::nullopt;
     return received;
   }
-
-  // Puts the calling thread's mask back as it was before the constructor,
-  // for code that must leave its caller as it found it.
-  void restore() const { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
 
  private:
   sigset_t signals_;

@@ -6,15 +6,11 @@
 #include <sstream>
 
 #include "common/check_parser.hpp"
+#include "common/protocol/monitor_name.hpp"
 #include "monitor/checks/check_registry.hpp"
 
 namespace netmon::manager {
 namespace {
-
-bool name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.';
-}
 
 // A type's parameter error reads "check 'ID': FIELD ...": point at FIELD's own
 // line when the check is written in block style, else at the check.
@@ -73,15 +69,6 @@ Expected<std::vector<CheckSpec>> monitor_checks(const YAML::Node& body, const st
 
 }  // namespace
 
-std::string monitor_name_problem(std::string_view name) {
-  if (name.empty()) return "is empty";
-  if (name.size() > kMaxMonitorNameLength) return "is longer than 64 characters";
-  for (const char c : name) {
-    if (!name_char(c)) return "may only use A-Z a-z 0-9 - _ .";
-  }
-  return {};
-}
-
 Expected<ManagerConfig> parse_manager_config(std::string_view text, std::string_view source_name) {
   const std::string source(source_name);
   YAML::Node root;
@@ -117,9 +104,8 @@ Expected<ManagerConfig> parse_manager_config(std::string_view text, std::string_
   ManagerConfig config;
   for (const auto& entry : monitors) {
     const std::string name = entry.first.as<std::string>("");
-    if (const std::string problem = monitor_name_problem(name); !problem.empty()) {
-      return Error{yaml_location(source_name, entry.first) + "monitor name '" + name + "' " +
-                   problem + " (use 1..64 of A-Z a-z 0-9 - _ .)"};
+    if (auto valid = protocol::check_monitor_name(name); !valid) {
+      return Error{yaml_location(source_name, entry.first) + valid.error().message};
     }
     auto checks = monitor_checks(entry.second, name, defaults, source_name);
     if (!checks) return checks.error();

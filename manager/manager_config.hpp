@@ -22,16 +22,10 @@
 
 namespace netmon::manager {
 
-inline constexpr std::size_t kMaxMonitorNameLength = 64;
-
 struct ManagerConfig {
   // Monitor name -> its checks, in file order.
   std::map<std::string, std::vector<CheckSpec>, std::less<>> monitors;
 };
-
-// "" when `name` is a valid monitor name (1..64 of A-Z a-z 0-9 - _ .),
-// otherwise the reason.
-std::string monitor_name_problem(std::string_view name);
 
 Expected<ManagerConfig> parse_manager_config(std::string_view text, std::string_view source_name);
 Expected<ManagerConfig> load_manager_config(const std::filesystem::path& path);

@@ -14,6 +14,7 @@
 #include "common/log_limiter.hpp"
 #include "common/logging.hpp"
 #include "common/protocol/codec.hpp"
+#include "common/protocol/monitor_name.hpp"
 #include "common/protocol/zmq_sockets.hpp"
 #include "monitor/agent/data_dir.hpp"
 #include "monitor/agent/engine_thread.hpp"
@@ -36,7 +37,6 @@ constexpr std::chrono::seconds kWarningInterval{1};
 constexpr std::size_t kMaxControlPerTurn = 1000;
 // Results committed in one outbox transaction at most.
 constexpr std::size_t kMaxResultsPerCommit = 20'000;
-constexpr std::size_t kMaxNameLength = 64;
 constexpr std::size_t kMaxIdsInLogLine = 20;
 constexpr std::uint32_t kMinHeartbeatMs = 10;
 constexpr std::uint32_t kMaxHeartbeatMs = 3'600'000;
@@ -46,22 +46,11 @@ constexpr std::chrono::milliseconds kMaxCommitRetry{1000};
 constexpr std::size_t kMaxOutboxErrorBytes = 200;
 constexpr const char* kShedReason = "outbox_error";
 
-bool valid_name(const std::string& name) {
-  if (name.empty() || name.size() > kMaxNameLength) return false;
-  for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // The options, checked before anything touches the data dir.
 MonitorOptions validated(MonitorOptions options) {
   if (options.name.empty()) throw std::runtime_error("--name is required (e.g. --name edge-1)");
-  if (!valid_name(options.name)) {
-    throw std::runtime_error("--name '" + options.name +
-                             "': use 1..64 characters of A-Z a-z 0-9 - _ .");
+  if (auto valid = protocol::check_monitor_name(options.name); !valid) {
+    throw std::runtime_error("--name: " + valid.error().message);
   }
   if (options.data_dir.empty()) {
     throw std::runtime_error(

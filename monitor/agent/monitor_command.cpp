@@ -6,9 +6,9 @@
 #include <charconv>
 #include <csignal>
 
-#include "common/command_line.hpp"
 #include "common/duration.hpp"
 #include "common/logging.hpp"
+#include "common/protocol/monitor_name.hpp"
 #include "common/signal_wait.hpp"
 
 namespace netmon::agent {
@@ -43,31 +43,29 @@ constexpr const char* kFooter =
     "Exit status: 0 after a clean stop, 1 when the monitor cannot start (data dir, endpoints)\n"
     "or stopped on an internal error (an outbox it cannot read), 2 for usage errors.\n";
 
+constexpr const char* kProgram = "netmon-monitor";
+
 constexpr std::chrono::milliseconds kFailureCheckInterval{200};
 
 struct RawArgs {
   std::string max_records;
   std::string max_age;
-  std::string sync = "full";
   std::string synthetic;
 };
 
-ParsedMonitorCommand usage_error(const std::string& message) {
-  ParsedMonitorCommand parsed;
-  parsed.exit_code = kExitUsage;
-  parsed.message = "netmon-monitor: " + message + "\nRun 'netmon-monitor --help' for usage.\n";
-  return parsed;
+CommandExit usage_error(const std::string& problem) {
+  return netmon::usage_error(kProgram, problem);
 }
 
 }  // namespace
 
-ParsedMonitorCommand parse_monitor_args(int argc, const char* const* argv) {
-  MonitorOptions options;
+ParsedCommand<MonitorCommand> parse_monitor_args(int argc, const char* const* argv) {
+  MonitorCommand command;
+  MonitorOptions& options = command.options;
   RawArgs raw;
-  std::string log_level = "info";
   std::string data_dir;
   std::string produced_log;
-  CLI::App app(kDescription, "netmon-monitor");
+  CLI::App app(kDescription, kProgram);
   app.footer(kFooter);
   app.add_option("--name", options.name,
                  "This monitor's name: its checks are the manager config's monitors.NAME "
@@ -88,11 +86,9 @@ ParsedMonitorCommand parse_monitor_args(int argc, const char* const* argv) {
                  "Oldest an unacknowledged record may get: 30s, 12h, 7d ... [default: 7d]; "
                  "counts the time the monitor runs (a wall-clock step ages nothing)")
       ->type_name("DURATION");
-  app.add_option("--sync", raw.sync,
-                 "Outbox durability: full survives power loss, normal only a crash of the "
-                 "process (faster)")
-      ->capture_default_str()
-      ->type_name("full|normal");
+  add_sync_option(app, options.synchronous,
+                  "Outbox durability: full survives power loss, normal only a crash of the "
+                  "process (faster)");
   app.add_option("--synthetic", raw.synthetic,
                  "Emit RATE synthetic results/s instead of running checks (benchmarks)")
       ->type_name("RATE");
@@ -100,15 +96,10 @@ ParsedMonitorCommand parse_monitor_args(int argc, const char* const* argv) {
                  "Append '<epoch> <seq>' per committed record to FILE (tests compare it with "
                  "'netmon-manager export')")
       ->type_name("FILE");
-  add_log_level_option(app, log_level);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    ParsedMonitorCommand parsed;
-    parsed.message = app.help();
-    return parsed;
-  } catch (const CLI::ParseError& e) {
-    return usage_error(e.what());
+  add_log_level_option(app, command.log_level);
+  if (auto stop = parse_command_line(app, argc, argv)) return *stop;
+  if (auto valid = protocol::check_monitor_name(options.name); !valid) {
+    return usage_error("--name: " + valid.error().message);
   }
   options.data_dir = data_dir;
   options.produced_log = produced_log;
@@ -131,13 +122,6 @@ ParsedMonitorCommand parse_monitor_args(int argc, const char* const* argv) {
     }
     options.outbox_max_age = std::chrono::duration_cast<std::chrono::seconds>(*age);
   }
-  if (raw.sync == "full") {
-    options.synchronous = sqlite::Synchronous::kFull;
-  } else if (raw.sync == "normal") {
-    options.synchronous = sqlite::Synchronous::kNormal;
-  } else {
-    return usage_error("--sync '" + raw.sync + "': use full or normal");
-  }
   if (!raw.synthetic.empty()) {
     double rate = 0;
     const auto& text = raw.synthetic;
@@ -147,19 +131,13 @@ ParsedMonitorCommand parse_monitor_args(int argc, const char* const* argv) {
     }
     options.synthetic_rate = rate;
   }
-  ParsedMonitorCommand parsed;
-  parsed.options = std::move(options);
-  parsed.log_level = log_level;
-  return parsed;
+  return command;
 }
 
 int monitor_main(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
-  ParsedMonitorCommand parsed = parse_monitor_args(argc, argv);
-  if (!parsed.options) {
-    (parsed.exit_code == kExitOk ? out : err) << parsed.message << std::flush;
-    return parsed.exit_code;
-  }
-  setup_logging(parsed.log_level);
+  ParsedCommand<MonitorCommand> parsed = parse_monitor_args(argc, argv);
+  if (!parsed.options) return print_exit(parsed, out, err);
+  setup_logging(parsed.options->log_level);
 
   // A file size limit (ulimit -f) is then a write error the outbox handles
   // like a full disk, not a signal that kills the monitor.
@@ -168,10 +146,9 @@ int monitor_main(int argc, const char* const* argv, std::ostream& out, std::ostr
   // inherits the mask and only the wait below sees them.
   const SignalWaiter signals({SIGINT, SIGTERM});
 
-  int status = kExitOk;
   try {
     zmq::context_t context;
-    MonitorAgent agent(context, std::move(*parsed.options));
+    MonitorAgent agent(context, std::move(parsed.options->options));
     agent.start();
     // Woken by a stop signal, or now and then to see whether the agent died.
     std::optional<int> received;
@@ -180,15 +157,14 @@ int monitor_main(int argc, const char* const* argv, std::ostream& out, std::ostr
     if (received) component_logger("monitor")->info("stopping on signal {}", *received);
     agent.stop();
     if (const auto failure = agent.failure()) {
-      err << "netmon-monitor: stopped on an internal error: " << *failure << "\n" << std::flush;
-      status = kExitFailure;
+      err << kProgram << ": stopped on an internal error: " << *failure << "\n" << std::flush;
+      return kExitFailure;
     }
   } catch (const std::exception& e) {
-    err << "netmon-monitor: " << e.what() << "\n" << std::flush;
-    status = kExitFailure;
+    err << kProgram << ": " << e.what() << "\n" << std::flush;
+    return kExitFailure;
   }
-  signals.restore();
-  return status;
+  return kExitOk;
 }
 
 }  // namespace netmon::agent

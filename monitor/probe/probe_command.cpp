@@ -32,11 +32,8 @@ std::string banner(const ProbeOptions& options) {
 }  // namespace
 
 int probe_main(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
-  ParsedCommand parsed = parse_probe_args(argc, argv);
-  if (!parsed.options) {
-    (parsed.exit_code == 0 ? out : err) << parsed.message << std::flush;
-    return parsed.exit_code;
-  }
+  ParsedCommand<ProbeOptions> parsed = parse_probe_args(argc, argv);
+  if (!parsed.options) return print_exit(parsed, out, err);
   setup_logging("warn");
   for (const std::string& note : parsed.options->notes)
     err << "netmon-probe: note: " << note << "\n";
@@ -49,7 +46,7 @@ int probe_main(int argc, const char* const* argv, std::ostream& out, std::ostrea
   out << format_statistics(session.statistics(), session.summary_title()) << std::flush;
   if (auto written = session.write_output(); !written) {
     err << "netmon-probe: " << written.error().message << "\n";
-    return 1;
+    return kExitFailure;
   }
   if (!session.options().output_path.empty()) {
     out << "results written to " << session.options().output_path << "\n" << std::flush;

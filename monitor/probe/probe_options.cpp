@@ -82,9 +82,8 @@ struct RawArgs {
   bool verbose = false;
 };
 
-ParsedCommand usage_error(const std::string& message) {
-  return ParsedCommand{std::nullopt, kUsageExitCode,
-                       "netmon-probe: " + message + "\nRun 'netmon-probe --help' for usage.\n"};
+CommandExit usage_error(const std::string& problem) {
+  return netmon::usage_error("netmon-probe", problem);
 }
 
 std::unique_ptr<CLI::App> make_app(RawArgs& raw) {
@@ -299,7 +298,7 @@ void dedupe(std::vector<T>& values) {
   values = std::move(unique);
 }
 
-ParsedCommand validate(RawArgs& raw) {
+ParsedCommand<ProbeOptions> validate(RawArgs& raw) {
   ProbeOptions options;
   options.verbose = raw.verbose;
   options.ping = !raw.no_ping;
@@ -363,25 +362,19 @@ ParsedCommand validate(RawArgs& raw) {
     return usage_error(ok.error().message);
   }
   if (options.checks.empty()) return usage_error("nothing to probe: the check files are empty");
-  return ParsedCommand{std::move(options), 0, {}};
+  return options;
 }
 
 }  // namespace
 
-ParsedCommand parse_probe_args(int argc, const char* const* argv) {
+ParsedCommand<ProbeOptions> parse_probe_args(int argc, const char* const* argv) {
   RawArgs raw;
   const auto app = make_app(raw);
-  try {
-    app->parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    return ParsedCommand{std::nullopt, 0, app->help()};
-  } catch (const CLI::ParseError& e) {
-    return usage_error(e.what());
-  }
+  if (auto stop = parse_command_line(*app, argc, argv)) return *stop;
   return validate(raw);
 }
 
-ParsedCommand parse_probe_args(const std::vector<std::string>& args) {
+ParsedCommand<ProbeOptions> parse_probe_args(const std::vector<std::string>& args) {
   std::vector<const char*> argv{"netmon-probe"};
   for (const std::string& arg : args)
     argv.push_back(arg.c_str());

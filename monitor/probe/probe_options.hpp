@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "common/command_line.hpp"
 #include "monitor/checks/check_registry.hpp"
 
 namespace netmon::probe {
 
 inline constexpr std::chrono::milliseconds kDefaultInterval{1000};
 inline constexpr std::chrono::milliseconds kMaxDefaultTimeout{3000};
-inline constexpr int kUsageExitCode = 2;
 
 // One check of the session and where its figures are summed up.
 struct ProbeCheck {
@@ -38,16 +38,8 @@ struct ProbeOptions {
   std::vector<std::string> notes;  // adjustments the user should know about (stderr)
 };
 
-// Either options to run, or an exit: --help (code 0, text for stdout) or a
-// usage error (code 2, text for stderr).
-struct ParsedCommand {
-  std::optional<ProbeOptions> options;
-  int exit_code = 0;
-  std::string message;
-};
-
-ParsedCommand parse_probe_args(int argc, const char* const* argv);
+ParsedCommand<ProbeOptions> parse_probe_args(int argc, const char* const* argv);
 // `args` without the program name; for tests.
-ParsedCommand parse_probe_args(const std::vector<std::string>& args);
+ParsedCommand<ProbeOptions> parse_probe_args(const std::vector<std::string>& args);
 
 }  // namespace netmon::probe

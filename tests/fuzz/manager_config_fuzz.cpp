@@ -9,6 +9,7 @@
 
 #include "common/protocol/check_codec.hpp"
 #include "common/protocol/codec.hpp"
+#include "common/protocol/monitor_name.hpp"
 #include "manager/manager_config.hpp"
 #include "monitor/checks/check_registry.hpp"
 #include "tests/fuzz/check_wire.hpp"
@@ -25,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   for (const auto& [name, specs] : config->monitors) {
-    fuzz::require(manager::monitor_name_problem(name).empty(), "monitor names are valid");
+    fuzz::require(protocol::check_monitor_name(name).ok(), "monitor names are valid");
     std::set<std::string> ids;
     for (const CheckSpec& spec : specs) {
       fuzz::require(ids.insert(spec.id).second, "ids are unique per monitor");

@@ -1,6 +1,9 @@
 // netmon-manager as a real process: --check-config, ready/SIGHUP/SIGTERM,
 // export while the manager runs and after, and the exit codes (0 ok,
-// 1 runtime failure, 2 usage or config error).
+// 1 runtime failure, 2 usage or config error); and manager_main in-process:
+// --help, usage errors, --check-config and export.
+
+#include "manager/manager_command.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +13,7 @@
 
 #include "manager/result_store.hpp"
 #include "tests/manager/manager_test_support.hpp"
+#include "tests/support/command_run.hpp"
 
 namespace netmon::manager {
 namespace {
@@ -47,6 +51,10 @@ class ManagerCommand : public ::testing::Test {
     store.insert(id, testing::result_record("edge-1", "e", 1, "port-9"), 1);
     store.insert(id, testing::result_record("edge-1", "e", 2, "port-9"), 1);
     transaction.commit();
+  }
+
+  static netmon::testing::CommandRun run_main(const std::vector<std::string>& args) {
+    return netmon::testing::run_command(manager_main, "netmon-manager", args);
   }
 
   testing::ManagerSetup setup_;
@@ -129,6 +137,54 @@ TEST_F(ManagerCommand, UsageErrorsExitTwoAndRuntimeFailuresExitOne) {
   auto taken = run(args, "taken.log");
   EXPECT_EQ(taken.wait_exit(kExitDeadline), 1);
   EXPECT_NE(taken.log().find("--control"), std::string::npos) << taken.log();
+}
+
+TEST_F(ManagerCommand, HelpOfTheProgramAndOfExportExitsZeroOnOut) {
+  const auto help = run_main({"--help"});
+  EXPECT_EQ(help.exit_code, kExitOk);
+  EXPECT_NE(help.out.find("--check-config"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("--sync full|normal=full"), std::string::npos) << help.out;
+  EXPECT_EQ(help.err, "");
+
+  const auto export_help = run_main({"export", "--help"});
+  EXPECT_EQ(export_help.exit_code, kExitOk);
+  EXPECT_NE(export_help.out.find("--since"), std::string::npos) << export_help.out;
+}
+
+TEST_F(ManagerCommand, UsageErrorsExitTwoNamingTheOptionInProcess) {
+  const std::string config = setup_.config_file().string();
+  const std::string data_dir = setup_.data_dir().string();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--bogus"}, "--bogus"},
+      {{"--config", config}, "--data-dir"},
+      {{"--config", config, "--data-dir", data_dir, "--sync", "sometimes"}, "--sync"},
+      {{"--config", config, "--data-dir", data_dir, "--heartbeat", "soon"}, "--heartbeat"},
+      {{"--config", config, "--data-dir", data_dir, "--status-interval", "x"}, "--status-interval"},
+      {{"--config", config, "--log-level", "loud", "--check-config"}, "--log-level"},
+  };
+  for (const auto& [args, option] : cases) {
+    const auto run = run_main(args);
+    EXPECT_EQ(run.exit_code, kExitUsage) << option;
+    EXPECT_EQ(run.err.rfind("netmon-manager: ", 0), 0u) << run.err;
+    EXPECT_NE(run.err.find(option), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find("Run 'netmon-manager --help' for usage."), std::string::npos) << run.err;
+  }
+  const auto format = run_main({"export", "--data-dir", data_dir, "--format", "xml"});
+  EXPECT_EQ(format.exit_code, kExitUsage);
+  EXPECT_EQ(format.err,
+            "netmon-manager export: --format 'xml' is unknown (allowed: json, jsonl)\n"
+            "Run 'netmon-manager export --help' for usage.\n");
+}
+
+TEST_F(ManagerCommand, ChecksTheConfigAndExportsInProcess) {
+  const auto valid = run_main({"--config", setup_.config_file().string(), "--check-config"});
+  EXPECT_EQ(valid.exit_code, kExitOk) << valid.err;
+  EXPECT_EQ(valid.out, setup_.config_file().string() + ": valid, 2 monitors\n");
+
+  store_two_results();
+  const auto exported = run_main({"export", "--data-dir", setup_.data_dir().string()});
+  EXPECT_EQ(exported.exit_code, kExitOk) << exported.err;
+  EXPECT_EQ(json_lines(exported.out).size(), 2u) << exported.out;
 }
 
 }  // namespace

@@ -1,6 +1,10 @@
 // netmon-logger as a real process: ready once connected, lines to a rotated
-// --output file, SIGTERM exits 0 with a summary line, bad flags exit 2.
+// --output file, SIGTERM exits 0 with a summary line; and logger_main
+// in-process: --help, usage errors (exit 2), an unusable --broker (exit 1).
+#include "broker/logger/logger_command.hpp"
+
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <csignal>
 #include <fstream>
@@ -10,6 +14,7 @@
 #include "common/protocol/codec.hpp"
 #include "tests/broker/logger/logger_test_support.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/command_run.hpp"
 
 namespace netmon::logger {
 namespace {
@@ -76,18 +81,36 @@ TEST(LoggerCommand, PrintsReadyWritesRotatedJsonLinesAndExitsZeroOnSigterm) {
   EXPECT_GE(edge_1, static_cast<std::size_t>(kLast));
 }
 
-TEST(LoggerCommand, RefusesABadStatusWithUsageExitCode) {
-  TempDir dir("netmon-logger-command-");
-  ChildProcess logger(NETMON_LOGGER_BINARY, {"--status", "sideways"}, dir / "logger.log");
-  EXPECT_EQ(logger.wait_exit(kDeadline), 2);
-  EXPECT_NE(logger.log().find("--status"), std::string::npos) << logger.log();
+netmon::testing::CommandRun run_logger(const std::vector<std::string>& args) {
+  return netmon::testing::run_command(logger_main, "netmon-logger", args);
 }
 
-TEST(LoggerCommand, NamesTheBrokerFlagForAnUnusableEndpoint) {
-  TempDir dir("netmon-logger-command-");
-  ChildProcess logger(NETMON_LOGGER_BINARY, {"--broker", "nonsense"}, dir / "logger.log");
-  EXPECT_EQ(logger.wait_exit(kDeadline), 1);
-  EXPECT_NE(logger.log().find("--broker nonsense"), std::string::npos) << logger.log();
+TEST(LoggerCommand, HelpExitsZeroAndPrintsTheUsageOnOut) {
+  const auto run = run_logger({"--help"});
+  EXPECT_EQ(run.exit_code, kExitOk);
+  EXPECT_NE(run.out.find("--max-bytes"), std::string::npos) << run.out;
+  EXPECT_EQ(run.err, "");
+}
+
+TEST(LoggerCommand, UsageErrorsExitTwoNamingTheOptionInProcess) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--bogus"}, {"--status", "sideways"}, {"--keep", "0"}, {"--log-level", "loud"}}) {
+    const auto run = run_logger(args);
+    EXPECT_EQ(run.exit_code, kExitUsage) << args[0];
+    EXPECT_EQ(run.err.rfind("netmon-logger: ", 0), 0u) << run.err;
+    EXPECT_NE(run.err.find(args[0]), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find("Run 'netmon-logger --help' for usage."), std::string::npos) << run.err;
+  }
+}
+
+TEST(LoggerCommand, AnUnusableBrokerExitsOneAndLeavesTheSignalMaskAsItWas) {
+  const auto run = run_logger({"--broker", "nonsense"});
+  EXPECT_EQ(run.exit_code, kExitFailure);
+  EXPECT_NE(run.err.find("--broker nonsense"), std::string::npos) << run.err;
+  sigset_t mask;
+  pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+  EXPECT_FALSE(sigismember(&mask, SIGTERM));
+  EXPECT_FALSE(sigismember(&mask, SIGINT));
 }
 
 }  // namespace

@@ -1,13 +1,15 @@
 #include "monitor/agent/monitor_command.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
+#include <csignal>
 #include <sstream>
 
 namespace netmon::agent {
 namespace {
 
-ParsedMonitorCommand parse(std::vector<const char*> args) {
+ParsedCommand<MonitorCommand> parse(std::vector<const char*> args) {
   args.insert(args.begin(), "netmon-monitor");
   return parse_monitor_args(static_cast<int>(args.size()), args.data());
 }
@@ -34,7 +36,7 @@ TEST(MonitorCommand, MapsEveryFlagOntoTheOptions) {
                        "--log-level",
                        "debug"});
   ASSERT_TRUE(parsed.options) << parsed.message;
-  const MonitorOptions& options = *parsed.options;
+  const MonitorOptions& options = parsed.options->options;
   EXPECT_EQ(options.name, "edge-1");
   EXPECT_EQ(options.data_dir, "/tmp/x");
   EXPECT_EQ(options.manager, "tcp://127.0.0.1:6000");
@@ -44,17 +46,17 @@ TEST(MonitorCommand, MapsEveryFlagOntoTheOptions) {
   EXPECT_EQ(options.synchronous, sqlite::Synchronous::kNormal);
   EXPECT_EQ(options.synthetic_rate, 2500.0);
   EXPECT_EQ(options.produced_log, "/tmp/p.log");
-  EXPECT_EQ(parsed.log_level, "debug");
+  EXPECT_EQ(parsed.options->log_level, "debug");
 }
 
 TEST(MonitorCommand, DefaultsToLoopbackEndpointsFullSyncAndASevenDayOutbox) {
   auto parsed = parse({"--name", "edge-1", "--data-dir", "d"});
   ASSERT_TRUE(parsed.options) << parsed.message;
-  EXPECT_EQ(parsed.options->manager, "tcp://127.0.0.1:5555");
-  EXPECT_EQ(parsed.options->broker, "tcp://127.0.0.1:5556");
-  EXPECT_EQ(parsed.options->synchronous, sqlite::Synchronous::kFull);
-  EXPECT_EQ(parsed.options->outbox_max_age, std::chrono::hours(24 * 7));
-  EXPECT_EQ(parsed.options->outbox_max_records, 1'000'000u);
+  EXPECT_EQ(parsed.options->options.manager, "tcp://127.0.0.1:5555");
+  EXPECT_EQ(parsed.options->options.broker, "tcp://127.0.0.1:5556");
+  EXPECT_EQ(parsed.options->options.synchronous, sqlite::Synchronous::kFull);
+  EXPECT_EQ(parsed.options->options.outbox_max_age, std::chrono::hours(24 * 7));
+  EXPECT_EQ(parsed.options->options.outbox_max_records, 1'000'000u);
 }
 
 TEST(MonitorCommand, UsageErrorsExitTwoAndNameTheFlag) {
@@ -74,6 +76,17 @@ TEST(MonitorCommand, UsageErrorsExitTwoAndNameTheFlag) {
   }
 }
 
+TEST(MonitorCommand, ABadNameIsAUsageErrorWithTheConfigFilesText) {
+  std::ostringstream out;
+  std::ostringstream err;
+  const char* argv[] = {"netmon-monitor", "--name", "edge 1", "--data-dir", "/proc/netmon-x"};
+  EXPECT_EQ(monitor_main(5, argv, out, err), kExitUsage);
+  EXPECT_EQ(err.str(),
+            "netmon-monitor: --name: monitor name 'edge 1' may only use A-Z a-z 0-9 - _ . (use "
+            "1..64 of A-Z a-z 0-9 - _ .)\nRun 'netmon-monitor --help' for usage.\n");
+  EXPECT_TRUE(out.str().empty());
+}
+
 TEST(MonitorCommand, HelpExitsZeroAndDescribesTheOutboxAndExitStatus) {
   std::ostringstream out;
   std::ostringstream err;
@@ -90,6 +103,9 @@ TEST(MonitorCommand, AnUnusableDataDirExitsOneWithTheFlagInTheMessage) {
   const char* argv[] = {"netmon-monitor", "--name", "edge-1", "--data-dir", "/proc/netmon-x"};
   EXPECT_EQ(monitor_main(5, argv, out, err), kExitFailure);
   EXPECT_NE(err.str().find("--data-dir"), std::string::npos) << err.str();
+  sigset_t mask;
+  pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+  EXPECT_FALSE(sigismember(&mask, SIGTERM)) << "monitor_main left SIGTERM blocked";
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ namespace {
 using std::chrono::milliseconds;
 
 ProbeOptions parse_ok(const std::vector<std::string>& args) {
-  ParsedCommand parsed = parse_probe_args(args);
+  ParsedCommand<ProbeOptions> parsed = parse_probe_args(args);
   EXPECT_TRUE(parsed.options.has_value()) << parsed.message;
   if (!parsed.options) return {};
   EXPECT_EQ(parsed.exit_code, 0);
@@ -23,7 +23,7 @@ ProbeOptions parse_ok(const std::vector<std::string>& args) {
 
 // The usage error's first line, checking the exit code and the hint line.
 std::string usage_error(const std::vector<std::string>& args) {
-  const ParsedCommand parsed = parse_probe_args(args);
+  const ParsedCommand<ProbeOptions> parsed = parse_probe_args(args);
   EXPECT_FALSE(parsed.options.has_value());
   EXPECT_EQ(parsed.exit_code, 2);
   const std::string hint = "\nRun 'netmon-probe --help' for usage.\n";
@@ -159,7 +159,7 @@ TEST(ProbeOptions, LoadsCheckFilesAndLowersTimeoutsThatDoNotFitTheInterval) {
 }
 
 TEST(ProbeOptions, HelpExitsZeroAndShowsTheIssueExamples) {
-  const ParsedCommand parsed = parse_probe_args({"--help"});
+  const ParsedCommand<ProbeOptions> parsed = parse_probe_args({"--help"});
   EXPECT_FALSE(parsed.options.has_value());
   EXPECT_EQ(parsed.exit_code, 0);
   for (const char* text :

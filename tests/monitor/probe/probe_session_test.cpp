@@ -39,7 +39,7 @@ class TempDir {
 };
 
 ProbeOptions options_for(const std::vector<std::string>& args) {
-  ParsedCommand parsed = parse_probe_args(args);
+  ParsedCommand<ProbeOptions> parsed = parse_probe_args(args);
   if (!parsed.options) {
     ADD_FAILURE() << parsed.message;
     return {};

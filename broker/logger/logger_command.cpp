@@ -1,0 +1,112 @@
+#include "broker/logger/logger_command.hpp"
+
+#include <pthread.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <thread>
+
+#include "common/logging.hpp"
+#include "common/signal_wait.hpp"
+
+namespace netmon::logger {
+namespace {
+
+constexpr const char* kProgram = "netmon-logger";
+
+constexpr const char* kDescription =
+    "netmon-logger – subscribes to the broker's live results feed and prints one line per\n"
+    "result, loss record and manager event: timestamped, monitor-tagged human lines, or JSON\n"
+    "lines with --json. The live feed is not complete (it starts when the logger connects and\n"
+    "PUB/SUB drops on reconnects); a `GAP` line names every range of a monitor's sequence it\n"
+    "did not see. The manager's store is complete: `netmon-manager export`.";
+
+}  // namespace
+
+ParsedCommand<LoggerCommand> parse_logger_args(int argc, const char* const* argv) {
+  LoggerCommand command;
+  LoggerOptions& options = command.options;
+  bool json = false;
+  std::string status_text;
+  CLI::App app{kDescription, kProgram};
+  app.add_option("--broker", options.broker, "the broker's XPUB endpoint (results out)")
+      ->capture_default_str();
+  app.add_flag("--json", json, "one JSON object per line instead of human lines");
+  app.add_option("--monitor", options.filter.monitor, "only this monitor's results and events");
+  app.add_option("--check", options.filter.check,
+                 "only this check id's results and events (no GAP lines: other checks' "
+                 "sequence numbers are not seen)");
+  app.add_option("--status", status_text,
+                 "only results with this status (events, LOSS and GAP "
+                 "lines still shown)")
+      ->check(CLI::IsMember({"up", "down", "timeout", "error"}));
+  app.add_flag("--events,!--no-events", options.filter.events,
+               "show the manager's state-change events (default: on)");
+  app.add_option("--output", command.output,
+                 "write lines to FILE instead of stdout, rotated by size");
+  app.add_option("--max-bytes", command.max_bytes,
+                 "rotate --output when it would grow past this size (bytes, or 512KiB, 10MiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--keep", command.keep, "rotated files kept: FILE.1 (newest) .. FILE.N")
+      ->check(CLI::Range(1u, 1000u))
+      ->capture_default_str();
+  add_log_level_option(app, command.log_level);
+  if (auto stop = parse_command_line(app, argc, argv)) return *stop;
+  options.format = json ? OutputFormat::kJson : OutputFormat::kHuman;
+  if (!status_text.empty()) options.filter.status = parse_check_status(status_text);
+  return command;
+}
+
+int logger_main(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  ParsedCommand<LoggerCommand> parsed = parse_logger_args(argc, argv);
+  if (!parsed.options) return print_exit(parsed, out, err);
+  const LoggerCommand& command = *parsed.options;
+  setup_logging(command.log_level);
+  const auto log = component_logger("logger");
+
+  // Signals are taken by one thread with sigwait; every other thread inherits the mask.
+  const SignalWaiter signals({SIGINT, SIGTERM});
+
+  std::unique_ptr<LineSink> sink;
+  try {
+    if (command.output.empty()) {
+      sink = std::make_unique<StreamSink>(stdout);
+    } else {
+      sink = std::make_unique<RotatingFileWriter>(command.output, command.max_bytes, command.keep);
+    }
+  } catch (const std::exception& e) {
+    err << kProgram << ": " << e.what() << "\n";
+    return kExitFailure;
+  }
+
+  try {
+    zmq::context_t context;
+    LogSubscriber subscriber(context, command.options, *sink);
+    std::atomic<bool> signalled{false};
+    std::thread signal_thread([&] {
+      signals.wait();
+      signalled = true;
+      subscriber.request_stop();
+    });
+    const auto result = subscriber.run();
+    // The loop ended on its own (the output failed): release the signal thread.
+    if (!signalled) pthread_kill(signal_thread.native_handle(), SIGTERM);
+    signal_thread.join();
+    const auto stats = subscriber.stats();
+    log->info("stopped lines={} results={} events={} losses={} gaps={} missing={} malformed={}",
+              stats.lines, stats.results, stats.events, stats.losses, stats.gaps, stats.missing,
+              stats.malformed);
+    return result ? kExitOk : kExitFailure;
+  } catch (const zmq::error_t& e) {
+    err << kProgram << ": --broker " << command.options.broker << ": " << e.what()
+        << " (expected e.g. tcp://127.0.0.1:5557)\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace netmon::logger

@@ -1,0 +1,31 @@
+#pragma once
+// netmon-logger's command line: flags -> LoggerCommand, then print the live
+// feed until SIGINT/SIGTERM or the output fails. In the library so tests
+// exercise what ships.
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "broker/logger/log_subscriber.hpp"
+#include "broker/logger/rotating_file_writer.hpp"
+#include "common/command_line.hpp"
+
+namespace netmon::logger {
+
+struct LoggerCommand {
+  LoggerOptions options;
+  std::string output;  // --output FILE; empty: stdout
+  std::uint64_t max_bytes = RotatingFileWriter::kDefaultMaxBytes;
+  unsigned keep = RotatingFileWriter::kDefaultKeep;
+  std::string log_level = "info";
+};
+
+ParsedCommand<LoggerCommand> parse_logger_args(int argc, const char* const* argv);
+
+// Exit status: 0 after a clean stop, 1 when the output or --broker is
+// unusable or the output failed, 2 for usage errors. The lines go to stdout
+// (or --output); `out` gets --help, `err` the errors.
+int logger_main(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+}  // namespace netmon::logger

@@ -1,0 +1,203 @@
+#include "manager/manager_command.hpp"
+
+#include <csignal>
+#include <exception>
+
+#include "common/duration.hpp"
+#include "common/logging.hpp"
+#include "common/signal_wait.hpp"
+#include "manager/manager_config.hpp"
+
+namespace netmon::manager {
+namespace {
+
+constexpr const char* kProgram = "netmon-manager";
+constexpr const char* kExportProgram = "netmon-manager export";
+
+constexpr const char* kDescription =
+    "netmon-manager – holds the monitors' configuration and the result history.\n"
+    "Monitors connect to --control; their results arrive through the broker (embedded by\n"
+    "default: --broker-in for publishers, --broker-out for subscribers) and are stored in\n"
+    "DIR/netmon.db. SIGHUP reloads the config file; SIGINT/SIGTERM stop.\n"
+    "Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.";
+
+constexpr const char* kExportDescription =
+    "print stored results (works while the manager runs, too). Every row is printed as valid "
+    "JSON; a damaged row (text not UTF-8, NULL, wrong type, details not JSON) gets the key "
+    "\"damaged\" naming each repair, and their count goes to stderr. Exit codes: 0 every row "
+    "printed (damaged ones too), 1 the store cannot be read (what was printed stays valid "
+    "JSON), 2 usage error";
+
+struct RawArgs {
+  std::string heartbeat = "1s";
+  std::string status_interval = "10s";
+  bool external_broker = false;
+  bool check_config = false;
+  std::string since;
+  std::string format = "jsonl";
+};
+
+// --since and --format of `export`, checked before the store is opened.
+Expected<void> parse_export_args(const RawArgs& raw, ExportOptions& options) {
+  auto format = parse_export_format(raw.format);
+  if (!format) return format.error();
+  options.format = *format;
+  if (!raw.since.empty()) {
+    auto since = parse_since(raw.since, std::chrono::system_clock::now());
+    if (!since) return since.error();
+    options.since = *since;
+  }
+  return {};
+}
+
+int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err) {
+  auto counts = export_records(options, out);
+  if (!counts) {
+    err << kExportProgram << ": " << counts.error().message << "\n";
+    return kExitFailure;
+  }
+  // Damaged rows are printed (and stay in the store): a warning, not a failure,
+  // so one bad row cannot make every later export of the store fail.
+  if (counts->damaged > 0) {
+    err << kExportProgram << ": " << counts->damaged << " of " << counts->records
+        << " records are damaged in the store; they are printed with the key \"damaged\" "
+           "naming each repaired column\n";
+  }
+  return kExitOk;
+}
+
+int run_manager(const ManagerOptions& options, std::ostream& err) {
+  // The loop thread inherits the mask; signals are taken here.
+  const SignalWaiter signals({SIGINT, SIGTERM, SIGHUP});
+
+  auto log = component_logger("manager");
+  try {
+    zmq::context_t context;
+    Manager manager(context, options);
+    manager.start();
+    for (;;) {
+      // Wakes every second to notice a loop that died of a fatal error.
+      const auto received = signals.wait_for(std::chrono::seconds(1));
+      if (!received) {
+        if (manager.running()) continue;
+        log->critical("the manager loop failed; exiting");
+        return kExitFailure;
+      }
+      if (*received != SIGHUP) break;
+      if (auto reloaded = manager.reload_config(); !reloaded) {
+        log->error("config not reloaded (the running config stays): {}", reloaded.error().message);
+      }
+    }
+    manager.stop();
+    const auto stats = manager.stats();
+    log->info(
+        "stopped stored={} duplicates={} replay_requests={} malformed_control={} "
+        "malformed_results={} unknown_peers={}",
+        stats.stored, stats.duplicates, stats.replay_requests, stats.malformed_control,
+        stats.malformed_results, stats.unknown_peers);
+  } catch (const std::exception& e) {
+    err << kProgram << ": " << e.what() << "\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+ParsedCommand<ManagerCommand> parse_manager_args(int argc, const char* const* argv) {
+  ManagerCommand command;
+  ManagerOptions& options = command.options;
+  RawArgs raw;
+  CLI::App app{kDescription, kProgram};
+  app.add_option("--config", options.config_file, "config file (YAML, see CONFIGURATION.md)");
+  app.add_option("--data-dir", options.data_dir, "directory of the store (DIR/netmon.db)");
+  app.add_option("--control", options.control, "endpoint monitors connect to (ROUTER)")
+      ->capture_default_str();
+  app.add_option("--broker-in", options.broker_in, "endpoint publishers connect to")
+      ->capture_default_str();
+  app.add_option("--broker-out", options.broker_out, "endpoint subscribers connect to")
+      ->capture_default_str();
+  app.add_flag("--external-broker", raw.external_broker,
+               "connect to a running netmon-broker at --broker-in and --broker-out instead of "
+               "embedding one");
+  add_sync_option(app, options.synchronous,
+                  "store durability: full (survives power loss) or normal");
+  app.add_option("--heartbeat", raw.heartbeat,
+                 "heartbeat interval; a monitor silent for 3 intervals is LOST")
+      ->capture_default_str();
+  app.add_option("--status-interval", raw.status_interval,
+                 "how often the status table is printed; 0 turns it off")
+      ->capture_default_str();
+  app.add_flag("--check-config", raw.check_config,
+               "validate --config, print the result and exit (0 valid, 2 invalid)");
+  add_log_level_option(app, command.log_level);
+
+  CLI::App* export_command = app.add_subcommand("export", kExportDescription);
+  export_command
+      ->add_option("--data-dir", command.export_options.data_dir, "the manager's data dir")
+      ->required();
+  export_command->add_option(
+      "--since", raw.since,
+      "only results at or after TIME: RFC 3339 (2026-11-21T08:00:00Z, offsets allowed) or a "
+      "duration back from now (90s, 15m, 1h, 2d)");
+  export_command
+      ->add_option("--format", raw.format,
+                   "jsonl: one object per line; json: one array. Keys: monitor, epoch, seq, "
+                   "check, type, target, ts, status, reason, latency_ms, details (and damaged)")
+      ->capture_default_str();
+  app.require_subcommand(0, 1);
+  if (auto stop = parse_command_line(app, argc, argv)) return *stop;
+
+  if (export_command->parsed()) {
+    if (auto ok = parse_export_args(raw, command.export_options); !ok) {
+      return usage_error(kExportProgram, ok.error().message);
+    }
+    command.mode = ManagerCommand::Mode::kExport;
+    return command;
+  }
+  if (options.config_file.empty() || (options.data_dir.empty() && !raw.check_config)) {
+    return usage_error(kProgram, "--config and --data-dir are required");
+  }
+  if (raw.check_config) {
+    command.mode = ManagerCommand::Mode::kCheckConfig;
+    return command;
+  }
+  options.embedded_broker = !raw.external_broker;
+  if (auto heartbeat = parse_duration(raw.heartbeat); !heartbeat) {
+    return usage_error(kProgram, "--heartbeat " + heartbeat.error().message);
+  } else {
+    options.heartbeat = *heartbeat;
+  }
+  if (raw.status_interval == "0") {
+    options.status_interval = std::chrono::milliseconds::zero();
+  } else if (auto interval = parse_duration(raw.status_interval); !interval) {
+    return usage_error(kProgram, "--status-interval " + interval.error().message);
+  } else {
+    options.status_interval = *interval;
+  }
+  return command;
+}
+
+int manager_main(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  ParsedCommand<ManagerCommand> parsed = parse_manager_args(argc, argv);
+  if (!parsed.options) return print_exit(parsed, out, err);
+  const ManagerCommand& command = *parsed.options;
+  if (command.mode == ManagerCommand::Mode::kExport) {
+    return run_export(command.export_options, out, err);
+  }
+
+  setup_logging(command.log_level);
+  const auto& config_file = command.options.config_file;
+  auto config = load_manager_config(config_file);
+  if (!config) {
+    err << config.error().message << "\n";
+    return kExitUsage;
+  }
+  if (command.mode == ManagerCommand::Mode::kCheckConfig) {
+    out << config_file.string() << ": valid, " << config->monitors.size() << " monitors\n";
+    return kExitOk;
+  }
+  return run_manager(command.options, err);
+}
+
+}  // namespace netmon::manager
