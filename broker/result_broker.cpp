@@ -19,9 +19,9 @@ std::string unique_stop_endpoint() {
 
 }  // namespace
 
-ResultBroker::ResultBroker(zmq::context_t& context, BrokerEndpoints endpoints, LocalBindings local)
-    : context_(context),
-      in_(context, zmq::socket_type::xsub),
+ResultBroker::ResultBroker(zmq::context_t& context, const BrokerEndpoints& endpoints,
+                           const LocalBindings& local)
+    : in_(context, zmq::socket_type::xsub),
       out_(context, zmq::socket_type::xpub),
       stop_receiver_(context, zmq::socket_type::pair),
       stop_sender_(context, zmq::socket_type::pair) {
@@ -93,7 +93,7 @@ void ResultBroker::run() {
     if (items[1].revents & ZMQ_POLLIN) {
       // Subscriptions stop here: upstream already sends everything.
       while (out_.recv(part, zmq::recv_flags::dontwait)) {
-        if (part.size() >= 1 && (part.data<char>()[0] == 0 || part.data<char>()[0] == 1)) {
+        if (!part.empty() && (part.data<char>()[0] == 0 || part.data<char>()[0] == 1)) {
           ++subscriptions_;
         } else {
           ++dropped_;

@@ -40,7 +40,8 @@ class ResultBroker {
  public:
   // Binds both sockets (throws zmq::error_t when an endpoint cannot be bound)
   // and starts forwarding on its own thread.
-  ResultBroker(zmq::context_t& context, BrokerEndpoints endpoints, LocalBindings local = {});
+  ResultBroker(zmq::context_t& context, const BrokerEndpoints& endpoints,
+               const LocalBindings& local = {});
   ResultBroker(const ResultBroker&) = delete;
   ResultBroker& operator=(const ResultBroker&) = delete;
   ~ResultBroker();  // stops and joins
@@ -56,7 +57,6 @@ class ResultBroker {
  private:
   void run();
 
-  zmq::context_t& context_;
   zmq::socket_t in_;
   zmq::socket_t out_;
   zmq::socket_t stop_receiver_;
