@@ -6,8 +6,8 @@
 
 #include "common/logging.hpp"
 #include "monitor/agent/synthetic_generator.hpp"
-#include "monitor/check_engine.hpp"
 #include "monitor/checks/check_registry.hpp"
+#include "monitor/engine/check_engine.hpp"
 
 namespace netmon::agent {
 namespace {

@@ -16,10 +16,10 @@
 #include "common/check_result.hpp"
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
-#include "monitor/check_scheduler.hpp"
 #include "monitor/checks/check_runner.hpp"
 #include "monitor/checks/probe_env.hpp"
-#include "monitor/lateness_histogram.hpp"
+#include "monitor/engine/check_scheduler.hpp"
+#include "monitor/engine/lateness_histogram.hpp"
 
 namespace netmon {
 
