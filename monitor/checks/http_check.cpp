@@ -13,8 +13,8 @@
 #include <optional>
 
 #include "common/param_reader.hpp"
-#include "monitor/checks/curl_multi.hpp"
-#include "monitor/checks/socket_errors.hpp"
+#include "monitor/checks/net/curl_multi.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
 
 namespace netmon::checks {
 namespace {

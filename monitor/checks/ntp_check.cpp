@@ -9,8 +9,8 @@
 #include <span>
 
 #include "common/param_reader.hpp"
-#include "monitor/checks/socket_errors.hpp"
-#include "monitor/checks/udp_socket.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
+#include "monitor/checks/net/udp_socket.hpp"
 
 namespace netmon::checks {
 namespace {

@@ -10,7 +10,7 @@
 #include <typeindex>
 #include <unordered_map>
 
-#include "monitor/checks/host_resolver.hpp"
+#include "monitor/checks/net/host_resolver.hpp"
 
 namespace netmon::checks {
 

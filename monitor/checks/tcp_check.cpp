@@ -5,8 +5,8 @@
 #include <asio/write.hpp>
 
 #include "common/param_reader.hpp"
-#include "monitor/checks/excerpt.hpp"
-#include "monitor/checks/socket_errors.hpp"
+#include "monitor/checks/net/excerpt.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
 
 namespace netmon::checks {
 namespace {

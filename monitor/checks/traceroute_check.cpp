@@ -6,8 +6,8 @@
 
 #include "common/duration.hpp"
 #include "common/param_reader.hpp"
-#include "monitor/checks/icmp_socket.hpp"
-#include "monitor/checks/socket_errors.hpp"
+#include "monitor/checks/net/icmp_socket.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
 
 namespace netmon::checks {
 namespace {

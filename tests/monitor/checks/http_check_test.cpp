@@ -7,7 +7,7 @@
 
 #include "monitor/checks/check_registry.hpp"
 #include "monitor/checks/check_runner.hpp"
-#include "monitor/checks/curl_multi.hpp"
+#include "monitor/checks/net/curl_multi.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/probe_harness.hpp"

@@ -1,4 +1,4 @@
-#include "monitor/checks/icmp_socket.hpp"
+#include "monitor/checks/net/icmp_socket.hpp"
 
 #include <arpa/inet.h>
 #include <linux/errqueue.h>

@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "common/expected.hpp"
-#include "monitor/checks/host_resolver.hpp"
+#include "monitor/checks/net/host_resolver.hpp"
 
 namespace netmon {
 class ParamReader;

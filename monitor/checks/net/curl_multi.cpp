@@ -1,4 +1,4 @@
-#include "monitor/checks/curl_multi.hpp"
+#include "monitor/checks/net/curl_multi.hpp"
 
 #include <unistd.h>
 
