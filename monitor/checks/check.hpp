@@ -3,9 +3,9 @@
 //
 //   CheckType  – a registry row: name + parse function.
 //   Check      – a validated, immutable check of one type (made once by parse).
-//   Probe      – one run of a check: speaks the protocol on the loop and calls
+//   CheckRun   – one run of a check: speaks the protocol on the loop and calls
 //                finish() exactly once. The runner (check_runner.hpp) owns the
-//                deadline, timings, ids and timestamps; a probe never blocks.
+//                deadline, timings, ids and timestamps; a run never blocks.
 //
 // A target being down is a measurement (kDown with a stable reason token);
 // kError means netmon could not measure at all and should be rare and loud.
@@ -21,7 +21,7 @@
 #include "common/check_result.hpp"
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
-#include "monitor/checks/probe_env.hpp"
+#include "monitor/checks/check_run_env.hpp"
 
 namespace netmon::checks {
 
@@ -41,13 +41,13 @@ Outcome failure(std::string reason, std::string error);
 
 enum class Phase { kResolve, kConnect, kTls, kFirstByte };
 
-class Probe : public std::enable_shared_from_this<Probe> {
+class CheckRun : public std::enable_shared_from_this<CheckRun> {
  public:
   using Completion = std::function<void(Outcome, const PhaseTimings&)>;
 
-  virtual ~Probe() = default;
-  Probe(const Probe&) = delete;
-  Probe& operator=(const Probe&) = delete;
+  virtual ~CheckRun() = default;
+  CheckRun(const CheckRun&) = delete;
+  CheckRun& operator=(const CheckRun&) = delete;
 
   // Runner only. `done` is called once, possibly inline, unless cancel() comes first.
   void start(Completion done);
@@ -60,7 +60,7 @@ class Probe : public std::enable_shared_from_this<Probe> {
   bool done() const { return done_; }
 
  protected:
-  explicit Probe(ProbeEnv& env) : env_(env) {}
+  explicit CheckRun(CheckRunEnv& env) : env_(env) {}
 
   virtual void on_start() = 0;
   virtual void on_cancel() = 0;
@@ -90,10 +90,10 @@ class Probe : public std::enable_shared_from_this<Probe> {
                             });
   }
 
-  ProbeEnv& env_;
+  CheckRunEnv& env_;
 
  private:
-  // True when the probe should go on with the answer's first address.
+  // True when the run should go on with the answer's first address.
   bool take_resolved(const Expected<HostResolver::Addresses>& answer);
 
   Completion completion_;
@@ -107,7 +107,7 @@ class Check {
   virtual ~Check() = default;
   // What is being checked, for humans and the bus: "127.0.0.1:80", a URL, "ns@server".
   virtual std::string target() const = 0;
-  virtual std::shared_ptr<Probe> make_probe(ProbeEnv& env) const = 0;
+  virtual std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const = 0;
 };
 
 using CheckPtr = std::shared_ptr<const Check>;

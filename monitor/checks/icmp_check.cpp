@@ -39,20 +39,20 @@ double to_ms(std::int64_t ns) {
   return rounded(static_cast<double>(ns) / 1e6, 1000);
 }
 
-class IcmpProbe final : public Probe, public IcmpListener {
+class IcmpRun final : public CheckRun, public IcmpListener {
  public:
-  IcmpProbe(ProbeEnv& env, std::shared_ptr<const IcmpConfig> config)
-      : Probe(env), config_(std::move(config)), timer_(env.io()) {}
+  IcmpRun(CheckRunEnv& env, std::shared_ptr<const IcmpConfig> config)
+      : CheckRun(env), config_(std::move(config)), timer_(env.io()) {}
 
  private:
   // No member initialisers: slots [0, next_) are written before they are read,
-  // so a probe does not zero room for kMaxCount echoes on every run.
+  // so a run does not zero room for kMaxCount echoes each time.
   struct Echo {
     std::uint16_t seq;
     bool pending;
   };
 
-  void on_start() override { resolve_then(config_->host, config_->family, &IcmpProbe::measure); }
+  void on_start() override { resolve_then(config_->host, config_->family, &IcmpRun::measure); }
 
   void on_cancel() override { stop(); }
 
@@ -87,7 +87,7 @@ class IcmpProbe final : public Probe, public IcmpListener {
 
     if (next_ < config_->count) {
       timer_.expires_after(config_->spacing);
-      timer_.async_wait([self = self<IcmpProbe>()](const std::error_code& ec) {
+      timer_.async_wait([self = self<IcmpRun>()](const std::error_code& ec) {
         if (ec || self->done()) return;
         self->send_next();
       });
@@ -98,7 +98,7 @@ class IcmpProbe final : public Probe, public IcmpListener {
       return;
     }
     timer_.expires_at(deadline_);
-    timer_.async_wait([self = self<IcmpProbe>()](const std::error_code& ec) {
+    timer_.async_wait([self = self<IcmpRun>()](const std::error_code& ec) {
       if (ec || self->done()) return;
       self->socket_->poll();  // replies already queued count
       if (!self->done()) self->conclude();
@@ -107,7 +107,7 @@ class IcmpProbe final : public Probe, public IcmpListener {
 
   void on_icmp_event(const IcmpEvent& event) override {
     if (done() || event.cookie >= static_cast<std::uint32_t>(next_)) return;
-    const auto keep = self<IcmpProbe>();  // finishing may drop the runner's reference
+    const auto keep = self<IcmpRun>();  // finishing may drop the runner's reference
     Echo& echo = echoes_[event.cookie];
     if (!echo.pending) return;
     echo.pending = false;
@@ -236,8 +236,8 @@ class IcmpCheck final : public Check {
   explicit IcmpCheck(IcmpConfig config)
       : config_(std::make_shared<const IcmpConfig>(std::move(config))) {}
   std::string target() const override { return config_->host; }
-  std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
-    return std::make_shared<IcmpProbe>(env, config_);
+  std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const override {
+    return std::make_shared<IcmpRun>(env, config_);
   }
 
  private:

@@ -35,7 +35,7 @@ Expected<void> CheckEngine::set_checks(const std::vector<CheckSpec>& specs) {
     }
     scheduler_.remove(slot);
     slots_[slot].active = false;
-    slots_[slot].running = false;  // a still-running probe of it reports but frees nothing
+    slots_[slot].running = false;  // a run of it still in flight reports but frees nothing
     slots_[slot].generation = 0;
     free_slots_.push_back(slot);
   }

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "monitor/checks/probe_env.hpp"
+#include "monitor/checks/check_run_env.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -30,7 +30,7 @@ int make_epoll() {
 
 }  // namespace
 
-CurlMulti::CurlMulti(ProbeEnv& env)
+CurlMulti::CurlMulti(CheckRunEnv& env)
     : io_(env.io()), epoll_(env.io(), make_epoll()), timer_(env.io()) {
   init_curl_once();
   multi_ = curl_multi_init();
@@ -83,7 +83,7 @@ void CurlMulti::release(CURL* easy) {
       epoll_.cancel();
     }
   }
-  curl_easy_reset(easy);  // also clears CURLOPT_PRIVATE and every pointer into the probe
+  curl_easy_reset(easy);  // also clears CURLOPT_PRIVATE and every pointer into the run
   if (pool_.size() < kMaxPooledHandles) {
     pool_.push_back(easy);
   } else {
@@ -197,7 +197,7 @@ void CurlMulti::wait_for_events() {
 }
 
 void CurlMulti::poll_events() {
-  const auto keep_alive = shared_from_this();  // a completion may drop the last probe
+  const auto keep_alive = shared_from_this();  // a completion may drop the last run
   const int count =
       epoll_wait(epoll_.native_handle(), events_.data(), static_cast<int>(events_.size()), 0);
   for (int i = 0; i < count; ++i) {

@@ -26,7 +26,7 @@
 
 namespace netmon::checks {
 
-class ProbeEnv;
+class CheckRunEnv;
 
 class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
  public:
@@ -48,7 +48,7 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
   static constexpr std::size_t kMaxPooledHandles = 512;
   static constexpr std::size_t kEventsPerRound = 256;
 
-  explicit CurlMulti(ProbeEnv& env);
+  explicit CurlMulti(CheckRunEnv& env);
   ~CurlMulti();
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;

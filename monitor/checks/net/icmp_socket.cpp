@@ -20,7 +20,7 @@
 #include <sstream>
 
 #include "common/param_reader.hpp"
-#include "monitor/checks/probe_env.hpp"
+#include "monitor/checks/check_run_env.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -786,7 +786,7 @@ void IcmpSocket::deliver(Slot& slot, IcmpEvent event) {
   listener->on_icmp_event(event);
 }
 
-IcmpSockets::IcmpSockets(ProbeEnv& env) : io_(env.io()) {}
+IcmpSockets::IcmpSockets(CheckRunEnv& env) : io_(env.io()) {}
 
 IcmpSockets::~IcmpSockets() {
   if (v4_.socket) v4_.socket->close();

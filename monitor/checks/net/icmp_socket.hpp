@@ -1,5 +1,5 @@
 #pragma once
-// The loop's ICMP transport, shared by every icmp and traceroute probe:
+// The loop's ICMP transport, shared by every icmp and traceroute run:
 // one socket per address family (env.shared<IcmpSockets>()), opened on first
 // use. Echo requests carry one identifier per socket and a sequence number
 // unique among the echoes in flight on it, so replies are matched by id and
@@ -41,7 +41,7 @@ class ParamReader;
 
 namespace netmon::checks {
 
-class ProbeEnv;
+class CheckRunEnv;
 
 enum class IcmpSocketKind : std::uint8_t { kDatagram, kRaw };
 std::string_view to_string(IcmpSocketKind kind);
@@ -228,13 +228,13 @@ class IcmpSocket : public std::enable_shared_from_this<IcmpSocket> {
 // The per-loop service: env.shared<IcmpSockets>().
 class IcmpSockets {
  public:
-  explicit IcmpSockets(ProbeEnv& env);
+  explicit IcmpSockets(CheckRunEnv& env);
   ~IcmpSockets();
   IcmpSockets(const IcmpSockets&) = delete;
   IcmpSockets& operator=(const IcmpSockets&) = delete;
 
   // Failed opens are retried after this long (permissions may get fixed),
-  // not by every probe.
+  // not by every run.
   static constexpr std::chrono::seconds kRetryOpenAfter{1};
 
   // The family's socket, opened on first use.

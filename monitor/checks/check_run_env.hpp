@@ -1,5 +1,5 @@
 #pragma once
-// What the engine lends every probe: the event loop, the resolver, a logger,
+// What the engine lends every run: the event loop, the resolver, a logger,
 // and per-loop shared services (one curl multi handle, one ICMP socket, ...)
 // that a check type creates lazily with shared<T>().
 
@@ -14,18 +14,18 @@
 
 namespace netmon::checks {
 
-class ProbeEnv {
+class CheckRunEnv {
  public:
-  ProbeEnv(asio::io_context& io, std::shared_ptr<spdlog::logger> log)
+  CheckRunEnv(asio::io_context& io, std::shared_ptr<spdlog::logger> log)
       : io_(io), resolver_(io), log_(std::move(log)) {}
-  ProbeEnv(const ProbeEnv&) = delete;
-  ProbeEnv& operator=(const ProbeEnv&) = delete;
+  CheckRunEnv(const CheckRunEnv&) = delete;
+  CheckRunEnv& operator=(const CheckRunEnv&) = delete;
 
   asio::io_context& io() { return io_; }
   HostResolver& resolver() { return resolver_; }
   spdlog::logger& log() { return *log_; }
 
-  // The loop's single instance of T, constructed as T(ProbeEnv&) on first use.
+  // The loop's single instance of T, constructed as T(CheckRunEnv&) on first use.
   template <class T>
   T& shared() {
     std::shared_ptr<void>& slot = shared_[std::type_index(typeid(T))];
