@@ -2,7 +2,8 @@
 // The one small interface every check type implements.
 //
 //   CheckType  – a registry row: name + parse function.
-//   Check      – a validated, immutable check of one type (made once by parse).
+//   Check      – a validated, immutable check of one type (made once by parse);
+//                every type's is a TypedCheck<Config, Run>.
 //   CheckRun   – one run of a check: speaks the protocol on the loop and calls
 //                finish() exactly once. The runner (check_runner.hpp) owns the
 //                deadline, timings, ids and timestamps; a run never blocks.
@@ -108,6 +109,25 @@ class Check {
   // What is being checked, for humans and the bus: "127.0.0.1:80", a URL, "ns@server".
   virtual std::string target() const = 0;
   virtual std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const = 0;
+};
+
+// The Check of every type: a config shared by the runs it makes. The type
+// provides `std::string target_of(const Config&)` (found by ADL) and a Run
+// constructible as Run(env, std::shared_ptr<const Config>).
+template <class Config, class Run>
+class TypedCheck final : public Check {
+ public:
+  explicit TypedCheck(Config config) : config_(std::make_shared<const Config>(std::move(config))) {}
+  explicit TypedCheck(std::shared_ptr<const Config> config) : config_(std::move(config)) {}
+
+  std::string target() const override { return target_of(*config_); }
+  std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const override {
+    return std::make_shared<Run>(env, config_);
+  }
+  const Config& config() const { return *config_; }
+
+ private:
+  std::shared_ptr<const Config> config_;
 };
 
 using CheckPtr = std::shared_ptr<const Check>;

@@ -544,23 +544,13 @@ class DnsRun final : public CheckRun {
   std::vector<std::uint8_t> reply_;
 };
 
-class DnsCheck final : public Check {
- public:
-  explicit DnsCheck(std::shared_ptr<const DnsConfig> config) : config_(std::move(config)) {}
-  std::string target() const override {
-    const bool v6 = config_->server.find(':') != std::string::npos;
-    return config_->name + "/" + std::string(config_->record->name) + "@" +
-           (v6 ? "[" + config_->server + "]" : config_->server) + ":" +
-           std::to_string(config_->port);
-  }
-  std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const override {
-    return std::make_shared<DnsRun>(env, config_);
-  }
-  const DnsConfig& config() const { return *config_; }
+std::string target_of(const DnsConfig& config) {
+  const bool v6 = config.server.find(':') != std::string::npos;
+  return config.name + "/" + std::string(config.record->name) + "@" +
+         (v6 ? "[" + config.server + "]" : config.server) + ":" + std::to_string(config.port);
+}
 
- private:
-  std::shared_ptr<const DnsConfig> config_;
-};
+using DnsCheck = TypedCheck<DnsConfig, DnsRun>;
 
 std::string allowed_record_types() {
   std::string names;

@@ -364,19 +364,9 @@ class UdpEchoRun final : public CheckRun {
 
 // ---- the checks ------------------------------------------------------------------
 
-template <class EchoRun>
-class EchoCheck final : public Check {
- public:
-  explicit EchoCheck(EchoConfig config)
-      : config_(std::make_shared<const EchoConfig>(std::move(config))) {}
-  std::string target() const override { return target_of(config_->host, config_->port); }
-  std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const override {
-    return std::make_shared<EchoRun>(env, config_);
-  }
-
- private:
-  std::shared_ptr<const EchoConfig> config_;
-};
+std::string target_of(const EchoConfig& config) {
+  return target_of(config.host, config.port);
+}
 
 Expected<EchoConfig> parse_echo_config(const CheckSpec& spec, std::size_t max_payload_bytes) {
   ParamReader params(spec);
@@ -405,13 +395,13 @@ Expected<EchoConfig> parse_echo_config(const CheckSpec& spec, std::size_t max_pa
 Expected<CheckPtr> parse_tcp_echo_check(const CheckSpec& spec) {
   auto config = parse_echo_config(spec, kMaxTcpPayloadBytes);
   if (!config) return config.error();
-  return CheckPtr(std::make_shared<EchoCheck<TcpEchoRun>>(std::move(config).value()));
+  return CheckPtr(std::make_shared<TypedCheck<EchoConfig, TcpEchoRun>>(std::move(config).value()));
 }
 
 Expected<CheckPtr> parse_udp_echo_check(const CheckSpec& spec) {
   auto config = parse_echo_config(spec, kMaxUdpPayloadBytes);
   if (!config) return config.error();
-  return CheckPtr(std::make_shared<EchoCheck<UdpEchoRun>>(std::move(config).value()));
+  return CheckPtr(std::make_shared<TypedCheck<EchoConfig, UdpEchoRun>>(std::move(config).value()));
 }
 
 }  // namespace netmon::checks

@@ -455,18 +455,11 @@ class HttpRun final : public CheckRun, public CurlMulti::Transfer {
   char error_[CURL_ERROR_SIZE] = {};
 };
 
-class HttpCheck final : public Check {
- public:
-  explicit HttpCheck(HttpConfig config)
-      : config_(std::make_shared<const HttpConfig>(std::move(config))) {}
-  std::string target() const override { return config_->url; }
-  std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const override {
-    return std::make_shared<HttpRun>(env, config_);
-  }
+std::string target_of(const HttpConfig& config) {
+  return config.url;
+}
 
- private:
-  std::shared_ptr<const HttpConfig> config_;
-};
+using HttpCheck = TypedCheck<HttpConfig, HttpRun>;
 
 // "Name: value" lines; a single string is one header (values may hold commas).
 void read_headers(ParamReader& params, const CheckSpec& spec, HttpConfig& config) {

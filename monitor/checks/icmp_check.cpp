@@ -231,18 +231,11 @@ class IcmpRun final : public CheckRun, public IcmpListener {
   std::array<std::int64_t, kMaxCount> rtts_ns_;  // [0, received_) written
 };
 
-class IcmpCheck final : public Check {
- public:
-  explicit IcmpCheck(IcmpConfig config)
-      : config_(std::make_shared<const IcmpConfig>(std::move(config))) {}
-  std::string target() const override { return config_->host; }
-  std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const override {
-    return std::make_shared<IcmpRun>(env, config_);
-  }
+std::string target_of(const IcmpConfig& config) {
+  return config.host;
+}
 
- private:
-  std::shared_ptr<const IcmpConfig> config_;
-};
+using IcmpCheck = TypedCheck<IcmpConfig, IcmpRun>;
 
 // max_loss_pct: a percentage 0..100 (fractions allowed).
 double read_max_loss(ParamReader& params) {

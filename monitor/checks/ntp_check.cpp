@@ -226,20 +226,11 @@ class NtpRun final : public CheckRun {
   std::array<std::uint8_t, 64> reply_{};
 };
 
-class NtpCheck final : public Check {
- public:
-  explicit NtpCheck(NtpConfig config)
-      : config_(std::make_shared<const NtpConfig>(std::move(config))) {}
-  std::string target() const override {
-    return config_->server + ":" + std::to_string(config_->port);
-  }
-  std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const override {
-    return std::make_shared<NtpRun>(env, config_);
-  }
+std::string target_of(const NtpConfig& config) {
+  return config.server + ":" + std::to_string(config.port);
+}
 
- private:
-  std::shared_ptr<const NtpConfig> config_;
-};
+using NtpCheck = TypedCheck<NtpConfig, NtpRun>;
 
 }  // namespace
 

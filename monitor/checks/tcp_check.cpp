@@ -119,20 +119,11 @@ class TcpRun final : public CheckRun {
   std::string received_;
 };
 
-class TcpCheck final : public Check {
- public:
-  explicit TcpCheck(TcpConfig config)
-      : config_(std::make_shared<const TcpConfig>(std::move(config))) {}
-  std::string target() const override {
-    return config_->host + ":" + std::to_string(config_->port);
-  }
-  std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const override {
-    return std::make_shared<TcpRun>(env, config_);
-  }
+std::string target_of(const TcpConfig& config) {
+  return config.host + ":" + std::to_string(config.port);
+}
 
- private:
-  std::shared_ptr<const TcpConfig> config_;
-};
+using TcpCheck = TypedCheck<TcpConfig, TcpRun>;
 
 }  // namespace
 

@@ -249,18 +249,11 @@ class TracerouteRun final : public CheckRun, public IcmpListener {
   std::error_code send_error_;
 };
 
-class TracerouteCheck final : public Check {
- public:
-  explicit TracerouteCheck(TracerouteConfig config)
-      : config_(std::make_shared<const TracerouteConfig>(std::move(config))) {}
-  std::string target() const override { return config_->host; }
-  std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const override {
-    return std::make_shared<TracerouteRun>(env, config_);
-  }
+std::string target_of(const TracerouteConfig& config) {
+  return config.host;
+}
 
- private:
-  std::shared_ptr<const TracerouteConfig> config_;
-};
+using TracerouteCheck = TypedCheck<TracerouteConfig, TracerouteRun>;
 
 }  // namespace
 

@@ -191,20 +191,11 @@ class UdpRun final : public CheckRun {
   asio::steady_timer silence_;
 };
 
-class UdpCheck final : public Check {
- public:
-  explicit UdpCheck(UdpConfig config)
-      : config_(std::make_shared<const UdpConfig>(std::move(config))) {}
-  std::string target() const override {
-    return config_->host + ":" + std::to_string(config_->port);
-  }
-  std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const override {
-    return std::make_shared<UdpRun>(env, config_);
-  }
+std::string target_of(const UdpConfig& config) {
+  return config.host + ":" + std::to_string(config.port);
+}
 
- private:
-  std::shared_ptr<const UdpConfig> config_;
-};
+using UdpCheck = TypedCheck<UdpConfig, UdpRun>;
 
 }  // namespace
 
