@@ -172,14 +172,18 @@ bool is_local_curl_failure(CURLcode code, long os_errno) {
 class HttpRun final : public CheckRun, public CurlMulti::Transfer {
  public:
   HttpRun(CheckRunEnv& env, std::shared_ptr<const HttpConfig> config)
-      : CheckRun(env),
-        config_(std::move(config)),
-        multi_(env.shared<CurlMulti>().shared_from_this()) {}
+      : CheckRun(env), config_(std::move(config)) {}
 
-  ~HttpRun() override { multi_->release(easy_); }
+  ~HttpRun() override { release_handle(); }
 
  private:
   void on_start() override {
+    auto multi = env_.open_shared<CurlMulti>();
+    if (!multi) {
+      finish(failure("curl_unavailable", multi.error().message));
+      return;
+    }
+    multi_ = std::move(multi).value();
     if (config_->host_is_literal) {
       mark(Phase::kResolve);
       start_transfer();
@@ -442,7 +446,7 @@ class HttpRun final : public CheckRun, public CurlMulti::Transfer {
   }
 
   void release_handle() {
-    multi_->release(easy_);
+    if (multi_) multi_->release(easy_);
     easy_ = nullptr;
   }
 
