@@ -2,31 +2,13 @@
 
 #include <asio/post.hpp>
 #include <future>
-#include <set>
 
 #include "common/logging.hpp"
 #include "monitor/agent/synthetic_generator.hpp"
-#include "monitor/check_engine.hpp"
 #include "monitor/checks/check_registry.hpp"
+#include "monitor/engine/check_engine.hpp"
 
 namespace netmon::agent {
-namespace {
-
-// What CheckEngine::set_checks checks, without scheduling anything.
-Expected<void> validate_only(const std::vector<CheckSpec>& specs) {
-  std::set<std::string> ids;
-  for (const CheckSpec& spec : specs) {
-    auto prepared = checks::prepare_check(spec);
-    if (!prepared) return prepared.error();
-    if (!ids.insert(spec.id).second) {
-      return Error{check_error_prefix(spec) + "id is used by another check"};
-    }
-  }
-  return {};
-}
-
-}  // namespace
-
 EngineThread::EngineThread(ResultQueue& queue, double synthetic_rate)
     : queue_(queue), synthetic_rate_(synthetic_rate) {}
 
@@ -56,7 +38,13 @@ Expected<void> EngineThread::set_checks(const std::vector<CheckSpec>& specs) {
   auto future = verdict.get_future();
   asio::post(io_, [this, &specs, &verdict] {
     try {
-      verdict.set_value(engine_ ? engine_->set_checks(specs) : validate_only(specs));
+      if (engine_) {
+        verdict.set_value(engine_->set_checks(specs));
+      } else if (auto prepared = checks::prepare_checks(specs); !prepared) {
+        verdict.set_value(prepared.error());
+      } else {
+        verdict.set_value({});
+      }
     } catch (const std::exception& e) {
       verdict.set_value(Error{std::string("cannot apply the checks: ") + e.what()});
     }

@@ -2,10 +2,11 @@
 // The one small interface every check type implements.
 //
 //   CheckType  – a registry row: name + parse function.
-//   Check      – a validated, immutable check of one type (made once by parse).
-//   Probe      – one run of a check: speaks the protocol on the loop and calls
+//   Check      – a validated, immutable check of one type (made once by parse);
+//                every type's is a TypedCheck<Config, Run>.
+//   CheckRun   – one run of a check: speaks the protocol on the loop and calls
 //                finish() exactly once. The runner (check_runner.hpp) owns the
-//                deadline, timings, ids and timestamps; a probe never blocks.
+//                deadline, timings, ids and timestamps; a run never blocks.
 //
 // A target being down is a measurement (kDown with a stable reason token);
 // kError means netmon could not measure at all and should be rare and loud.
@@ -21,7 +22,7 @@
 #include "common/check_result.hpp"
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
-#include "monitor/checks/probe_env.hpp"
+#include "monitor/checks/check_run_env.hpp"
 
 namespace netmon::checks {
 
@@ -41,13 +42,13 @@ Outcome failure(std::string reason, std::string error);
 
 enum class Phase { kResolve, kConnect, kTls, kFirstByte };
 
-class Probe : public std::enable_shared_from_this<Probe> {
+class CheckRun : public std::enable_shared_from_this<CheckRun> {
  public:
   using Completion = std::function<void(Outcome, const PhaseTimings&)>;
 
-  virtual ~Probe() = default;
-  Probe(const Probe&) = delete;
-  Probe& operator=(const Probe&) = delete;
+  virtual ~CheckRun() = default;
+  CheckRun(const CheckRun&) = delete;
+  CheckRun& operator=(const CheckRun&) = delete;
 
   // Runner only. `done` is called once, possibly inline, unless cancel() comes first.
   void start(Completion done);
@@ -60,7 +61,7 @@ class Probe : public std::enable_shared_from_this<Probe> {
   bool done() const { return done_; }
 
  protected:
-  explicit Probe(ProbeEnv& env) : env_(env) {}
+  explicit CheckRun(CheckRunEnv& env) : env_(env) {}
 
   virtual void on_start() = 0;
   virtual void on_cancel() = 0;
@@ -90,10 +91,10 @@ class Probe : public std::enable_shared_from_this<Probe> {
                             });
   }
 
-  ProbeEnv& env_;
+  CheckRunEnv& env_;
 
  private:
-  // True when the probe should go on with the answer's first address.
+  // True when the run should go on with the answer's first address.
   bool take_resolved(const Expected<HostResolver::Addresses>& answer);
 
   Completion completion_;
@@ -107,7 +108,26 @@ class Check {
   virtual ~Check() = default;
   // What is being checked, for humans and the bus: "127.0.0.1:80", a URL, "ns@server".
   virtual std::string target() const = 0;
-  virtual std::shared_ptr<Probe> make_probe(ProbeEnv& env) const = 0;
+  virtual std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const = 0;
+};
+
+// The Check of every type: a config shared by the runs it makes. The type
+// provides `std::string target_of(const Config&)` (found by ADL) and a Run
+// constructible as Run(env, std::shared_ptr<const Config>).
+template <class Config, class Run>
+class TypedCheck final : public Check {
+ public:
+  explicit TypedCheck(Config config) : config_(std::make_shared<const Config>(std::move(config))) {}
+  explicit TypedCheck(std::shared_ptr<const Config> config) : config_(std::move(config)) {}
+
+  std::string target() const override { return target_of(*config_); }
+  std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const override {
+    return std::make_shared<Run>(env, config_);
+  }
+  const Config& config() const { return *config_; }
+
+ private:
+  std::shared_ptr<const Config> config_;
 };
 
 using CheckPtr = std::shared_ptr<const Check>;

@@ -1,6 +1,7 @@
 #include "monitor/checks/check_registry.hpp"
 
 #include <array>
+#include <unordered_set>
 
 #include "monitor/checks/dns_check.hpp"
 #include "monitor/checks/echo_check.hpp"
@@ -44,6 +45,21 @@ Expected<PreparedCheck> prepare_check(const CheckSpec& spec) {
   }
   return Error{check_error_prefix(spec) + "type '" + spec.type + "' is unknown (allowed: " + names +
                ")"};
+}
+
+Expected<std::vector<PreparedCheck>> prepare_checks(std::span<const CheckSpec> specs) {
+  std::vector<PreparedCheck> prepared;
+  prepared.reserve(specs.size());
+  std::unordered_set<std::string_view> ids;
+  for (const CheckSpec& spec : specs) {
+    auto check = prepare_check(spec);
+    if (!check) return check.error();
+    if (!ids.insert(spec.id).second) {
+      return Error{check_error_prefix(spec) + "id is used by another check"};
+    }
+    prepared.push_back(std::move(check).value());
+  }
+  return prepared;
 }
 
 }  // namespace netmon::checks

@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <span>
+#include <string>
+#include <vector>
 
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
@@ -22,5 +24,9 @@ struct PreparedCheck {
 
 // Validates the common fields and the type's parameters.
 Expected<PreparedCheck> prepare_check(const CheckSpec& spec);
+
+// prepare_check for every spec, in order, and no id used twice: what a
+// monitor accepts as its check list.
+Expected<std::vector<PreparedCheck>> prepare_checks(std::span<const CheckSpec> specs);
 
 }  // namespace netmon::checks

@@ -6,7 +6,7 @@
 
 namespace netmon::checks {
 
-// One run's state, shared by the probe's completion and the deadline timer;
+// One run's state, shared by the check run's completion and the deadline timer;
 // whichever fires first reports, the other finds `reported` set.
 struct CheckRunner::RunState {
   RunState(asio::io_context& io, std::uint64_t run_id, CheckResult stamp, Callback callback)
@@ -14,7 +14,7 @@ struct CheckRunner::RunState {
 
   asio::steady_timer timer;
   std::uint64_t id;
-  std::shared_ptr<Probe> probe;
+  std::shared_ptr<CheckRun> check_run;
   CheckResult result;
   Callback done;
   bool reported = false;
@@ -37,7 +37,7 @@ CheckRunner::~CheckRunner() {
     if (const auto run = weak.lock()) {
       run->reported = true;
       run->timer.cancel();
-      if (run->probe) run->probe->cancel();
+      if (run->check_run) run->check_run->cancel();
     }
   }
 }
@@ -64,8 +64,8 @@ void CheckRunner::run(const PreparedCheck& check, Callback done) {
   state->timer.expires_after(timeout);
   state->timer.async_wait([this, state, timeout](const std::error_code& ec) {
     if (ec || state->reported) return;
-    const PhaseTimings timings = state->probe->timings();
-    state->probe->cancel();
+    const PhaseTimings timings = state->check_run->timings();
+    state->check_run->cancel();
     CheckResult& result = state->result;
     result.status = CheckStatus::kTimeout;
     result.reason = "timeout";
@@ -77,10 +77,11 @@ void CheckRunner::run(const PreparedCheck& check, Callback done) {
     report(*state);
   });
 
-  state->probe = check.check->make_probe(env_);
-  // The completion holds the state weakly: a probe outliving its run must not keep it alive.
+  state->check_run = check.check->make_run(env_);
+  // The completion holds the state weakly: a check run outliving its deadline must not keep it
+  // alive.
   std::weak_ptr<RunState> weak = state;
-  state->probe->start([this, weak](Outcome outcome, const PhaseTimings& timings) {
+  state->check_run->start([this, weak](Outcome outcome, const PhaseTimings& timings) {
     const auto run = weak.lock();
     if (!run || run->reported) return;
     CheckResult& result = run->result;

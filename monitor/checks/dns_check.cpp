@@ -18,8 +18,8 @@
 
 #include "common/param_reader.hpp"
 #include "common/validate.hpp"
-#include "monitor/checks/socket_errors.hpp"
-#include "monitor/checks/udp_socket.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
+#include "monitor/checks/net/udp_socket.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -175,7 +175,7 @@ std::uint16_t next_query_id() {
 }
 
 // Per-thread scratch space: the UDP receive buffer (read right after the socket
-// reports readable, so one buffer serves every probe on the loop) and the
+// reports readable, so one buffer serves every run on the loop) and the
 // ldns buffer answers are rendered into.
 struct Scratch {
   std::array<std::uint8_t, 65536> datagram;
@@ -279,10 +279,10 @@ Expected<DnsReply> read_reply(std::span<const std::uint8_t> bytes, const DnsConf
   return reply;
 }
 
-class DnsProbe final : public Probe {
+class DnsRun final : public CheckRun {
  public:
-  DnsProbe(ProbeEnv& env, std::shared_ptr<const DnsConfig> config)
-      : Probe(env), config_(std::move(config)) {}
+  DnsRun(CheckRunEnv& env, std::shared_ptr<const DnsConfig> config)
+      : CheckRun(env), config_(std::move(config)) {}
 
  private:
   void on_start() override {
@@ -292,7 +292,7 @@ class DnsProbe final : public Probe {
       send_query(*config_->literal);
       return;
     }
-    resolve_then(config_->server, IpFamily::kAny, &DnsProbe::send_query);
+    resolve_then(config_->server, IpFamily::kAny, &DnsRun::send_query);
   }
 
   void on_cancel() override { close_sockets(); }
@@ -335,7 +335,7 @@ class DnsProbe final : public Probe {
   void wait_udp() {
     udp_->async_wait(
         asio::socket_base::wait_read,
-        [self = self<DnsProbe>()](const std::error_code& ec) { self->on_udp_readable(ec); });
+        [self = self<DnsRun>()](const std::error_code& ec) { self->on_udp_readable(ec); });
   }
 
   void on_udp_readable(const std::error_code& ec) {
@@ -383,7 +383,7 @@ class DnsProbe final : public Probe {
     sent_at_ = std::chrono::steady_clock::now();
     tcp_->async_connect(
         asio::ip::tcp::endpoint(address_, config_->port),
-        [self = self<DnsProbe>()](const std::error_code& ec) { self->on_tcp_connected(ec); });
+        [self = self<DnsRun>()](const std::error_code& ec) { self->on_tcp_connected(ec); });
   }
 
   void on_tcp_connected(const std::error_code& ec) {
@@ -394,7 +394,7 @@ class DnsProbe final : public Probe {
     }
     mark(Phase::kConnect);
     asio::async_write(*tcp_, asio::buffer(query_.data(), config_->query.size()),
-                      [self = self<DnsProbe>()](const std::error_code& error, std::size_t) {
+                      [self = self<DnsRun>()](const std::error_code& error, std::size_t) {
                         self->on_tcp_written(error);
                       });
   }
@@ -406,7 +406,7 @@ class DnsProbe final : public Probe {
       return;
     }
     asio::async_read(*tcp_, asio::buffer(length_),
-                     [self = self<DnsProbe>()](const std::error_code& error, std::size_t) {
+                     [self = self<DnsRun>()](const std::error_code& error, std::size_t) {
                        self->on_tcp_length(error);
                      });
   }
@@ -429,7 +429,7 @@ class DnsProbe final : public Probe {
     }
     reply_.resize(size);
     asio::async_read(*tcp_, asio::buffer(reply_),
-                     [self = self<DnsProbe>()](const std::error_code& error, std::size_t n) {
+                     [self = self<DnsRun>()](const std::error_code& error, std::size_t n) {
                        self->on_tcp_reply(error, n);
                      });
   }
@@ -544,23 +544,13 @@ class DnsProbe final : public Probe {
   std::vector<std::uint8_t> reply_;
 };
 
-class DnsCheck final : public Check {
- public:
-  explicit DnsCheck(std::shared_ptr<const DnsConfig> config) : config_(std::move(config)) {}
-  std::string target() const override {
-    const bool v6 = config_->server.find(':') != std::string::npos;
-    return config_->name + "/" + std::string(config_->record->name) + "@" +
-           (v6 ? "[" + config_->server + "]" : config_->server) + ":" +
-           std::to_string(config_->port);
-  }
-  std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
-    return std::make_shared<DnsProbe>(env, config_);
-  }
-  const DnsConfig& config() const { return *config_; }
+std::string target_of(const DnsConfig& config) {
+  const bool v6 = config.server.find(':') != std::string::npos;
+  return config.name + "/" + std::string(config.record->name) + "@" +
+         (v6 ? "[" + config.server + "]" : config.server) + ":" + std::to_string(config.port);
+}
 
- private:
-  std::shared_ptr<const DnsConfig> config_;
-};
+using DnsCheck = TypedCheck<DnsConfig, DnsRun>;
 
 std::string allowed_record_types() {
   std::string names;

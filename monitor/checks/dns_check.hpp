@@ -11,7 +11,7 @@
 namespace netmon::checks {
 
 // dns: one query for `name`/`record` to `server`:`port`. ldns builds the query
-// (once, at parse time) and parses the reply; the probe owns a non-blocking
+// (once, at parse time) and parses the reply; the run owns a non-blocking
 // socket: UDP by default with an automatic TCP retry when the answer comes back
 // truncated, or TCP throughout with transport=tcp.
 //
@@ -22,7 +22,7 @@ namespace netmon::checks {
 // time; the check is up when every expected value is among the answers.
 Expected<CheckPtr> parse_dns_check(const CheckSpec& spec);
 
-// A reply as a probe reads it.
+// A reply as a run reads it.
 struct DnsReply {
   int rcode = 0;
   bool authoritative = false;
@@ -31,7 +31,7 @@ struct DnsReply {
   std::vector<std::string> answers;  // the records of the asked type, in text form
 };
 
-// What a probe of `check` (made by parse_dns_check) does with the bytes of a
+// What a run of `check` (made by parse_dns_check) does with the bytes of a
 // reply whose id matched: the decoder on its own, for tests and fuzzing. The
 // error is the bad_reply text.
 Expected<DnsReply> parse_dns_reply(const Check& check, std::span<const std::uint8_t> reply);

@@ -10,9 +10,9 @@
 #include <random>
 
 #include "common/param_reader.hpp"
-#include "monitor/checks/excerpt.hpp"
-#include "monitor/checks/socket_errors.hpp"
-#include "monitor/checks/udp_socket.hpp"
+#include "monitor/checks/net/excerpt.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
+#include "monitor/checks/net/udp_socket.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -23,7 +23,7 @@ constexpr std::size_t kMaxUdpPayloadBytes = 65507;  // the largest IPv4 UDP payl
 constexpr std::size_t kMaxTcpPayloadBytes = 1024 * 1024;
 // Payload bytes shown in results (escaped, then "..." when cut).
 constexpr std::size_t kShownBytes = 64;
-// Generated sentences and their echo live inside the probe (no allocation).
+// Generated sentences and their echo live inside the run (no allocation).
 constexpr std::size_t kInlineBytes = 128;
 
 // ---- the generated sentence ------------------------------------------------
@@ -168,13 +168,13 @@ class EchoBuffer {
 
 // ---- tcp_echo ------------------------------------------------------------------
 
-class TcpEchoProbe final : public Probe {
+class TcpEchoRun final : public CheckRun {
  public:
-  TcpEchoProbe(ProbeEnv& env, std::shared_ptr<const EchoConfig> config)
-      : Probe(env), config_(std::move(config)), payload_(*config_), socket_(env.io()) {}
+  TcpEchoRun(CheckRunEnv& env, std::shared_ptr<const EchoConfig> config)
+      : CheckRun(env), config_(std::move(config)), payload_(*config_), socket_(env.io()) {}
 
  private:
-  void on_start() override { resolve_then(config_->host, IpFamily::kAny, &TcpEchoProbe::connect); }
+  void on_start() override { resolve_then(config_->host, IpFamily::kAny, &TcpEchoRun::connect); }
 
   void on_cancel() override {
     std::error_code ignored;
@@ -183,7 +183,7 @@ class TcpEchoProbe final : public Probe {
 
   void connect(const asio::ip::address& address) {
     const asio::ip::tcp::endpoint endpoint(address, config_->port);
-    socket_.async_connect(endpoint, [self = self<TcpEchoProbe>()](const std::error_code& ec) {
+    socket_.async_connect(endpoint, [self = self<TcpEchoRun>()](const std::error_code& ec) {
       self->on_connected(ec);
     });
   }
@@ -200,7 +200,7 @@ class TcpEchoProbe final : public Probe {
     sent_at_ = Clock::now();
     // Read while writing: a big payload comes back before it is all sent.
     asio::async_write(socket_, asio::buffer(payload.data(), payload.size()),
-                      [self = self<TcpEchoProbe>()](const std::error_code& error, std::size_t) {
+                      [self = self<TcpEchoRun>()](const std::error_code& error, std::size_t) {
                         self->on_sent(error);
                       });
     read_more();
@@ -214,8 +214,9 @@ class TcpEchoProbe final : public Probe {
 
   void read_more() {
     socket_.async_read_some(asio::buffer(echo_ + received_, payload_.view().size() - received_),
-                            [self = self<TcpEchoProbe>()](const std::error_code& ec,
-                                                          std::size_t n) { self->on_read(ec, n); });
+                            [self = self<TcpEchoRun>()](const std::error_code& ec, std::size_t n) {
+                              self->on_read(ec, n);
+                            });
   }
 
   void on_read(const std::error_code& ec, std::size_t n) {
@@ -273,13 +274,13 @@ class TcpEchoProbe final : public Probe {
 
 // ---- udp_echo ------------------------------------------------------------------
 
-class UdpEchoProbe final : public Probe {
+class UdpEchoRun final : public CheckRun {
  public:
-  UdpEchoProbe(ProbeEnv& env, std::shared_ptr<const EchoConfig> config)
-      : Probe(env), config_(std::move(config)), payload_(*config_), socket_(env.io()) {}
+  UdpEchoRun(CheckRunEnv& env, std::shared_ptr<const EchoConfig> config)
+      : CheckRun(env), config_(std::move(config)), payload_(*config_), socket_(env.io()) {}
 
  private:
-  void on_start() override { resolve_then(config_->host, IpFamily::kAny, &UdpEchoProbe::send); }
+  void on_start() override { resolve_then(config_->host, IpFamily::kAny, &UdpEchoRun::send); }
 
   void on_cancel() override {
     std::error_code ignored;
@@ -300,7 +301,7 @@ class UdpEchoProbe final : public Probe {
     socket_.send(asio::buffer(payload.data(), payload.size()), 0, ec);
     if (ec == asio::error::would_block) {
       socket_.async_send(asio::buffer(payload.data(), payload.size()),
-                         [self = self<UdpEchoProbe>()](const std::error_code& error, std::size_t) {
+                         [self = self<UdpEchoRun>()](const std::error_code& error, std::size_t) {
                            if (!self->done() && error) self->on_send_failed(error);
                          });
     } else if (ec) {
@@ -308,11 +309,10 @@ class UdpEchoProbe final : public Probe {
       return;
     }
     // MSG_TRUNC: the reply's real size even when it does not fit the buffer.
-    socket_.async_receive(
-        asio::buffer(echo_, payload.size() + 1), MSG_TRUNC,
-        [self = self<UdpEchoProbe>()](const std::error_code& error, std::size_t n) {
-          self->on_reply(error, n);
-        });
+    socket_.async_receive(asio::buffer(echo_, payload.size() + 1), MSG_TRUNC,
+                          [self = self<UdpEchoRun>()](const std::error_code& error, std::size_t n) {
+                            self->on_reply(error, n);
+                          });
   }
 
   Outcome socket_down(const std::error_code& ec, std::string_view phase) {
@@ -364,19 +364,9 @@ class UdpEchoProbe final : public Probe {
 
 // ---- the checks ------------------------------------------------------------------
 
-template <class EchoProbe>
-class EchoCheck final : public Check {
- public:
-  explicit EchoCheck(EchoConfig config)
-      : config_(std::make_shared<const EchoConfig>(std::move(config))) {}
-  std::string target() const override { return target_of(config_->host, config_->port); }
-  std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
-    return std::make_shared<EchoProbe>(env, config_);
-  }
-
- private:
-  std::shared_ptr<const EchoConfig> config_;
-};
+std::string target_of(const EchoConfig& config) {
+  return target_of(config.host, config.port);
+}
 
 Expected<EchoConfig> parse_echo_config(const CheckSpec& spec, std::size_t max_payload_bytes) {
   ParamReader params(spec);
@@ -405,13 +395,13 @@ Expected<EchoConfig> parse_echo_config(const CheckSpec& spec, std::size_t max_pa
 Expected<CheckPtr> parse_tcp_echo_check(const CheckSpec& spec) {
   auto config = parse_echo_config(spec, kMaxTcpPayloadBytes);
   if (!config) return config.error();
-  return CheckPtr(std::make_shared<EchoCheck<TcpEchoProbe>>(std::move(config).value()));
+  return CheckPtr(std::make_shared<TypedCheck<EchoConfig, TcpEchoRun>>(std::move(config).value()));
 }
 
 Expected<CheckPtr> parse_udp_echo_check(const CheckSpec& spec) {
   auto config = parse_echo_config(spec, kMaxUdpPayloadBytes);
   if (!config) return config.error();
-  return CheckPtr(std::make_shared<EchoCheck<UdpEchoProbe>>(std::move(config).value()));
+  return CheckPtr(std::make_shared<TypedCheck<EchoConfig, UdpEchoRun>>(std::move(config).value()));
 }
 
 }  // namespace netmon::checks

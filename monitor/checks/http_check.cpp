@@ -13,8 +13,8 @@
 #include <optional>
 
 #include "common/param_reader.hpp"
-#include "monitor/checks/curl_multi.hpp"
-#include "monitor/checks/socket_errors.hpp"
+#include "monitor/checks/net/curl_multi.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -169,24 +169,28 @@ bool is_local_curl_failure(CURLcode code, long os_errno) {
              std::error_code(static_cast<int>(os_errno), asio::error::get_system_category()));
 }
 
-class HttpProbe final : public Probe, public CurlMulti::Transfer {
+class HttpRun final : public CheckRun, public CurlMulti::Transfer {
  public:
-  HttpProbe(ProbeEnv& env, std::shared_ptr<const HttpConfig> config)
-      : Probe(env),
-        config_(std::move(config)),
-        multi_(env.shared<CurlMulti>().shared_from_this()) {}
+  HttpRun(CheckRunEnv& env, std::shared_ptr<const HttpConfig> config)
+      : CheckRun(env), config_(std::move(config)) {}
 
-  ~HttpProbe() override { multi_->release(easy_); }
+  ~HttpRun() override { release_handle(); }
 
  private:
   void on_start() override {
+    auto multi = env_.open_shared<CurlMulti>();
+    if (!multi) {
+      finish(failure("curl_unavailable", multi.error().message));
+      return;
+    }
+    multi_ = std::move(multi).value();
     if (config_->host_is_literal) {
       mark(Phase::kResolve);
       start_transfer();
       return;
     }
     env_.resolver().resolve(config_->host, IpFamily::kAny,
-                            [self = self<HttpProbe>()](Expected<HostResolver::Addresses> answer) {
+                            [self = self<HttpRun>()](Expected<HostResolver::Addresses> answer) {
                               self->on_resolved(std::move(answer));
                             });
   }
@@ -236,13 +240,13 @@ class HttpProbe final : public Probe, public CurlMulti::Transfer {
     curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_USERAGENT, kUserAgent);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &HttpProbe::on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &HttpRun::on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
-    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &HttpProbe::on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &HttpRun::on_header);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, this);
-    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &HttpProbe::on_prereq);
+    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &HttpRun::on_prereq);
     curl_easy_setopt(easy, CURLOPT_PREREQDATA, this);
-    curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, &HttpProbe::on_sockopt);
+    curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, &HttpRun::on_sockopt);
     if (config.headers) curl_easy_setopt(easy, CURLOPT_HTTPHEADER, config.headers.get());
     if (resolve_) curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve_.get());
     if (config.method == "HEAD") {
@@ -268,19 +272,19 @@ class HttpProbe final : public Probe, public CurlMulti::Transfer {
   }
 
   static size_t on_body(char* data, size_t size, size_t count, void* self) {
-    auto* probe = static_cast<HttpProbe*>(self);
+    auto* run = static_cast<HttpRun*>(self);
     const size_t bytes = size * count;
-    if (probe->config_->keeps_body() && probe->body_.size() < kMaxBodyBytes) {
-      probe->body_.append(data, std::min(bytes, kMaxBodyBytes - probe->body_.size()));
+    if (run->config_->keeps_body() && run->body_.size() < kMaxBodyBytes) {
+      run->body_.append(data, std::min(bytes, kMaxBodyBytes - run->body_.size()));
     }
     return bytes;
   }
 
   static size_t on_header(char*, size_t size, size_t count, void* self) {
-    auto* probe = static_cast<HttpProbe*>(self);
-    if (!probe->got_header_) {
-      probe->got_header_ = true;
-      probe->mark(Phase::kFirstByte);
+    auto* run = static_cast<HttpRun*>(self);
+    if (!run->got_header_) {
+      run->got_header_ = true;
+      run->mark(Phase::kFirstByte);
     }
     return size * count;
   }
@@ -288,7 +292,7 @@ class HttpProbe final : public Probe, public CurlMulti::Transfer {
   // Called once connected (and through TLS), right before the request goes out:
   // records connect and tls as they happen, so a run that times out later still shows them.
   static int on_prereq(void* self, char*, char*, int, int) {
-    static_cast<HttpProbe*>(self)->mark_connected();
+    static_cast<HttpRun*>(self)->mark_connected();
     return CURL_PREREQFUNC_OK;
   }
 
@@ -442,7 +446,7 @@ class HttpProbe final : public Probe, public CurlMulti::Transfer {
   }
 
   void release_handle() {
-    multi_->release(easy_);
+    if (multi_) multi_->release(easy_);
     easy_ = nullptr;
   }
 
@@ -455,18 +459,11 @@ class HttpProbe final : public Probe, public CurlMulti::Transfer {
   char error_[CURL_ERROR_SIZE] = {};
 };
 
-class HttpCheck final : public Check {
- public:
-  explicit HttpCheck(HttpConfig config)
-      : config_(std::make_shared<const HttpConfig>(std::move(config))) {}
-  std::string target() const override { return config_->url; }
-  std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
-    return std::make_shared<HttpProbe>(env, config_);
-  }
+std::string target_of(const HttpConfig& config) {
+  return config.url;
+}
 
- private:
-  std::shared_ptr<const HttpConfig> config_;
-};
+using HttpCheck = TypedCheck<HttpConfig, HttpRun>;
 
 // "Name: value" lines; a single string is one header (values may hold commas).
 void read_headers(ParamReader& params, const CheckSpec& spec, HttpConfig& config) {

@@ -9,8 +9,8 @@
 
 #include "common/duration.hpp"
 #include "common/param_reader.hpp"
-#include "monitor/checks/icmp_socket.hpp"
-#include "monitor/checks/socket_errors.hpp"
+#include "monitor/checks/net/icmp_socket.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -39,20 +39,20 @@ double to_ms(std::int64_t ns) {
   return rounded(static_cast<double>(ns) / 1e6, 1000);
 }
 
-class IcmpProbe final : public Probe, public IcmpListener {
+class IcmpRun final : public CheckRun, public IcmpListener {
  public:
-  IcmpProbe(ProbeEnv& env, std::shared_ptr<const IcmpConfig> config)
-      : Probe(env), config_(std::move(config)), timer_(env.io()) {}
+  IcmpRun(CheckRunEnv& env, std::shared_ptr<const IcmpConfig> config)
+      : CheckRun(env), config_(std::move(config)), timer_(env.io()) {}
 
  private:
   // No member initialisers: slots [0, next_) are written before they are read,
-  // so a probe does not zero room for kMaxCount echoes on every run.
+  // so a run does not zero room for kMaxCount echoes each time.
   struct Echo {
     std::uint16_t seq;
     bool pending;
   };
 
-  void on_start() override { resolve_then(config_->host, config_->family, &IcmpProbe::measure); }
+  void on_start() override { resolve_then(config_->host, config_->family, &IcmpRun::measure); }
 
   void on_cancel() override { stop(); }
 
@@ -87,7 +87,7 @@ class IcmpProbe final : public Probe, public IcmpListener {
 
     if (next_ < config_->count) {
       timer_.expires_after(config_->spacing);
-      timer_.async_wait([self = self<IcmpProbe>()](const std::error_code& ec) {
+      timer_.async_wait([self = self<IcmpRun>()](const std::error_code& ec) {
         if (ec || self->done()) return;
         self->send_next();
       });
@@ -98,7 +98,7 @@ class IcmpProbe final : public Probe, public IcmpListener {
       return;
     }
     timer_.expires_at(deadline_);
-    timer_.async_wait([self = self<IcmpProbe>()](const std::error_code& ec) {
+    timer_.async_wait([self = self<IcmpRun>()](const std::error_code& ec) {
       if (ec || self->done()) return;
       self->socket_->poll();  // replies already queued count
       if (!self->done()) self->conclude();
@@ -107,7 +107,7 @@ class IcmpProbe final : public Probe, public IcmpListener {
 
   void on_icmp_event(const IcmpEvent& event) override {
     if (done() || event.cookie >= static_cast<std::uint32_t>(next_)) return;
-    const auto keep = self<IcmpProbe>();  // finishing may drop the runner's reference
+    const auto keep = self<IcmpRun>();  // finishing may drop the runner's reference
     Echo& echo = echoes_[event.cookie];
     if (!echo.pending) return;
     echo.pending = false;
@@ -231,18 +231,11 @@ class IcmpProbe final : public Probe, public IcmpListener {
   std::array<std::int64_t, kMaxCount> rtts_ns_;  // [0, received_) written
 };
 
-class IcmpCheck final : public Check {
- public:
-  explicit IcmpCheck(IcmpConfig config)
-      : config_(std::make_shared<const IcmpConfig>(std::move(config))) {}
-  std::string target() const override { return config_->host; }
-  std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
-    return std::make_shared<IcmpProbe>(env, config_);
-  }
+std::string target_of(const IcmpConfig& config) {
+  return config.host;
+}
 
- private:
-  std::shared_ptr<const IcmpConfig> config_;
-};
+using IcmpCheck = TypedCheck<IcmpConfig, IcmpRun>;
 
 // max_loss_pct: a percentage 0..100 (fractions allowed).
 double read_max_loss(ParamReader& params) {

@@ -9,8 +9,8 @@
 #include <span>
 
 #include "common/param_reader.hpp"
-#include "monitor/checks/socket_errors.hpp"
-#include "monitor/checks/udp_socket.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
+#include "monitor/checks/net/udp_socket.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -130,13 +130,13 @@ std::string_view kiss_meaning(std::string_view code) {
   return "stratum 0: unspecified or invalid";
 }
 
-class NtpProbe final : public Probe {
+class NtpRun final : public CheckRun {
  public:
-  NtpProbe(ProbeEnv& env, std::shared_ptr<const NtpConfig> config)
-      : Probe(env), config_(std::move(config)), socket_(env.io()) {}
+  NtpRun(CheckRunEnv& env, std::shared_ptr<const NtpConfig> config)
+      : CheckRun(env), config_(std::move(config)), socket_(env.io()) {}
 
  private:
-  void on_start() override { resolve_then(config_->server, IpFamily::kAny, &NtpProbe::query); }
+  void on_start() override { resolve_then(config_->server, IpFamily::kAny, &NtpRun::query); }
 
   void on_cancel() override {
     std::error_code ignored;
@@ -172,7 +172,7 @@ class NtpProbe final : public Probe {
   void wait_for_reply() {
     socket_.async_wait(
         asio::socket_base::wait_read,
-        [self = self<NtpProbe>()](const std::error_code& ec) { self->on_readable(ec); });
+        [self = self<NtpRun>()](const std::error_code& ec) { self->on_readable(ec); });
   }
 
   // Drains every queued datagram (the reactor is edge-triggered): foreign
@@ -226,20 +226,11 @@ class NtpProbe final : public Probe {
   std::array<std::uint8_t, 64> reply_{};
 };
 
-class NtpCheck final : public Check {
- public:
-  explicit NtpCheck(NtpConfig config)
-      : config_(std::make_shared<const NtpConfig>(std::move(config))) {}
-  std::string target() const override {
-    return config_->server + ":" + std::to_string(config_->port);
-  }
-  std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
-    return std::make_shared<NtpProbe>(env, config_);
-  }
+std::string target_of(const NtpConfig& config) {
+  return config.server + ":" + std::to_string(config.port);
+}
 
- private:
-  std::shared_ptr<const NtpConfig> config_;
-};
+using NtpCheck = TypedCheck<NtpConfig, NtpRun>;
 
 }  // namespace
 

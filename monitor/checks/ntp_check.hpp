@@ -28,7 +28,7 @@ struct NtpSample {
 // straddles an era rollover (2036) is computed correctly (RFC 5905 §6).
 NtpSample ntp_sample(std::uint64_t t1, std::uint64_t t2, std::uint64_t t3, std::uint64_t t4);
 
-// One exchange as the probe saw it: the random nonce it sent as its transmit
+// One exchange as the run saw it: the random nonce it sent as its transmit
 // timestamp, T1 (its send time) and T4 (the reply's arrival), in NTP format.
 struct NtpExchange {
   std::uint64_t nonce = 0;
@@ -39,7 +39,7 @@ struct NtpExchange {
 };
 
 // The verdict on one reply (only its 48-byte header is read), or nothing when
-// it answers someone else's request. Pure: the probe's decoder, for tests and fuzzing.
+// it answers someone else's request. Pure: the run's decoder, for tests and fuzzing.
 std::optional<Outcome> judge_ntp_reply(std::span<const std::uint8_t> reply,
                                        const NtpExchange& exchange);
 

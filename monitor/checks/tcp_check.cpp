@@ -5,8 +5,8 @@
 #include <asio/write.hpp>
 
 #include "common/param_reader.hpp"
-#include "monitor/checks/excerpt.hpp"
-#include "monitor/checks/socket_errors.hpp"
+#include "monitor/checks/net/excerpt.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -21,13 +21,13 @@ struct TcpConfig {
   std::string expect;
 };
 
-class TcpProbe final : public Probe {
+class TcpRun final : public CheckRun {
  public:
-  TcpProbe(ProbeEnv& env, std::shared_ptr<const TcpConfig> config)
-      : Probe(env), config_(std::move(config)), socket_(env.io()) {}
+  TcpRun(CheckRunEnv& env, std::shared_ptr<const TcpConfig> config)
+      : CheckRun(env), config_(std::move(config)), socket_(env.io()) {}
 
  private:
-  void on_start() override { resolve_then(config_->host, IpFamily::kAny, &TcpProbe::connect); }
+  void on_start() override { resolve_then(config_->host, IpFamily::kAny, &TcpRun::connect); }
 
   void on_cancel() override {
     std::error_code ignored;
@@ -37,7 +37,7 @@ class TcpProbe final : public Probe {
   void connect(const asio::ip::address& address) {
     const asio::ip::tcp::endpoint endpoint(address, config_->port);
     socket_.async_connect(
-        endpoint, [self = self<TcpProbe>()](const std::error_code& ec) { self->on_connected(ec); });
+        endpoint, [self = self<TcpRun>()](const std::error_code& ec) { self->on_connected(ec); });
   }
 
   void on_connected(const std::error_code& ec) {
@@ -57,7 +57,7 @@ class TcpProbe final : public Probe {
     }
     if (!config_->send.empty()) {
       asio::async_write(socket_, asio::buffer(config_->send),
-                        [self = self<TcpProbe>()](const std::error_code& error, std::size_t) {
+                        [self = self<TcpRun>()](const std::error_code& error, std::size_t) {
                           self->on_sent(error);
                         });
     } else {
@@ -81,7 +81,7 @@ class TcpProbe final : public Probe {
   void read_more() {
     chunk_.resize(4096);
     socket_.async_read_some(asio::buffer(chunk_),
-                            [self = self<TcpProbe>()](const std::error_code& ec, std::size_t n) {
+                            [self = self<TcpRun>()](const std::error_code& ec, std::size_t n) {
                               self->on_read(ec, n);
                             });
   }
@@ -119,20 +119,11 @@ class TcpProbe final : public Probe {
   std::string received_;
 };
 
-class TcpCheck final : public Check {
- public:
-  explicit TcpCheck(TcpConfig config)
-      : config_(std::make_shared<const TcpConfig>(std::move(config))) {}
-  std::string target() const override {
-    return config_->host + ":" + std::to_string(config_->port);
-  }
-  std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
-    return std::make_shared<TcpProbe>(env, config_);
-  }
+std::string target_of(const TcpConfig& config) {
+  return config.host + ":" + std::to_string(config.port);
+}
 
- private:
-  std::shared_ptr<const TcpConfig> config_;
-};
+using TcpCheck = TypedCheck<TcpConfig, TcpRun>;
 
 }  // namespace
 

@@ -6,8 +6,8 @@
 
 #include "common/duration.hpp"
 #include "common/param_reader.hpp"
-#include "monitor/checks/icmp_socket.hpp"
-#include "monitor/checks/socket_errors.hpp"
+#include "monitor/checks/net/icmp_socket.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -28,10 +28,10 @@ double to_ms(std::chrono::nanoseconds rtt) {
   return std::round(static_cast<double>(rtt.count()) / 1e3) / 1e3;
 }
 
-class TracerouteProbe final : public Probe, public IcmpListener {
+class TracerouteRun final : public CheckRun, public IcmpListener {
  public:
-  TracerouteProbe(ProbeEnv& env, std::shared_ptr<const TracerouteConfig> config)
-      : Probe(env), config_(std::move(config)), timer_(env.io()) {}
+  TracerouteRun(CheckRunEnv& env, std::shared_ptr<const TracerouteConfig> config)
+      : CheckRun(env), config_(std::move(config)), timer_(env.io()) {}
 
  private:
   enum class State : std::uint8_t {
@@ -53,7 +53,7 @@ class TracerouteProbe final : public Probe, public IcmpListener {
   };
 
   void on_start() override {
-    resolve_then(config_->host, config_->family, &TracerouteProbe::measure);
+    resolve_then(config_->host, config_->family, &TracerouteRun::measure);
   }
 
   void on_cancel() override { stop(); }
@@ -88,7 +88,7 @@ class TracerouteProbe final : public Probe, public IcmpListener {
     }
     if (try_conclude()) return;
     timer_.expires_after(config_->wait - elapsed());
-    timer_.async_wait([self = self<TracerouteProbe>()](const std::error_code& ec) {
+    timer_.async_wait([self = self<TracerouteRun>()](const std::error_code& ec) {
       if (ec || self->done()) return;
       self->socket_->poll();  // answers already queued count
       if (!self->done()) self->conclude();
@@ -97,7 +97,7 @@ class TracerouteProbe final : public Probe, public IcmpListener {
 
   void on_icmp_event(const IcmpEvent& event) override {
     if (done() || event.cookie >= probes_.size()) return;
-    const auto keep = self<TracerouteProbe>();  // finishing may drop the runner's reference
+    const auto keep = self<TracerouteRun>();  // finishing may drop the runner's reference
     HopProbe& probe = probes_[event.cookie];
     if (probe.state != State::kPending) return;
     probe.rtt = event.rtt;
@@ -249,18 +249,11 @@ class TracerouteProbe final : public Probe, public IcmpListener {
   std::error_code send_error_;
 };
 
-class TracerouteCheck final : public Check {
- public:
-  explicit TracerouteCheck(TracerouteConfig config)
-      : config_(std::make_shared<const TracerouteConfig>(std::move(config))) {}
-  std::string target() const override { return config_->host; }
-  std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
-    return std::make_shared<TracerouteProbe>(env, config_);
-  }
+std::string target_of(const TracerouteConfig& config) {
+  return config.host;
+}
 
- private:
-  std::shared_ptr<const TracerouteConfig> config_;
-};
+using TracerouteCheck = TypedCheck<TracerouteConfig, TracerouteRun>;
 
 }  // namespace
 

@@ -6,14 +6,14 @@
 
 #include "common/duration.hpp"
 #include "common/param_reader.hpp"
-#include "monitor/checks/excerpt.hpp"
-#include "monitor/checks/socket_errors.hpp"
-#include "monitor/checks/udp_socket.hpp"
+#include "monitor/checks/net/excerpt.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
+#include "monitor/checks/net/udp_socket.hpp"
 
 namespace netmon::checks {
 namespace {
 
-// The three things a UDP probe can observe, as bits of the `success` set.
+// The three things a UDP run can observe, as bits of the `success` set.
 enum UdpState : unsigned {
   kOpen = 1,            // a datagram came back
   kClosed = 2,          // ICMP port unreachable (ECONNREFUSED on the connected socket)
@@ -68,19 +68,19 @@ struct UdpConfig {
 };
 
 // One receive buffer per loop: a reply is inspected inside the handler that
-// read it, so probes on the same loop can share it (no 64 KiB per probe).
+// read it, so runs on the same loop can share it (no 64 KiB per run).
 struct UdpReplyBuffer {
-  explicit UdpReplyBuffer(ProbeEnv&) {}
+  explicit UdpReplyBuffer(CheckRunEnv&) {}
   std::array<char, 65536> bytes{};
 };
 
-class UdpProbe final : public Probe {
+class UdpRun final : public CheckRun {
  public:
-  UdpProbe(ProbeEnv& env, std::shared_ptr<const UdpConfig> config)
-      : Probe(env), config_(std::move(config)), socket_(env.io()), silence_(env.io()) {}
+  UdpRun(CheckRunEnv& env, std::shared_ptr<const UdpConfig> config)
+      : CheckRun(env), config_(std::move(config)), socket_(env.io()), silence_(env.io()) {}
 
  private:
-  void on_start() override { resolve_then(config_->host, IpFamily::kAny, &UdpProbe::send); }
+  void on_start() override { resolve_then(config_->host, IpFamily::kAny, &UdpRun::send); }
 
   void on_cancel() override { close(); }
 
@@ -103,7 +103,7 @@ class UdpProbe final : public Probe {
       return;
     }
     silence_.expires_after(config_->wait);
-    silence_.async_wait([self = self<UdpProbe>()](const std::error_code& timer_error) {
+    silence_.async_wait([self = self<UdpRun>()](const std::error_code& timer_error) {
       if (self->done() || timer_error) return;
       self->conclude(kOpenOrFiltered);
     });
@@ -113,7 +113,7 @@ class UdpProbe final : public Probe {
   void wait_for_reply() {
     socket_.async_wait(
         asio::socket_base::wait_read,
-        [self = self<UdpProbe>()](const std::error_code& ec) { self->on_readable(ec); });
+        [self = self<UdpRun>()](const std::error_code& ec) { self->on_readable(ec); });
   }
 
   void on_readable(const std::error_code& wait_error) {
@@ -191,20 +191,11 @@ class UdpProbe final : public Probe {
   asio::steady_timer silence_;
 };
 
-class UdpCheck final : public Check {
- public:
-  explicit UdpCheck(UdpConfig config)
-      : config_(std::make_shared<const UdpConfig>(std::move(config))) {}
-  std::string target() const override {
-    return config_->host + ":" + std::to_string(config_->port);
-  }
-  std::shared_ptr<Probe> make_probe(ProbeEnv& env) const override {
-    return std::make_shared<UdpProbe>(env, config_);
-  }
+std::string target_of(const UdpConfig& config) {
+  return config.host + ":" + std::to_string(config.port);
+}
 
- private:
-  std::shared_ptr<const UdpConfig> config_;
-};
+using UdpCheck = TypedCheck<UdpConfig, UdpRun>;
 
 }  // namespace
 

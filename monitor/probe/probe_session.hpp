@@ -20,8 +20,8 @@
 
 #include "common/check_result.hpp"
 #include "common/expected.hpp"
+#include "monitor/checks/check_run_env.hpp"
 #include "monitor/checks/check_runner.hpp"
-#include "monitor/checks/probe_env.hpp"
 #include "monitor/probe/probe_options.hpp"
 #include "monitor/probe/probe_report.hpp"
 #include "monitor/probe/probe_statistics.hpp"
@@ -94,7 +94,7 @@ class ProbeSession {
   ProbeOptions options_;
   std::ostream& out_;
   asio::io_context io_;
-  checks::ProbeEnv env_;
+  checks::CheckRunEnv env_;
   std::unique_ptr<checks::CheckRunner> runner_;
   asio::steady_timer round_timer_;
   std::optional<asio::signal_set> signals_;

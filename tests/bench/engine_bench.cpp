@@ -49,7 +49,7 @@
 #include <vector>
 
 #include "common/logging.hpp"
-#include "monitor/check_engine.hpp"
+#include "monitor/engine/check_engine.hpp"
 #include "tests/bench/bench_servers.hpp"
 
 namespace netmon::bench {

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-#include "monitor/checks/icmp_socket.hpp"
+#include "monitor/checks/net/icmp_socket.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using namespace netmon;

@@ -8,8 +8,8 @@
 
 #include "common/check_result.hpp"
 #include "common/check_spec.hpp"
+#include "monitor/checks/check_run_env.hpp"
 #include "monitor/checks/check_runner.hpp"
-#include "monitor/checks/probe_env.hpp"
 
 namespace netmon::testing {
 
@@ -23,7 +23,7 @@ class ProbeHarness {
   ~ProbeHarness();
 
   asio::io_context& io() { return io_; }
-  checks::ProbeEnv& env() { return env_; }
+  checks::CheckRunEnv& env() { return env_; }
 
   // Validates `spec` (failing the test if it is invalid), runs it once and
   // returns its result. Fails the test if no result arrives within `deadline`.
@@ -44,7 +44,7 @@ class ProbeHarness {
 
  private:
   asio::io_context io_;
-  checks::ProbeEnv env_;
+  checks::CheckRunEnv env_;
   checks::CheckRunner runner_;
 };
 

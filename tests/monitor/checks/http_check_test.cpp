@@ -1,4 +1,7 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <array>
 #include <asio/ip/tcp.hpp>
@@ -7,7 +10,7 @@
 
 #include "monitor/checks/check_registry.hpp"
 #include "monitor/checks/check_runner.hpp"
-#include "monitor/checks/curl_multi.hpp"
+#include "monitor/checks/net/curl_multi.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/probe_harness.hpp"
@@ -368,6 +371,47 @@ TEST(HttpCheck, ReportsConnectRefused) {
   EXPECT_FALSE(result.error.empty());
 }
 
+// Lowers the soft descriptor limit to the lowest free descriptor, so nothing
+// new can be opened, and restores it when it goes.
+class NoFreeDescriptors {
+ public:
+  NoFreeDescriptors() {
+    EXPECT_EQ(getrlimit(RLIMIT_NOFILE, &saved_), 0);
+    const int lowest_free = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(lowest_free, 0);
+    ::close(lowest_free);
+    rlimit none = saved_;
+    none.rlim_cur = static_cast<rlim_t>(lowest_free);
+    EXPECT_EQ(setrlimit(RLIMIT_NOFILE, &none), 0);
+  }
+  ~NoFreeDescriptors() { setrlimit(RLIMIT_NOFILE, &saved_); }
+  NoFreeDescriptors(const NoFreeDescriptors&) = delete;
+  NoFreeDescriptors& operator=(const NoFreeDescriptors&) = delete;
+
+ private:
+  rlimit saved_{};
+};
+
+TEST(HttpCheck, ReportsCurlUnavailableWhenTheLoopCannotOpenItsMultiHandle) {
+  const CheckSpec spec = make_spec("http", {{"url", "http://127.0.0.1:" + closed_port() + "/"}});
+  ProbeHarness warm_up;  // curl's global state exists before the limit comes down
+  ASSERT_EQ(warm_up.run(spec).reason, "connect_refused");
+  ProbeHarness harness;  // a loop without a multi handle yet
+  ASSERT_EQ(harness.run(make_spec("tcp", {{"host", "127.0.0.1"}, {"port", closed_port()}})).reason,
+            "connect_refused");
+
+  CheckResult starved;
+  {
+    const NoFreeDescriptors limit;
+    starved = harness.run(spec);
+  }
+  EXPECT_EQ(starved.status, CheckStatus::kError);
+  EXPECT_EQ(starved.reason, "curl_unavailable");
+  EXPECT_TRUE(contains(starved.error, "epoll_create1")) << starved.error;
+  // The failure is not kept: with descriptors back the next run opens the multi.
+  EXPECT_EQ(harness.run(spec).reason, "connect_refused");
+}
+
 TEST(HttpCheck, ReportsTimeoutWhenServerAcceptsAndNeverAnswers) {
   ProbeHarness harness;
   HttpTestServer server(harness.io());
@@ -386,11 +430,11 @@ TEST(HttpCheck, CancelledRunLeavesTheSharedMultiHandleClean) {
   server.silent("/hang");
   EXPECT_EQ(harness.run(make_spec("http", {{"url", server.url("/hang")}}, 200ms)).status,
             CheckStatus::kTimeout);
-  EXPECT_EQ(harness.env().shared<checks::CurlMulti>().running(), 0u);
+  EXPECT_EQ(harness.env().open_shared<checks::CurlMulti>().value()->running(), 0u);
   const CheckResult next =
       harness.run(make_spec("http", {{"url", server.url("/ok")}, {"expect_status", "404"}}));
   EXPECT_EQ(next.status, CheckStatus::kUp) << next.error;
-  EXPECT_EQ(harness.env().shared<checks::CurlMulti>().running(), 0u);
+  EXPECT_EQ(harness.env().open_shared<checks::CurlMulti>().value()->running(), 0u);
 }
 
 TEST(HttpCheck, ReportsBadReplyForNonHttpBytes) {

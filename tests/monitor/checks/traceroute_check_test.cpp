@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "monitor/checks/check_registry.hpp"
-#include "monitor/checks/icmp_socket.hpp"
+#include "monitor/checks/net/icmp_socket.hpp"
 #include "tests/support/net_namespace.hpp"
 #include "tests/support/probe_harness.hpp"
 

@@ -1,4 +1,4 @@
-#include "monitor/checks/icmp_socket.hpp"
+#include "monitor/checks/net/icmp_socket.hpp"
 
 #include <arpa/inet.h>
 #include <linux/errqueue.h>
@@ -12,27 +12,15 @@
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "common/param_reader.hpp"
-#include "monitor/checks/probe_env.hpp"
+#include "monitor/checks/check_run_env.hpp"
 
 namespace netmon::checks {
 namespace {
-
-constexpr std::uint8_t kEchoRequestV4 = 8;
-constexpr std::uint8_t kEchoReplyV4 = 0;
-constexpr std::uint8_t kUnreachableV4 = 3;
-constexpr std::uint8_t kTimeExceededV4 = 11;
-constexpr std::uint8_t kEchoRequestV6 = 128;
-constexpr std::uint8_t kEchoReplyV6 = 129;
-constexpr std::uint8_t kUnreachableV6 = 1;
-constexpr std::uint8_t kTimeExceededV6 = 3;
 
 constexpr std::size_t kInitialSlots = 1024;
 constexpr std::size_t kTokenBytes = 8;
@@ -45,21 +33,6 @@ std::int64_t realtime_ns() {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
   return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
-
-std::uint16_t load16(const std::uint8_t* p) {
-  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
-
-std::uint16_t internet_checksum(const std::uint8_t* data, std::size_t size) {
-  std::uint64_t sum = 0;
-  std::size_t i = 0;
-  for (; i + 1 < size; i += 2)
-    sum += load16(data + i);
-  if (i < size) sum += static_cast<std::uint64_t>(data[i]) << 8;
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<std::uint16_t>(~sum & 0xffff);
 }
 
 // Errors a socket can hold from an earlier ICMP error (sk_err): they are
@@ -111,10 +84,6 @@ std::int64_t timestamp_of(msghdr& message, std::int64_t fallback) {
   return fallback;
 }
 
-std::string errno_text(int error) {
-  return std::system_category().message(error);
-}
-
 // Receive buffer per message in a recvmmsg batch: fits replies of up to 1468
 // payload bytes and every ICMP error (at most 576 bytes for IPv4, 1280 for IPv6).
 constexpr std::size_t kBatchBufferBytes = 1536;
@@ -125,138 +94,6 @@ bool large_echo(std::size_t payload_size) {
 }
 
 }  // namespace
-
-std::string_view to_string(IcmpSocketKind kind) {
-  return kind == IcmpSocketKind::kDatagram ? "datagram" : "raw";
-}
-
-std::optional<IcmpMessage> parse_icmp_message(std::span<const std::uint8_t> bytes, bool v6,
-                                              IcmpSocketKind kind) {
-  const std::uint8_t* data = bytes.data();
-  std::size_t size = bytes.size();
-  const std::uint8_t* icmp = data;
-  if (!v6 && kind == IcmpSocketKind::kRaw) {
-    // Raw IPv4 sockets deliver the IP header too.
-    if (size < 20 || (data[0] >> 4) != 4) return std::nullopt;
-    const std::size_t header = static_cast<std::size_t>(data[0] & 0x0f) * 4;
-    if (header < 20 || size < header) return std::nullopt;
-    icmp += header;
-    size -= header;
-    // The kernel checks ICMP checksums only after handing raw sockets their copy.
-    if (size >= 8 && internet_checksum(icmp, size) != 0) return std::nullopt;
-  }
-  if (size < 8) return std::nullopt;
-  const std::uint8_t type = icmp[0];
-  if (type == (v6 ? kEchoReplyV6 : kEchoReplyV4)) {
-    return IcmpMessage{IcmpMessage::Kind::kEchoReply, type, icmp[1], {icmp, size}, {}};
-  }
-  // Datagram sockets deliver ICMP errors through the error queue, not here.
-  if (kind != IcmpSocketKind::kRaw) return std::nullopt;
-  const std::uint8_t* inner = icmp + 8;
-  const std::size_t inner_size = size - 8;
-  if (!v6 && (type == kUnreachableV4 || type == kTimeExceededV4) && inner_size >= 20 &&
-      (inner[0] >> 4) == 4 && inner[9] == IPPROTO_ICMP) {
-    const std::size_t header = static_cast<std::size_t>(inner[0] & 0x0f) * 4;
-    if (header >= 20 && inner_size >= header) {
-      return IcmpMessage{type == kUnreachableV4 ? IcmpMessage::Kind::kUnreachable
-                                                : IcmpMessage::Kind::kTimeExceeded,
-                         type,
-                         icmp[1],
-                         {inner + header, inner_size - header},
-                         {inner + 16, 4}};
-    }
-  }
-  if (v6 && (type == kUnreachableV6 || type == kTimeExceededV6) && inner_size >= 40 &&
-      (inner[0] >> 4) == 6 && inner[6] == IPPROTO_ICMPV6) {
-    return IcmpMessage{
-        type == kUnreachableV6 ? IcmpMessage::Kind::kUnreachable : IcmpMessage::Kind::kTimeExceeded,
-        type,
-        icmp[1],
-        {inner + 40, inner_size - 40},
-        {inner + 24, 16}};
-  }
-  return std::nullopt;
-}
-
-int open_system_socket(int domain, int type, int protocol) {
-  const int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-  return fd >= 0 ? fd : -errno;
-}
-
-std::optional<bool> ping_group_range_allows(std::string_view range, std::span<const gid_t> groups) {
-  std::int64_t bounds[2] = {0, 0};
-  std::size_t at = 0;
-  for (std::int64_t& bound : bounds) {
-    while (at < range.size() && (range[at] == ' ' || range[at] == '\t'))
-      ++at;
-    const auto [end, ec] = std::from_chars(range.data() + at, range.data() + range.size(), bound);
-    if (ec != std::errc{}) return std::nullopt;
-    at = static_cast<std::size_t>(end - range.data());
-  }
-  while (at < range.size() &&
-         (range[at] == ' ' || range[at] == '\t' || range[at] == '\n' || range[at] == '\r')) {
-    ++at;
-  }
-  if (at != range.size()) return std::nullopt;
-  return std::any_of(groups.begin(), groups.end(), [&](gid_t gid) {
-    return static_cast<std::int64_t>(gid) >= bounds[0] &&
-           static_cast<std::int64_t>(gid) <= bounds[1];
-  });
-}
-
-PingGroupPolicy read_ping_group_policy() {
-  PingGroupPolicy policy;
-  std::ifstream file("/proc/sys/net/ipv4/ping_group_range");
-  if (!file) return policy;
-  std::stringstream text;
-  text << file.rdbuf();
-  policy.range = text.str();
-  while (!policy.range.empty() && (policy.range.back() == '\n' || policy.range.back() == ' ')) {
-    policy.range.pop_back();
-  }
-  std::replace(policy.range.begin(), policy.range.end(), '\t', ' ');
-  std::vector<gid_t> groups(1, ::getegid());
-  const int extra = ::getgroups(0, nullptr);
-  if (extra > 0) {
-    groups.resize(1 + static_cast<std::size_t>(extra));
-    const int got = ::getgroups(extra, groups.data() + 1);
-    groups.resize(1 + static_cast<std::size_t>(std::max(got, 0)));
-  }
-  policy.datagram_allowed = ping_group_range_allows(policy.range, groups);
-  return policy;
-}
-
-Expected<OpenedIcmpSocket> open_icmp_socket(bool v6, const PingGroupPolicy& policy,
-                                            const IcmpSocketOpener& open) {
-  const int domain = v6 ? AF_INET6 : AF_INET;
-  const int protocol = v6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP};
-  const bool datagram_first = policy.datagram_allowed.value_or(true);
-  const IcmpSocketKind order[2] = {
-      datagram_first ? IcmpSocketKind::kDatagram : IcmpSocketKind::kRaw,
-      datagram_first ? IcmpSocketKind::kRaw : IcmpSocketKind::kDatagram};
-  int datagram_error = 0;
-  int raw_error = 0;
-  for (const IcmpSocketKind kind : order) {
-    const bool datagram = kind == IcmpSocketKind::kDatagram;
-    const int fd = open(domain, datagram ? SOCK_DGRAM : SOCK_RAW, protocol);
-    if (fd >= 0) return OpenedIcmpSocket{fd, kind};
-    (datagram ? datagram_error : raw_error) = -fd;
-  }
-  if (datagram_error == EAFNOSUPPORT && raw_error == EAFNOSUPPORT) {
-    return Error{std::string("cannot open an ICMP socket for ") + (v6 ? "IPv6" : "IPv4") +
-                 ": this kernel does not support the address family"};
-  }
-  std::string range_note =
-      policy.range.empty() ? std::string("unreadable") : "'" + policy.range + "'";
-  return Error{std::string("cannot open an ICMP socket for ") + (v6 ? "IPv6" : "IPv4") +
-               ": an unprivileged ICMP socket needs this process's group in "
-               "net.ipv4.ping_group_range (now " +
-               range_note + "; allow it with `sysctl -w net.ipv4.ping_group_range=\"0 " +
-               "2147483647\"`): " + errno_text(datagram_error) +
-               "; a raw socket needs CAP_NET_RAW (run as root or `setcap cap_net_raw+ep` on "
-               "the binary): " +
-               errno_text(raw_error)};
-}
 
 // Receive buffers for one recvmmsg call, allocated once per socket.
 struct IcmpSocket::Batch {
@@ -461,19 +298,8 @@ std::error_code IcmpSocket::transmit(Slot& slot) {
     pattern_filled_ = payload;
   }
   std::uint8_t* header = packet_.data();
-  header[0] = v6_ ? kEchoRequestV6 : kEchoRequestV4;
-  header[1] = 0;
-  header[2] = header[3] = 0;
-  std::memcpy(header + 4, &ident_be_, 2);
-  header[6] = static_cast<std::uint8_t>(slot.seq >> 8);
-  header[7] = static_cast<std::uint8_t>(slot.seq & 0xff);
   std::memcpy(header + 8, &slot.token, std::min(payload, kTokenBytes));
-  if (!v6_ && kind_ == IcmpSocketKind::kRaw) {
-    // The kernel fills the checksum for datagram and ICMPv6 sockets, not for raw IPv4.
-    const std::uint16_t sum = internet_checksum(header, 8 + payload);
-    header[2] = static_cast<std::uint8_t>(sum >> 8);
-    header[3] = static_cast<std::uint8_t>(sum & 0xff);
-  }
+  write_echo_header({header, 8 + payload}, v6_, kind_, ident_be_, slot.seq);
 
   sockaddr_in6 to6{};
   sockaddr_in to4{};
@@ -786,7 +612,7 @@ void IcmpSocket::deliver(Slot& slot, IcmpEvent event) {
   listener->on_icmp_event(event);
 }
 
-IcmpSockets::IcmpSockets(ProbeEnv& env) : io_(env.io()) {}
+IcmpSockets::IcmpSockets(CheckRunEnv& env) : io_(env.io()) {}
 
 IcmpSockets::~IcmpSockets() {
   if (v4_.socket) v4_.socket->close();
@@ -820,61 +646,6 @@ IpFamily read_family(ParamReader& params, const std::string& host) {
                                            " address (family " + family + ")");
   }
   return v6 ? IpFamily::kV6 : IpFamily::kV4;
-}
-
-std::string describe_icmp_error(bool v6, std::uint8_t type, std::uint8_t code) {
-  if (!v6 && type == kTimeExceededV4) return "time exceeded in transit";
-  if (v6 && type == kTimeExceededV6) return "hop limit exceeded in transit";
-  if (!v6 && type == kUnreachableV4) {
-    switch (code) {
-      case 0:
-        return "network unreachable";
-      case 1:
-        return "host unreachable";
-      case 2:
-        return "protocol unreachable";
-      case 3:
-        return "port unreachable";
-      case 4:
-        return "fragmentation needed";
-      case 5:
-        return "source route failed";
-      case 6:
-        return "destination network unknown";
-      case 7:
-        return "destination host unknown";
-      case 9:
-        return "network administratively prohibited";
-      case 10:
-        return "host administratively prohibited";
-      case 13:
-        return "communication administratively prohibited";
-      default:
-        break;
-    }
-  }
-  if (v6 && type == kUnreachableV6) {
-    switch (code) {
-      case 0:
-        return "no route to destination";
-      case 1:
-        return "communication administratively prohibited";
-      case 2:
-        return "beyond scope of source address";
-      case 3:
-        return "address unreachable";
-      case 4:
-        return "port unreachable";
-      case 5:
-        return "source address failed policy";
-      case 6:
-        return "reject route to destination";
-      default:
-        break;
-    }
-  }
-  return "ICMP" + std::string(v6 ? "v6" : "") + " type " + std::to_string(type) + " code " +
-         std::to_string(code);
 }
 
 }  // namespace netmon::checks

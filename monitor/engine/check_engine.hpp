@@ -16,10 +16,10 @@
 #include "common/check_result.hpp"
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
-#include "monitor/check_scheduler.hpp"
+#include "monitor/checks/check_run_env.hpp"
 #include "monitor/checks/check_runner.hpp"
-#include "monitor/checks/probe_env.hpp"
-#include "monitor/lateness_histogram.hpp"
+#include "monitor/engine/check_scheduler.hpp"
+#include "monitor/engine/lateness_histogram.hpp"
 
 namespace netmon {
 
@@ -51,7 +51,7 @@ class CheckEngine {
   std::size_t check_count() const { return scheduler_.size(); }
   const EngineStats& stats() const { return stats_; }
   std::uint64_t missed_ticks() const { return scheduler_.missed_ticks(); }
-  checks::ProbeEnv& env() { return env_; }
+  checks::CheckRunEnv& env() { return env_; }
 
  private:
   struct Slot {
@@ -66,7 +66,7 @@ class CheckEngine {
   void fire(std::size_t slot, CheckScheduler::TimePoint due, CheckScheduler::TimePoint now);
 
   asio::io_context& io_;
-  checks::ProbeEnv env_;
+  checks::CheckRunEnv env_;
   checks::CheckRunner runner_;
   ResultSink sink_;
   CheckScheduler scheduler_;

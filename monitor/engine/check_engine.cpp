@@ -1,4 +1,4 @@
-#include "monitor/check_engine.hpp"
+#include "monitor/engine/check_engine.hpp"
 
 #include <asio/post.hpp>
 
@@ -13,17 +13,12 @@ CheckEngine::~CheckEngine() {
 }
 
 Expected<void> CheckEngine::set_checks(const std::vector<CheckSpec>& specs) {
-  std::vector<checks::PreparedCheck> prepared;
-  prepared.reserve(specs.size());
+  auto valid = checks::prepare_checks(specs);
+  if (!valid) return valid.error();
+  std::vector<checks::PreparedCheck> prepared = std::move(valid).value();
   std::unordered_map<std::string, std::size_t> seen;
-  for (const CheckSpec& spec : specs) {
-    auto check = checks::prepare_check(spec);
-    if (!check) return check.error();
-    if (!seen.emplace(spec.id, prepared.size()).second) {
-      return Error{check_error_prefix(spec) + "id is used by another check"};
-    }
-    prepared.push_back(std::move(check).value());
-  }
+  for (std::size_t i = 0; i < prepared.size(); ++i)
+    seen.emplace(prepared[i].spec.id, i);
 
   const auto now = CheckScheduler::Clock::now();
   std::unordered_map<std::string, std::size_t> next_by_id;
@@ -35,7 +30,7 @@ Expected<void> CheckEngine::set_checks(const std::vector<CheckSpec>& specs) {
     }
     scheduler_.remove(slot);
     slots_[slot].active = false;
-    slots_[slot].running = false;  // a still-running probe of it reports but frees nothing
+    slots_[slot].running = false;  // a run of it still in flight reports but frees nothing
     slots_[slot].generation = 0;
     free_slots_.push_back(slot);
   }

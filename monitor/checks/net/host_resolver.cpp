@@ -1,4 +1,4 @@
-#include "monitor/checks/host_resolver.hpp"
+#include "monitor/checks/net/host_resolver.hpp"
 
 namespace netmon::checks {
 namespace {

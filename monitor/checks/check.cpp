@@ -25,29 +25,29 @@ Outcome failure(std::string reason, std::string error) {
   return outcome;
 }
 
-void Probe::start(Completion done) {
+void CheckRun::start(Completion done) {
   completion_ = std::move(done);
   started_ = std::chrono::steady_clock::now();
   on_start();
 }
 
-void Probe::cancel() {
+void CheckRun::cancel() {
   if (done_) return;
   done_ = true;
   completion_ = nullptr;
   on_cancel();
 }
 
-std::chrono::microseconds Probe::elapsed() const {
+std::chrono::microseconds CheckRun::elapsed() const {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
                                                                started_);
 }
 
-void Probe::mark(Phase phase) {
+void CheckRun::mark(Phase phase) {
   mark(phase, elapsed());
 }
 
-void Probe::mark(Phase phase, std::chrono::microseconds at) {
+void CheckRun::mark(Phase phase, std::chrono::microseconds at) {
   std::optional<std::chrono::microseconds>* slot = nullptr;
   switch (phase) {
     case Phase::kResolve:
@@ -66,7 +66,7 @@ void Probe::mark(Phase phase, std::chrono::microseconds at) {
   if (!slot->has_value()) *slot = at;
 }
 
-bool Probe::take_resolved(const Expected<HostResolver::Addresses>& answer) {
+bool CheckRun::take_resolved(const Expected<HostResolver::Addresses>& answer) {
   if (done()) return false;
   mark(Phase::kResolve);
   if (!answer) {
@@ -76,7 +76,7 @@ bool Probe::take_resolved(const Expected<HostResolver::Addresses>& answer) {
   return true;
 }
 
-void Probe::finish(Outcome outcome) {
+void CheckRun::finish(Outcome outcome) {
   if (done_) return;
   done_ = true;
   timings_.total = elapsed();

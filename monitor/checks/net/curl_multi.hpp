@@ -3,7 +3,7 @@
 // which sockets it wants watched (CURLMOPT_SOCKETFUNCTION) and when it wants a
 // timeout (CURLMOPT_TIMERFUNCTION); we answer with curl_multi_socket_action.
 // No threads, no curl_easy_perform. Get the loop's instance with
-// env.shared<CurlMulti>().
+// env.open_shared<CurlMulti>().
 //
 // Sockets are watched through one level-triggered epoll set that sits in the
 // asio loop as a single descriptor. (Asio's own reactor is edge-triggered, and
@@ -24,9 +24,11 @@
 #include <optional>
 #include <vector>
 
+#include "common/expected.hpp"
+
 namespace netmon::checks {
 
-class ProbeEnv;
+class CheckRunEnv;
 
 class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
  public:
@@ -48,7 +50,9 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
   static constexpr std::size_t kMaxPooledHandles = 512;
   static constexpr std::size_t kEventsPerRound = 256;
 
-  explicit CurlMulti(ProbeEnv& env);
+  // A new multi on env's loop, or an Error naming what could not be opened
+  // (curl_global_init, the epoll set, curl_multi_init).
+  static Expected<std::shared_ptr<CurlMulti>> open(CheckRunEnv& env);
   ~CurlMulti();
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;
@@ -66,6 +70,8 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
   std::size_t running() const { return attached_; }
 
  private:
+  explicit CurlMulti(asio::io_context& io);
+
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socket_state);
   static int on_timer(CURLM* multi, long timeout_ms, void* self);
 

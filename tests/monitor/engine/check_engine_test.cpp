@@ -1,4 +1,4 @@
-#include "monitor/check_engine.hpp"
+#include "monitor/engine/check_engine.hpp"
 
 #include <gtest/gtest.h>
 

@@ -19,7 +19,7 @@ std::string reason_for(const std::error_code& error, std::string_view phase);
 bool is_local_failure(const std::error_code& error);
 
 // How a socket error in `step` ("socket", "connect", "send" or "read") ends a
-// probe: failure("socket_failed") when netmon itself could not measure (opening
+// run: failure("socket_failed") when netmon itself could not measure (opening
 // the socket failed, is_local_failure, or a full send buffer: would_block),
 // else down(reason_for(error, step)) with `details`. The text is
 // "<what>: <message>"; `what` defaults to the step.

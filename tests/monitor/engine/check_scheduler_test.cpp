@@ -1,4 +1,4 @@
-#include "monitor/check_scheduler.hpp"
+#include "monitor/engine/check_scheduler.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "monitor/checks/excerpt.hpp"
+#include "monitor/checks/net/excerpt.hpp"
 
 namespace netmon::checks {
 

@@ -1,4 +1,4 @@
-#include "monitor/checks/socket_errors.hpp"
+#include "monitor/checks/net/socket_errors.hpp"
 
 #include <asio/error.hpp>
 

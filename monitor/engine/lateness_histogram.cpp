@@ -1,4 +1,4 @@
-#include "monitor/lateness_histogram.hpp"
+#include "monitor/engine/lateness_histogram.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 #pragma once
-// The loop's ICMP transport, shared by every icmp and traceroute probe:
+// The loop's ICMP transport, shared by every icmp and traceroute run:
 // one socket per address family (env.shared<IcmpSockets>()), opened on first
 // use. Echo requests carry one identifier per socket and a sequence number
 // unique among the echoes in flight on it, so replies are matched by id and
@@ -33,7 +33,9 @@
 #include <vector>
 
 #include "common/expected.hpp"
-#include "monitor/checks/host_resolver.hpp"
+#include "monitor/checks/net/host_resolver.hpp"
+#include "monitor/checks/net/icmp_opening.hpp"
+#include "monitor/checks/net/icmp_packet.hpp"
 
 namespace netmon {
 class ParamReader;
@@ -41,57 +43,7 @@ class ParamReader;
 
 namespace netmon::checks {
 
-class ProbeEnv;
-
-enum class IcmpSocketKind : std::uint8_t { kDatagram, kRaw };
-std::string_view to_string(IcmpSocketKind kind);
-
-// Creates a socket like ::socket(domain, type, protocol) (non-blocking,
-// close-on-exec); returns the descriptor or -errno. Injectable for tests.
-using IcmpSocketOpener = std::function<int(int domain, int type, int protocol)>;
-int open_system_socket(int domain, int type, int protocol);
-
-// What net.ipv4.ping_group_range says about this process.
-struct PingGroupPolicy {
-  std::optional<bool> datagram_allowed;  // nullopt: the sysctl could not be read or parsed
-  std::string range;                     // the sysctl text, e.g. "1 0"
-};
-
-// Does the range text ("low high", inclusive) admit one of `groups`? nullopt
-// when the text is not two numbers.
-std::optional<bool> ping_group_range_allows(std::string_view range, std::span<const gid_t> groups);
-// Reads /proc/sys/net/ipv4/ping_group_range for this process's egid and groups.
-PingGroupPolicy read_ping_group_policy();
-
-// One received ICMP message that may answer an echo of ours: an echo reply,
-// or an error quoting an echo request. Spans point into the received bytes.
-struct IcmpMessage {
-  enum class Kind : std::uint8_t { kEchoReply, kUnreachable, kTimeExceeded };
-  Kind kind = Kind::kEchoReply;
-  std::uint8_t type = 0;
-  std::uint8_t code = 0;
-  // kEchoReply: the reply (8-byte header, payload); errors: the quoted ICMP
-  // message (at least its header when it is to match an echo).
-  std::span<const std::uint8_t> icmp;
-  // Errors: the quoted packet's destination address (4 or 16 bytes).
-  std::span<const std::uint8_t> quoted_destination;
-};
-
-// Classifies what a socket of `kind` read (raw IPv4: with the IP header, whose
-// checksum it verifies); nullopt for anything else, truncated or malformed.
-std::optional<IcmpMessage> parse_icmp_message(std::span<const std::uint8_t> bytes, bool v6,
-                                              IcmpSocketKind kind);
-
-struct OpenedIcmpSocket {
-  int fd = -1;
-  IcmpSocketKind kind = IcmpSocketKind::kRaw;
-};
-
-// The selection: the datagram socket first unless the policy says it is not
-// allowed, then the other kind. When neither opens the error names both fixes
-// (the sysctl and CAP_NET_RAW).
-Expected<OpenedIcmpSocket> open_icmp_socket(bool v6, const PingGroupPolicy& policy,
-                                            const IcmpSocketOpener& open);
+class CheckRunEnv;
 
 // What happened to one echo request. Delivered once per echo, then the echo
 // is forgotten by the socket.
@@ -228,13 +180,13 @@ class IcmpSocket : public std::enable_shared_from_this<IcmpSocket> {
 // The per-loop service: env.shared<IcmpSockets>().
 class IcmpSockets {
  public:
-  explicit IcmpSockets(ProbeEnv& env);
+  explicit IcmpSockets(CheckRunEnv& env);
   ~IcmpSockets();
   IcmpSockets(const IcmpSockets&) = delete;
   IcmpSockets& operator=(const IcmpSockets&) = delete;
 
   // Failed opens are retried after this long (permissions may get fixed),
-  // not by every probe.
+  // not by every run.
   static constexpr std::chrono::seconds kRetryOpenAfter{1};
 
   // The family's socket, opened on first use.
@@ -265,15 +217,12 @@ class IcmpSockets {
 
 // Parameters icmp and traceroute share.
 //
-// Probes wait for answers until 90% of the check's timeout, so the result
+// Runs wait for answers until 90% of the check's timeout, so the result
 // still carries its details (loss, hops) instead of becoming a bare timeout.
 constexpr std::chrono::milliseconds reply_window(std::chrono::milliseconds timeout) {
   return timeout * 9 / 10;
 }
 // `family`: any (default), ipv4 or ipv6; an IP literal `host` must match it.
 IpFamily read_family(ParamReader& params, const std::string& host);
-
-// "host unreachable", "time exceeded in transit", ... for an ICMP error.
-std::string describe_icmp_error(bool v6, std::uint8_t type, std::uint8_t code);
 
 }  // namespace netmon::checks

@@ -1,44 +1,45 @@
-#include "monitor/checks/curl_multi.hpp"
+#include "monitor/checks/net/curl_multi.hpp"
 
 #include <unistd.h>
 
 #include <asio/post.hpp>
 #include <cerrno>
-#include <mutex>
-#include <stdexcept>
+#include <string>
 #include <system_error>
 
-#include "monitor/checks/probe_env.hpp"
+#include "monitor/checks/check_run_env.hpp"
 
 namespace netmon::checks {
 namespace {
 
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      throw std::runtime_error("curl_global_init failed");
-    }
-  });
-}
-
-int make_epoll() {
-  const int fd = epoll_create1(EPOLL_CLOEXEC);
-  if (fd < 0) throw std::system_error(errno, std::system_category(), "epoll_create1");
-  return fd;
+CURLcode init_curl_once() {
+  static const CURLcode result = curl_global_init(CURL_GLOBAL_DEFAULT);
+  return result;
 }
 
 }  // namespace
 
-CurlMulti::CurlMulti(ProbeEnv& env)
-    : io_(env.io()), epoll_(env.io(), make_epoll()), timer_(env.io()) {
-  init_curl_once();
-  multi_ = curl_multi_init();
-  if (!multi_) throw std::runtime_error("curl_multi_init failed");
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+CurlMulti::CurlMulti(asio::io_context& io) : io_(io), epoll_(io), timer_(io) {}
+
+Expected<std::shared_ptr<CurlMulti>> CurlMulti::open(CheckRunEnv& env) {
+  if (const CURLcode code = init_curl_once(); code != CURLE_OK) {
+    return Error{std::string("curl_global_init: ") + curl_easy_strerror(code)};
+  }
+  std::shared_ptr<CurlMulti> self(new CurlMulti(env.io()));
+  const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd < 0) return Error{"epoll_create1: " + std::system_category().message(errno)};
+  std::error_code ec;
+  if (self->epoll_.assign(epoll_fd, ec); ec) {
+    ::close(epoll_fd);
+    return Error{"watching the epoll set: " + ec.message()};
+  }
+  self->multi_ = curl_multi_init();
+  if (!self->multi_) return Error{"curl_multi_init failed"};
+  curl_multi_setopt(self->multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
+  curl_multi_setopt(self->multi_, CURLMOPT_SOCKETDATA, self.get());
+  curl_multi_setopt(self->multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
+  curl_multi_setopt(self->multi_, CURLMOPT_TIMERDATA, self.get());
+  return self;
 }
 
 CurlMulti::~CurlMulti() {
@@ -46,7 +47,7 @@ CurlMulti::~CurlMulti() {
   // pooled (detached) handles are left here.
   for (CURL* easy : pool_)
     curl_easy_cleanup(easy);
-  curl_multi_cleanup(multi_);
+  if (multi_) curl_multi_cleanup(multi_);
   std::error_code ignored;
   timer_.cancel();
   epoll_.close(ignored);
@@ -83,7 +84,7 @@ void CurlMulti::release(CURL* easy) {
       epoll_.cancel();
     }
   }
-  curl_easy_reset(easy);  // also clears CURLOPT_PRIVATE and every pointer into the probe
+  curl_easy_reset(easy);  // also clears CURLOPT_PRIVATE and every pointer into the run
   if (pool_.size() < kMaxPooledHandles) {
     pool_.push_back(easy);
   } else {
@@ -197,7 +198,7 @@ void CurlMulti::wait_for_events() {
 }
 
 void CurlMulti::poll_events() {
-  const auto keep_alive = shared_from_this();  // a completion may drop the last probe
+  const auto keep_alive = shared_from_this();  // a completion may drop the last run
   const int count =
       epoll_wait(epoll_.native_handle(), events_.data(), static_cast<int>(events_.size()), 0);
   for (int i = 0; i < count; ++i) {

@@ -1,4 +1,4 @@
-#include "monitor/checks/udp_socket.hpp"
+#include "monitor/checks/net/udp_socket.hpp"
 
 namespace netmon::checks {
 
