@@ -21,11 +21,32 @@ if(NETMON_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# Includes are repo-rooted ("monitor/engine/check_engine.hpp"), yet a target
+# sees only the folders of the libraries it links: each library's include root
+# is a directory of its own in the build tree holding one link, to its folder.
+# So the engine cannot include a manager or ZeroMQ-using agent header, and a
+# test can include only what its binary links (layering kept by the build).
+# netmon_include_root(target folder): `folder` (relative to the project) is
+# visible to `target` and to whatever links it.
+function(netmon_include_root target folder)
+  set(root ${PROJECT_BINARY_DIR}/include/${target})
+  get_filename_component(parent ${root}/${folder} DIRECTORY)
+  file(MAKE_DIRECTORY ${parent})
+  file(CREATE_LINK ${PROJECT_SOURCE_DIR}/${folder} ${root}/${folder} SYMBOLIC)
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "INTERFACE_LIBRARY")
+    target_include_directories(${target} INTERFACE ${root})
+  else()
+    target_include_directories(${target} PUBLIC ${root})
+  endif()
+endfunction()
+
 # netmon_library(name SOURCES ... DEPS ...): one library target per folder.
 function(netmon_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
-  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  file(RELATIVE_PATH folder ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+  netmon_include_root(${name} ${folder})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
   netmon_set_warnings(${name})
 endfunction()
