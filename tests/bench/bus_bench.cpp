@@ -39,6 +39,7 @@
 #include "common/sqlite_db.hpp"
 #include "tests/cluster/cluster_fixture.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #ifndef NETMON_MANAGER_BINARY
 #error "tests/bench/CMakeLists.txt must define NETMON_MANAGER_BINARY"

@@ -25,10 +25,13 @@
 #include <vector>
 
 #include "common/sqlite_db.hpp"
+#include "tests/support/await.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::cluster {
 
+using testing::await;
 using testing::ChildProcess;
 using testing::free_tcp_port;
 using testing::loopback_endpoint;
@@ -281,17 +284,6 @@ inline std::string exactly_once_problems(const std::map<std::string, Comparison>
   return problems;
 }
 
-// Polls `done` every few ms until it holds or `timeout` passes; returns done().
-template <class Predicate>
-bool wait_until(Predicate done, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= end) return done();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
-
 // A manager, named monitors, and optionally a standalone broker and a logger,
 // as real processes in one temp dir: DIR/manager (the store), DIR/<name> (a
 // monitor's data dir), DIR/<name>.produced (its produced log), one log file
@@ -448,11 +440,10 @@ class ProcessCluster {
   bool await_stored_progress(std::uint64_t more, std::chrono::milliseconds timeout) {
     const std::uint64_t target = produced_total() + more;
     const auto end = std::chrono::steady_clock::now() + timeout;
-    if (!wait_until([&] { return produced_total() >= target; }, timeout)) return false;
+    if (!await([&] { return produced_total() >= target; }, timeout)) return false;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         end - std::chrono::steady_clock::now());
-    return wait_until([&] { return stored() >= target; },
-                      std::max(left, std::chrono::milliseconds(0)));
+    return await([&] { return stored() >= target; }, std::max(left, std::chrono::milliseconds(0)));
   }
 
   // "stored N of M produced" for failure messages.
@@ -470,7 +461,7 @@ class ProcessCluster {
     for (std::size_t i = 0; i < size(); ++i)
       start_monitor(i, 0);
     const std::uint64_t expected = produced_total();
-    if (!wait_until([&] { return stored() >= expected; }, timeout)) {
+    if (!await([&] { return stored() >= expected; }, timeout)) {
       problems += "the store holds " + std::to_string(stored()) + " rows, the produced logs " +
                   std::to_string(expected) + " lines after draining for " +
                   std::to_string(timeout.count()) + " ms; ";

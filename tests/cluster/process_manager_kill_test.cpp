@@ -23,8 +23,8 @@ TEST(ManagerProcess, KilledWithSigkillMidStreamAndRestartedStoresEveryProducedRe
   ASSERT_EQ(cluster.await_monitor_line("manager lost", kProcessTestTimeout, marks), "")
       << cluster.logs();
   marks = cluster.monitor_log_marks();
-  ASSERT_TRUE(wait_until([&] { return cluster.produced_total() >= produced_at_kill + 1000; },
-                         kProcessTestTimeout));
+  ASSERT_TRUE(await([&] { return cluster.produced_total() >= produced_at_kill + 1000; },
+                    kProcessTestTimeout));
 
   cluster.start_manager();
   // What was buffered while the manager was dead arrives, and live results too.

@@ -11,6 +11,8 @@
 
 #include <fstream>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace netmon::testing {
 namespace {
 

@@ -12,22 +12,16 @@
 #include <thread>
 
 #include "tests/support/held_sync_vfs.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::sqlite {
 namespace {
 
 class SqliteDbTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "netmon-sqlite-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::filesystem::path file() const { return dir_ / "test.db"; }
 
-  std::filesystem::path dir_;
+  netmon::testing::TempDir dir_{"netmon-sqlite-"};
 };
 
 // The permission bits of `path`, or -1 when it does not exist.

@@ -19,24 +19,15 @@
 #include "common/protocol/zmq_sockets.hpp"
 #include "manager/manager.hpp"
 #include "manager/result_store.hpp"
-#include "tests/support/child_process.hpp"
+#include "tests/support/await.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::manager::testing {
 
 using namespace std::chrono_literals;
 
-// Generous for ASan on a loaded 2-core machine; a passing test never waits it out.
-inline constexpr std::chrono::milliseconds kDeadline = 20s;
-
-template <class Condition>
-bool await(Condition condition, std::chrono::milliseconds deadline = kDeadline) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= end) return false;
-    std::this_thread::sleep_for(2ms);  // how often we look, not a synchronisation
-  }
-  return true;
-}
+using netmon::testing::await;
+inline constexpr std::chrono::milliseconds kDeadline = netmon::testing::kAwaitDeadline;
 
 inline std::string unique_endpoint(const std::string& what) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();

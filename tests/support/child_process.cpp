@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -52,21 +51,6 @@ bool can_bind(std::uint16_t port, int type) {
 }
 
 }  // namespace
-
-TempDir::TempDir(std::string_view prefix) {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = (base && *base ? std::string(base) : std::string("/tmp")) + "/" +
-                        std::string(prefix) + "XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr)
-    throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  if (keep_) return;
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
 
 namespace {
 

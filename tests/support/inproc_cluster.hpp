@@ -29,28 +29,12 @@
 #include "common/sqlite_db.hpp"
 #include "manager/manager.hpp"
 #include "monitor/agent/monitor_agent.hpp"
-#include "tests/support/child_process.hpp"
+#include "tests/support/await.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::testing {
 
 using namespace std::chrono_literals;
-
-// Generous for ASan on a loaded 2-core machine; a passing test never waits it out.
-inline constexpr std::chrono::milliseconds kAwaitDeadline = 20s;
-
-// Polls `condition` every few milliseconds until it holds or `deadline` passes.
-// The poll interval only bounds how often we look; nothing waits on timing.
-template <class Condition>
-bool await(Condition condition, std::chrono::milliseconds deadline = kAwaitDeadline) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= end) {
-      return false;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
 
 // inproc names are global to a context: prefix them with the test's name.
 inline std::string unique_endpoint(const std::string& what) {

@@ -15,6 +15,7 @@
 #include "tests/broker/logger/logger_test_support.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/command_run.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::logger {
 namespace {
