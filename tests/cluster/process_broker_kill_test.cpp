@@ -9,7 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "tests/cluster/cluster_fixture.hpp"
+#include "tests/cluster/built_binaries.hpp"
+#include "tests/support/process_cluster.hpp"
 
 namespace netmon::cluster {
 namespace {
@@ -34,9 +35,7 @@ std::uint64_t highest_produced(const std::filesystem::path& produced_log) {
 }
 
 TEST(BrokerProcess, KilledWithSigkillAndRestartedCarriesLivePubSubOnAndTheStoreStaysComplete) {
-  const auto binaries = built_binaries();
-  if (!binaries) GTEST_FAIL() << kBinariesNotBuilt;
-  ProcessCluster cluster(*binaries, {"edge-1", "edge-2"}, /*external_broker=*/true);
+  ProcessCluster cluster(built_binaries(), {"edge-1", "edge-2"}, /*external_broker=*/true);
   const auto feed = cluster.dir() / "feed.jsonl";
   cluster.start_broker();
   cluster.start_manager();
