@@ -8,8 +8,6 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
-#include <functional>
-#include <thread>
 
 #include "common/protocol/check_codec.hpp"
 #include "common/protocol/codec.hpp"
