@@ -3,6 +3,7 @@
 #
 #   scripts/bench.sh engine [flags]   build (Release) and run the check-engine benchmark
 #   scripts/bench.sh bus [flags]      build (Release) and run the bus benchmark
+#   scripts/bench.sh outbox [flags]   build (Release) and run the outbox benchmark
 #   scripts/bench.sh --help
 set -euo pipefail
 
@@ -12,6 +13,7 @@ usage() {
   cat <<'EOF'
 usage: scripts/bench.sh engine [flags...]
        scripts/bench.sh bus [flags...]
+       scripts/bench.sh outbox [flags...]
        scripts/bench.sh --help
 
 engine  Builds netmon_engine_bench in Release (scripts/bootstrap.sh release,
@@ -74,6 +76,14 @@ bus     Builds netmon_bus_bench, netmon-manager and netmon-monitor in Release
           --replay-count=1000000 --fill-rate=100000 --fill-timeout-s=90
           --replay-timeout-s=90 --sync=full|normal (the monitors' outboxes)
           --phases=throughput,latency,replay --keep-dirs (logs and stores)
+
+outbox  Builds netmon_outbox_bench in Release (same build directory rules as
+        engine) and runs it: results committed per second by the monitor's
+        outbox, one transaction per batch of 1, 100 and 1000 results, with
+        synchronous=FULL and NORMAL, on a real file in a temporary directory.
+
+        Flags: Google Benchmark's own, e.g. --benchmark_filter=OutboxAppend
+          --benchmark_format=json --benchmark_out=FILE
 EOF
 }
 
@@ -110,6 +120,12 @@ case "${1:-}" in
     "$build_dir/tests/bench/netmon_bus_bench" "$@" || status=$?
     load_note after
     exit "$status"
+    ;;
+  outbox)
+    shift
+    build_release netmon_outbox_bench
+    load_note before
+    exec "$build_dir/tests/bench/netmon_outbox_bench" "$@"
     ;;
   -h | --help | help)
     usage

@@ -37,8 +37,9 @@
 #include <vector>
 
 #include "common/sqlite_db.hpp"
-#include "tests/cluster/cluster_fixture.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/process_cluster.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #ifndef NETMON_MANAGER_BINARY
 #error "tests/bench/CMakeLists.txt must define NETMON_MANAGER_BINARY"

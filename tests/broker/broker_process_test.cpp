@@ -14,6 +14,7 @@
 #include "common/check_result.hpp"
 #include "common/protocol/codec.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon {
 namespace {

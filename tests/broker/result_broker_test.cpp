@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/protocol/zmq_sockets.hpp"
+#include "tests/support/await.hpp"
 
 namespace netmon {
 namespace {
@@ -128,10 +129,8 @@ TEST_F(ResultBrokerTest, LocalSubscriberWithTheBusWatermarksHoldsABurstBeyondThe
     publisher.send(zmq::str_buffer("burst"), zmq::send_flags::none);
   }
   // The feed reads only once the broker has forwarded the burst.
-  const auto forwarded_by = Clock::now() + std::chrono::seconds(20);
-  while (broker.counters().messages < before + burst && Clock::now() < forwarded_by) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // how often we look
-  }
+  (void)testing::await([&] { return broker.counters().messages >= before + burst; },
+                       std::chrono::seconds(20));
   int received = 0;
   zmq::message_t part;
   while (receive_body(manager_feed, part)) {

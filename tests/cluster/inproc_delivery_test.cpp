@@ -12,6 +12,7 @@
 
 #include "broker/result_broker.hpp"
 #include "common/protocol/codec.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/inproc_cluster.hpp"
 
 namespace netmon::testing {

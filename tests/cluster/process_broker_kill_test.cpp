@@ -9,7 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "tests/cluster/cluster_fixture.hpp"
+#include "tests/cluster/built_binaries.hpp"
+#include "tests/support/process_cluster.hpp"
 
 namespace netmon::cluster {
 namespace {
@@ -34,23 +35,21 @@ std::uint64_t highest_produced(const std::filesystem::path& produced_log) {
 }
 
 TEST(BrokerProcess, KilledWithSigkillAndRestartedCarriesLivePubSubOnAndTheStoreStaysComplete) {
-  const auto binaries = built_binaries();
-  if (!binaries) GTEST_FAIL() << kBinariesNotBuilt;
-  ProcessCluster cluster(*binaries, {"edge-1", "edge-2"}, /*external_broker=*/true);
+  ProcessCluster cluster(built_binaries(), {"edge-1", "edge-2"}, /*external_broker=*/true);
   const auto feed = cluster.dir() / "feed.jsonl";
   cluster.start_broker();
   cluster.start_manager();
   cluster.start_logger(feed);
   ASSERT_EQ(cluster.start_streaming(kProcessTestRate, kProcessTestTimeout), "") << cluster.logs();
   ASSERT_TRUE(
-      wait_until([&] { return highest_seen(feed).size() == cluster.size(); }, kProcessTestTimeout))
+      await([&] { return highest_seen(feed).size() == cluster.size(); }, kProcessTestTimeout))
       << "the logger saw no live results before the broker restart\n"
       << cluster.logs();
 
   ProcessCluster::kill(cluster.broker());
   const std::uint64_t produced_at_kill = cluster.produced_total();
-  ASSERT_TRUE(wait_until([&] { return cluster.produced_total() >= produced_at_kill + 500; },
-                         kProcessTestTimeout));
+  ASSERT_TRUE(await([&] { return cluster.produced_total() >= produced_at_kill + 500; },
+                    kProcessTestTimeout));
   cluster.start_broker();
 
   // Results produced from now on can only reach the logger live, through the
@@ -58,7 +57,7 @@ TEST(BrokerProcess, KilledWithSigkillAndRestartedCarriesLivePubSubOnAndTheStoreS
   std::map<std::string, std::uint64_t> restart_seq;
   for (std::size_t i = 0; i < cluster.size(); ++i)
     restart_seq[cluster.name(i)] = highest_produced(cluster.produced_log(i));
-  const bool live_again = wait_until(
+  const bool live_again = await(
       [&] {
         const auto seen = highest_seen(feed);
         for (const auto& [name, seq] : restart_seq) {

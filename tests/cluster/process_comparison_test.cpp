@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "tests/cluster/cluster_fixture.hpp"
+#include "tests/support/process_cluster.hpp"
 
 namespace netmon::cluster {
 namespace {

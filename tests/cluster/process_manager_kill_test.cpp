@@ -4,15 +4,14 @@
 // else is. Real processes over TCP on 127.0.0.1.
 #include <gtest/gtest.h>
 
-#include "tests/cluster/cluster_fixture.hpp"
+#include "tests/cluster/built_binaries.hpp"
+#include "tests/support/process_cluster.hpp"
 
 namespace netmon::cluster {
 namespace {
 
 TEST(ManagerProcess, KilledWithSigkillMidStreamAndRestartedStoresEveryProducedResultExactlyOnce) {
-  const auto binaries = built_binaries();
-  if (!binaries) GTEST_FAIL() << kBinariesNotBuilt;
-  ProcessCluster cluster(*binaries, {"edge-1", "edge-2"});
+  ProcessCluster cluster(built_binaries(), {"edge-1", "edge-2"});
   cluster.start_manager();
   ASSERT_EQ(cluster.start_streaming(kProcessTestRate, kProcessTestTimeout), "") << cluster.logs();
 
@@ -23,8 +22,8 @@ TEST(ManagerProcess, KilledWithSigkillMidStreamAndRestartedStoresEveryProducedRe
   ASSERT_EQ(cluster.await_monitor_line("manager lost", kProcessTestTimeout, marks), "")
       << cluster.logs();
   marks = cluster.monitor_log_marks();
-  ASSERT_TRUE(wait_until([&] { return cluster.produced_total() >= produced_at_kill + 1000; },
-                         kProcessTestTimeout));
+  ASSERT_TRUE(await([&] { return cluster.produced_total() >= produced_at_kill + 1000; },
+                    kProcessTestTimeout));
 
   cluster.start_manager();
   // What was buffered while the manager was dead arrives, and live results too.

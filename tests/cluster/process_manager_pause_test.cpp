@@ -7,7 +7,8 @@
 
 #include <thread>
 
-#include "tests/cluster/cluster_fixture.hpp"
+#include "tests/cluster/built_binaries.hpp"
+#include "tests/support/process_cluster.hpp"
 
 namespace netmon::cluster {
 namespace {
@@ -17,9 +18,7 @@ using namespace std::chrono_literals;
 constexpr auto kPause = 10s;
 
 TEST(ManagerProcess, StoppedForTenSecondsThenContinuedLosesAndDuplicatesNothing) {
-  const auto binaries = built_binaries();
-  if (!binaries) GTEST_FAIL() << kBinariesNotBuilt;
-  ProcessCluster cluster(*binaries, {"edge-1", "edge-2"});
+  ProcessCluster cluster(built_binaries(), {"edge-1", "edge-2"});
   cluster.start_manager();
   ASSERT_EQ(cluster.start_streaming(kProcessTestRate, kProcessTestTimeout), "") << cluster.logs();
 

@@ -4,15 +4,14 @@
 // once. Real processes over TCP on 127.0.0.1.
 #include <gtest/gtest.h>
 
-#include "tests/cluster/cluster_fixture.hpp"
+#include "tests/cluster/built_binaries.hpp"
+#include "tests/support/process_cluster.hpp"
 
 namespace netmon::cluster {
 namespace {
 
 TEST(MonitorProcess, KilledWithSigkillAndRestartedKeepsItsEpochContinuesItsSeqsAndLosesNothing) {
-  const auto binaries = built_binaries();
-  if (!binaries) GTEST_FAIL() << kBinariesNotBuilt;
-  ProcessCluster cluster(*binaries, {"edge-1", "edge-2"});
+  ProcessCluster cluster(built_binaries(), {"edge-1", "edge-2"});
   cluster.start_manager();
   ASSERT_EQ(cluster.start_streaming(kProcessTestRate, kProcessTestTimeout), "") << cluster.logs();
 

@@ -1,5 +1,5 @@
 // The process-test support itself: children started with their output in a
-// log, lines awaited with deadlines, signals, exit statuses, ports, temp dirs.
+// log, lines awaited with deadlines, signals, exit statuses, ports.
 #include "tests/support/child_process.hpp"
 
 #include <arpa/inet.h>
@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fstream>
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::testing {
 namespace {
@@ -101,18 +101,6 @@ TEST(FreeTcpPort, ReturnsDistinctPortsThatCanBeBoundOnLoopback) {
   EXPECT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
   ::close(fd);
   EXPECT_EQ(loopback_endpoint(first), "tcp://127.0.0.1:" + std::to_string(first));
-}
-
-TEST(TempDir, IsCreatedEmptyAndRemovedWithItsContents) {
-  std::filesystem::path path;
-  {
-    TempDir dir;
-    path = dir.path();
-    EXPECT_TRUE(std::filesystem::is_directory(path));
-    EXPECT_TRUE(std::filesystem::is_empty(path));
-    std::ofstream(dir / "file") << "x";
-  }
-  EXPECT_FALSE(std::filesystem::exists(path));
 }
 
 }  // namespace

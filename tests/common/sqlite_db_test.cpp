@@ -9,25 +9,19 @@
 #include <filesystem>
 #include <future>
 #include <string>
-#include <thread>
 
+#include "tests/support/await.hpp"
 #include "tests/support/held_sync_vfs.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::sqlite {
 namespace {
 
 class SqliteDbTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "netmon-sqlite-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::filesystem::path file() const { return dir_ / "test.db"; }
 
-  std::filesystem::path dir_;
+  netmon::testing::TempDir dir_{"netmon-sqlite-"};
 };
 
 // The permission bits of `path`, or -1 when it does not exist.
@@ -225,12 +219,10 @@ TEST_F(SqliteDbTest, BackgroundCheckpointsCopyTheWalIntoTheDatabaseFile) {
   Database db(file(), {.synchronous = Synchronous::kNormal, .background_checkpoints = true});
   db.exec("CREATE TABLE pages (page BLOB)");
   commit_pages(db, 1200).get();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::filesystem::file_size(file()) < 1200u * 4000u &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling, with a deadline
-  }
-  EXPECT_GE(std::filesystem::file_size(file()), 1200u * 4000u) << "the WAL was never copied";
+  EXPECT_TRUE(
+      netmon::testing::await([&] { return std::filesystem::file_size(file()) >= 1200u * 4000u; },
+                             std::chrono::seconds(20)))
+      << "the WAL was never copied: " << std::filesystem::file_size(file()) << " bytes";
 }
 
 TEST_F(SqliteDbTest, AWalThatReachesItsLimitMakesTheCommitWaitForTheCheckpoint) {

@@ -13,6 +13,7 @@
 
 #include "manager/result_store.hpp"
 #include "tests/manager/manager_test_support.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/command_run.hpp"
 
 namespace netmon::manager {

@@ -10,6 +10,7 @@
 
 #include "manager/result_store.hpp"
 #include "tests/manager/manager_test_support.hpp"
+#include "tests/support/child_process.hpp"
 
 namespace netmon::manager {
 namespace {

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -19,15 +18,11 @@
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
-#include <thread>
+
+#include "tests/support/await.hpp"
 
 namespace netmon::testing {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-// How often waits look again: short enough to add no visible latency, long
-// enough not to compete for the 2 cores with the processes under test.
-constexpr std::chrono::milliseconds kPollEvery{5};
 
 // Ports we pick from: below Linux's default ephemeral range (32768-60999), so
 // never one the kernel hands to a port-0 bind elsewhere, and above the
@@ -52,21 +47,6 @@ bool can_bind(std::uint16_t port, int type) {
 }
 
 }  // namespace
-
-TempDir::TempDir(std::string_view prefix) {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = (base && *base ? std::string(base) : std::string("/tmp")) + "/" +
-                        std::string(prefix) + "XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr)
-    throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  if (keep_) return;
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
 
 namespace {
 
@@ -164,22 +144,27 @@ void ChildProcess::read_more() {
 std::optional<std::string> ChildProcess::wait_for_line(std::string_view needle,
                                                        std::chrono::milliseconds timeout,
                                                        std::size_t from) {
-  const auto end = Clock::now() + timeout;
+  std::optional<std::string> found;
   std::size_t searched = from;  // complete lines before this were looked at
-  while (true) {
-    const bool was_running = running();
-    read_more();
-    while (true) {
-      const std::size_t eol = text_.find('\n', searched);
-      if (eol == std::string::npos) break;
-      const std::string_view line(text_.data() + searched, eol - searched);
-      searched = eol + 1;
-      if (line.find(needle) != std::string_view::npos) return std::string(line);
-    }
-    // An exited process writes nothing more; all it wrote was read above.
-    if (!was_running || Clock::now() >= end) return std::nullopt;
-    std::this_thread::sleep_for(kPollEvery);
-  }
+  (void)await(
+      [&] {
+        const bool was_running = running();
+        read_more();
+        while (true) {
+          const std::size_t eol = text_.find('\n', searched);
+          if (eol == std::string::npos) break;
+          const std::string_view line(text_.data() + searched, eol - searched);
+          searched = eol + 1;
+          if (line.find(needle) != std::string_view::npos) {
+            found = std::string(line);
+            return true;
+          }
+        }
+        // An exited process writes nothing more; all it wrote was read above.
+        return !was_running;
+      },
+      timeout);
+  return found;
 }
 
 std::size_t ChildProcess::log_mark() {
@@ -228,11 +213,7 @@ bool ChildProcess::running() {
 }
 
 std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
-  const auto end = Clock::now() + timeout;
-  while (!reap(WNOHANG)) {
-    if (Clock::now() >= end) return std::nullopt;
-    std::this_thread::sleep_for(kPollEvery);
-  }
+  if (!await([&] { return reap(WNOHANG); }, timeout)) return std::nullopt;
   return exit_status_;
 }
 

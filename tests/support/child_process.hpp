@@ -1,8 +1,8 @@
 #pragma once
 // Real processes for process tests and the bus benchmark: start a binary with
 // its output in a log file, await lines in that log with a deadline, signal
-// it, reap it. Plus the two things every such test needs around it: a free
-// TCP port on 127.0.0.1 and a temporary directory that cleans up after itself.
+// it, reap it. Plus a free TCP port on 127.0.0.1, which every such test needs
+// (its temporary directory is tests/support/temp_dir.hpp).
 //
 // No call here sleeps blindly: waits poll a condition every few milliseconds
 // up to a caller-given deadline.
@@ -19,25 +19,6 @@
 #include <vector>
 
 namespace netmon::testing {
-
-// A directory made with mkdtemp under $TMPDIR (or /tmp), removed with its
-// contents on destruction.
-class TempDir {
- public:
-  explicit TempDir(std::string_view prefix = "netmon-test-");
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  // Leaves the directory in place (to look at after a run).
-  void keep() { keep_ = true; }
-  std::filesystem::path operator/(std::string_view name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-  bool keep_ = false;
-};
 
 // A TCP port nothing listens on at 127.0.0.1 right now. Picked at random below
 // the kernel's ephemeral range (so it cannot collide with port-0 binds of

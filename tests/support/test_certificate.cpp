@@ -4,7 +4,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -80,16 +79,8 @@ TestCertificate::TestCertificate(std::chrono::seconds valid_for) {
       },
       key.get());
 
-  std::string pattern = (std::filesystem::temp_directory_path() / "netmon-cert-XXXXXX").string();
-  check(mkdtemp(pattern.data()) != nullptr, "mkdtemp");
-  dir_ = pattern;
-  cert_file_ = dir_ + "/cert.pem";
+  cert_file_ = (dir_ / "cert.pem").string();
   std::ofstream(cert_file_) << cert_pem_;
-}
-
-TestCertificate::~TestCertificate() {
-  std::error_code ignored;
-  std::filesystem::remove_all(dir_, ignored);
 }
 
 asio::ssl::context TestCertificate::server_context() const {

@@ -7,13 +7,14 @@
 #include <chrono>
 #include <string>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace netmon::testing {
 
 class TestCertificate {
  public:
   // Valid from well before now until now + `valid_for` (negative: already expired).
   explicit TestCertificate(std::chrono::seconds valid_for = std::chrono::days(365));
-  ~TestCertificate();
   TestCertificate(const TestCertificate&) = delete;
   TestCertificate& operator=(const TestCertificate&) = delete;
 
@@ -26,7 +27,7 @@ class TestCertificate {
   asio::ssl::context server_context() const;
 
  private:
-  std::string dir_;
+  TempDir dir_{"netmon-cert-"};
   std::string cert_pem_;
   std::string key_pem_;
   std::string cert_file_;

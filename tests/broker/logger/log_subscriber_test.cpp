@@ -1,7 +1,6 @@
 #include "broker/logger/log_subscriber.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,11 +16,14 @@
 #include "broker/result_broker.hpp"
 #include "common/protocol/codec.hpp"
 #include "tests/broker/logger/logger_test_support.hpp"
+#include "tests/support/await.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::logger {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using netmon::testing::await;
 using testing::CaptureSink;
 using testing::monitor_event;
 using testing::result_record;
@@ -81,29 +83,27 @@ class LogSubscriberTest : public ::testing::Test {
   // PUB/SUB drops until the subscription has travelled (slow joiner): repeat
   // `publish_one` until a line arrives, then start from an empty sink.
   void warm_up(const std::function<void()>& publish_one) {
-    const auto end = Clock::now() + kDeadline;
-    while (sink_.lines().empty()) {
-      ASSERT_LT(Clock::now(), end) << "no line reached the logger";
-      publish_one();
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval
-    }
-    wait_until([&] { return logger_->stats().received == logger_->stats().lines; });
+    ASSERT_TRUE(await(
+        [&] {
+          if (!sink_.lines().empty()) return true;
+          publish_one();
+          return false;
+        },
+        kDeadline))
+        << "no line reached the logger";
+    EXPECT_TRUE(
+        await([&] { return logger_->stats().received == logger_->stats().lines; }, kDeadline))
+        << "condition not met within the deadline";
     sink_.clear();
   }
   void warm_up_with_event(const std::string& monitor = "edge-1") {
     warm_up([&] { publish(monitor_event(monitor)); });
   }
 
-  void wait_until(const std::function<bool()>& condition) {
-    const auto end = Clock::now() + kDeadline;
-    while (!condition()) {
-      ASSERT_LT(Clock::now(), end) << "condition not met within the deadline";
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // poll interval
-    }
-  }
   // Waits for a line containing `needle`: everything published before it has been handled.
   void wait_for_line(const std::string& needle) {
-    wait_until([&] { return contains(sink_.lines(), needle); });
+    ASSERT_TRUE(await([&] { return contains(sink_.lines(), needle); }, kDeadline))
+        << "no line containing '" << needle << "' within the deadline";
   }
   // Publishes a marker event (monitor edge-1) and waits for it: every message
   // published before has been handled, since one publisher's messages keep
@@ -303,9 +303,7 @@ TEST_F(LogSubscriberTest, CountsMalformedMessagesWhileGoodOnesContinue) {
 }
 
 TEST_F(LogSubscriberTest, WritesEveryLineToRotatedFilesWithoutLosingOne) {
-  std::string pattern = (std::filesystem::temp_directory_path() / "netmon-logger.XXXXXX").string();
-  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-  const std::filesystem::path dir = pattern;
+  netmon::testing::TempDir dir("netmon-logger.");
   const auto file = dir / "results.jsonl";
   constexpr int kRecords = 300;
   constexpr unsigned kKeep = 20;  // room for everything: ~300 B per line, 8 KiB per file
@@ -318,25 +316,28 @@ TEST_F(LogSubscriberTest, WritesEveryLineToRotatedFilesWithoutLosingOne) {
     LogSubscriber logger(context_, options, writer);
     logger.start();
     // Warm up with a record of another monitor until it is written (slow joiner).
-    const auto end = Clock::now() + kDeadline;
-    while (logger.stats().lines == 0) {
-      ASSERT_LT(Clock::now(), end);
-      publish(result_record("warm", "x", 1));
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval
-    }
+    ASSERT_TRUE(await(
+        [&] {
+          if (logger.stats().lines != 0) return true;
+          publish(result_record("warm", "x", 1));
+          return false;
+        },
+        kDeadline));
     for (int seq = 1; seq <= kRecords; ++seq) {
       publish(result_record("edge-1", "echo", static_cast<std::uint64_t>(seq)));
     }
     // The newest line is always in FILE itself (rotation happens before a write).
     const std::string last =
         R"("monitor":"edge-1","monitor_id":3,"reason":"","seq":)" + std::to_string(kRecords) + ",";
-    wait_until([&] {
-      std::ifstream in(file);
-      for (std::string line; std::getline(in, line);) {
-        if (line.find(last) != std::string::npos) return true;
-      }
-      return false;
-    });
+    EXPECT_TRUE(await(
+        [&] {
+          std::ifstream in(file);
+          for (std::string line; std::getline(in, line);) {
+            if (line.find(last) != std::string::npos) return true;
+          }
+          return false;
+        },
+        kDeadline));
     logger.stop();
     EXPECT_GE(writer.rotations(), 5u);
   }
@@ -356,7 +357,6 @@ TEST_F(LogSubscriberTest, WritesEveryLineToRotatedFilesWithoutLosingOne) {
   ASSERT_EQ(seqs.size(), static_cast<std::size_t>(kRecords));
   for (int n = 0; n < kRecords; ++n)
     EXPECT_EQ(seqs[n], static_cast<std::uint64_t>(n + 1));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(LogSubscriberReady, BecomesReadyOnlyOnceTheBrokerIsConnectedOverTcp) {
@@ -387,11 +387,7 @@ TEST(LogSubscriberReady, BecomesReadyOnlyOnceTheBrokerIsConnectedOverTcp) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // backoff between binds
     }
   }
-  const auto end = Clock::now() + kDeadline;
-  while (!logger.stats().ready && Clock::now() < end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval
-  }
-  EXPECT_TRUE(logger.stats().ready);
+  EXPECT_TRUE(await([&] { return logger.stats().ready; }, kDeadline));
   logger.stop();
 }
 
@@ -410,11 +406,13 @@ TEST_F(LogSubscriberTest, EndsTheLoopWithAnErrorWhenTheOutputFails) {
     result.emplace(logger.run());
     ended = true;
   });
-  const auto end = Clock::now() + kDeadline;
-  while (!ended && Clock::now() < end) {  // the first line that arrives fails
-    publish(monitor_event("edge-1"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval
-  }
+  (void)await(  // the first line that arrives fails
+      [&] {
+        if (ended) return true;
+        publish(monitor_event("edge-1"));
+        return false;
+      },
+      kDeadline);
   if (!ended) logger.request_stop();  // the feature is missing: do not hang
   loop.join();
   ASSERT_TRUE(result.has_value());

@@ -8,13 +8,14 @@
 
 #include <csignal>
 #include <fstream>
-#include <thread>
 
 #include "broker/result_broker.hpp"
 #include "common/protocol/codec.hpp"
 #include "tests/broker/logger/logger_test_support.hpp"
+#include "tests/support/await.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/command_run.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::logger {
 namespace {
@@ -51,22 +52,25 @@ TEST(LoggerCommand, PrintsReadyWritesRotatedJsonLinesAndExitsZeroOnSigterm) {
   };
   // Until the subscription has travelled (slow joiner), publishes are lost:
   // repeat seq 1 until it is in the file (repeats are no gap).
-  const auto end = Clock::now() + kDeadline;
-  while (count_lines_with(feed, R"("kind":"result")") == 0) {
-    ASSERT_LT(Clock::now(), end) << logger.log();
-    publish(testing::result_record("edge-1", "echo", 1));
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
-  }
+  const auto end = Clock::now() + kDeadline;  // for both waits together
+  ASSERT_TRUE(netmon::testing::await(
+      [&] {
+        if (count_lines_with(feed, R"("kind":"result")") != 0) return true;
+        publish(testing::result_record("edge-1", "echo", 1));
+        return false;
+      },
+      kDeadline))
+      << logger.log();
   constexpr int kLast = 40;
   publish(testing::result_record("edge-2", "echo", 1));  // another monitor: filtered out
   for (int seq = 2; seq <= kLast; ++seq) {
     publish(testing::result_record("edge-1", "echo", static_cast<std::uint64_t>(seq)));
   }
   const std::string last = R"("seq":)" + std::to_string(kLast) + ",";
-  while (count_lines_with(feed, last) == 0) {
-    ASSERT_LT(Clock::now(), end) << logger.log();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval
-  }
+  ASSERT_TRUE(netmon::testing::await(
+      [&] { return count_lines_with(feed, last) != 0; },
+      std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now())))
+      << logger.log();
 
   logger.signal(SIGTERM);
   EXPECT_EQ(logger.wait_exit(kDeadline), 0) << logger.log();

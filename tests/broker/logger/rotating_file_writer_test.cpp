@@ -1,12 +1,13 @@
 #include "broker/logger/rotating_file_writer.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::logger {
 namespace {
@@ -15,14 +16,6 @@ namespace fs = std::filesystem;
 
 class RotatingFileWriterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "netmon-logger-test.XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    file_ = dir_ / "results.log";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   static std::vector<std::string> read_lines(const fs::path& path) {
     std::vector<std::string> lines;
     std::ifstream in(path);
@@ -50,8 +43,8 @@ class RotatingFileWriterTest : public ::testing::Test {
     return line;
   }
 
-  fs::path dir_;
-  fs::path file_;
+  netmon::testing::TempDir dir_{"netmon-logger-test."};
+  fs::path file_ = dir_ / "results.log";
 };
 
 TEST_F(RotatingFileWriterTest, RotatesAtMaxBytesWithoutLosingOrSplittingALine) {
@@ -82,7 +75,7 @@ TEST_F(RotatingFileWriterTest, KeepsOnlyTheNewestKeepFiles) {
   EXPECT_TRUE(fs::exists(numbered(3)));
   EXPECT_FALSE(fs::exists(numbered(4)));
   std::size_t files = 0;
-  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_))
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_.path()))
     ++files;
   EXPECT_EQ(files, 4u);  // FILE + 3 rotated
   // What is kept is the newest lines, contiguous: nothing lost between the kept files.

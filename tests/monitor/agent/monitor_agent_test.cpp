@@ -8,36 +8,30 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
-#include <functional>
-#include <thread>
 
 #include "common/protocol/check_codec.hpp"
 #include "common/protocol/codec.hpp"
 #include "monitor/agent/monitor_state.hpp"
 #include "monitor/agent/result_outbox.hpp"
 #include "tests/monitor/agent/old_outbox.hpp"
+#include "tests/support/await.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::agent {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using testing::await;
 
 std::string unique_endpoint(const std::string& what) {
   static std::atomic<int> counter{0};
   return "inproc://agent-test-" + what + "-" + std::to_string(counter++);
 }
 
-// Polls `condition` every 2 ms until it holds or `timeout` passes.
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
-  const auto end = Clock::now() + timeout;
-  while (Clock::now() < end) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return condition();
-}
+// How long the agent's tests await a condition.
+constexpr std::chrono::milliseconds kWait = 10s;
 
 // The manager's end of the control channel: a raw ROUTER speaking the codec.
 class FakeManager {
@@ -212,7 +206,7 @@ class MonitorAgentTest : public ::testing::Test {
     auto hello = manager_.await<protocol::Hello>();
     EXPECT_TRUE(hello.has_value());
     manager_.send(protocol::Welcome{id, acked_seq, 1000, 3});
-    EXPECT_TRUE(wait_until([&] { return agent.stats().connected; }));
+    EXPECT_TRUE(await([&] { return agent.stats().connected; }, kWait));
     return hello.value_or(protocol::Hello{});
   }
 
@@ -250,7 +244,7 @@ TEST_F(MonitorAgentTest, PrintsARejectAndSaysHelloAgainAfterABackoff) {
   ASSERT_TRUE(manager_.await<protocol::Hello>());
   const std::string first_peer = manager_.peer();
   manager_.send(protocol::Reject{"name_in_use", "edge-1 is held by another instance"});
-  ASSERT_TRUE(wait_until([&] { return agent.stats().reconnects == 1; }));
+  ASSERT_TRUE(await([&] { return agent.stats().reconnects == 1; }, kWait));
   EXPECT_FALSE(manager_.receive(200ms).has_value());  // not before the backoff
   clock_.advance(1300ms);                             // 1 s + 20 % jitter at most
   auto hello = manager_.await<protocol::Hello>();
@@ -263,7 +257,7 @@ TEST_F(MonitorAgentTest, ReplaysExactlyTheUnackedRangeInBatchesOfAThousandWithFo
   MonitorAgent agent(context_, options());
   agent.start();
   welcome(agent, 300);
-  EXPECT_TRUE(wait_until([&] { return agent.stats().outbox_records == 5200; }));
+  EXPECT_TRUE(await([&] { return agent.stats().outbox_records == 5200; }, kWait));
   for (std::uint64_t batch = 0; batch < 4; ++batch) {
     auto replay = manager_.await<protocol::Replay>();
     ASSERT_TRUE(replay);
@@ -282,7 +276,7 @@ TEST_F(MonitorAgentTest, ReplaysExactlyTheUnackedRangeInBatchesOfAThousandWithFo
   EXPECT_EQ(seqs_of(*sixth), range(5301, 5500));
 
   manager_.send(protocol::Ack{epoch, 5500});
-  EXPECT_TRUE(wait_until([&] { return agent.stats().outbox_records == 0; }));
+  EXPECT_TRUE(await([&] { return agent.stats().outbox_records == 0; }, kWait));
   EXPECT_EQ(agent.stats().acked_seq, 5500u);
   EXPECT_EQ(agent.stats().replayed, 5200u);
 }
@@ -297,7 +291,7 @@ TEST_F(MonitorAgentTest, AcksTrimTheOutboxAndReplayRequestsAreAnsweredFromWhatIs
   EXPECT_EQ(seqs_of(*replay), range(1, 50));
 
   manager_.send(protocol::Ack{epoch, 30});
-  ASSERT_TRUE(wait_until([&] { return agent.stats().outbox_records == 20; }));
+  ASSERT_TRUE(await([&] { return agent.stats().outbox_records == 20; }, kWait));
   EXPECT_EQ(agent.stats().acked_seq, 30u);
 
   manager_.send(protocol::ReplayReq{"ffffffffffffffff", 1, 50});  // not our epoch
@@ -305,7 +299,7 @@ TEST_F(MonitorAgentTest, AcksTrimTheOutboxAndReplayRequestsAreAnsweredFromWhatIs
   auto answer = manager_.await<protocol::Replay>();
   ASSERT_TRUE(answer);
   EXPECT_EQ(seqs_of(*answer), range(31, 40));  // 20..30 were acknowledged and trimmed
-  EXPECT_TRUE(wait_until([&] { return agent.stats().malformed == 1; }));
+  EXPECT_TRUE(await([&] { return agent.stats().malformed == 1; }, kWait));
 }
 
 TEST_F(MonitorAgentTest, SendsUnacknowledgedReplayBatchesAgainWhenNoAckComesForThreeIntervals) {
@@ -320,7 +314,7 @@ TEST_F(MonitorAgentTest, SendsUnacknowledgedReplayBatchesAgainWhenNoAckComesForT
   clock_.advance(2000ms);
   ASSERT_TRUE(manager_.await<protocol::Heartbeat>());
   manager_.send_frames({"alive"});  // keeps the session, acknowledges nothing
-  ASSERT_TRUE(wait_until([&] { return agent.stats().malformed == 1; }));
+  ASSERT_TRUE(await([&] { return agent.stats().malformed == 1; }, kWait));
   clock_.advance(1000ms);  // 3 intervals without ACK progress
   ASSERT_TRUE(manager_.await<protocol::Heartbeat>());
   auto again = manager_.await<protocol::Replay>();
@@ -336,7 +330,7 @@ TEST_F(MonitorAgentTest, KeepsCheckingAtTheOutboxCapAndCommitsALossRecordForWhat
   {
     MonitorAgent agent(context_, opts);
     agent.start();
-    ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 400; }));
+    ASSERT_TRUE(await([&] { return agent.stats().produced >= 400; }, kWait));
     agent.stop();
     const MonitorStats stats = agent.stats();
     EXPECT_GT(stats.dropped_by_cap, 0u);
@@ -365,7 +359,7 @@ TEST_F(MonitorAgentTest, ContinuesAfterTheManagersAckedSeqWhenItsOutboxLostCommi
     MonitorAgent agent(context_, options());
     agent.start();
     welcome(agent, 20);  // the manager stored seqs this outbox no longer has
-    EXPECT_TRUE(wait_until([&] { return agent.stats().last_seq == 20; }));
+    EXPECT_TRUE(await([&] { return agent.stats().last_seq == 20; }, kWait));
     EXPECT_EQ(agent.stats().acked_seq, 20u);
     EXPECT_EQ(agent.stats().outbox_records, 0u);
   }
@@ -393,7 +387,7 @@ TEST_F(MonitorAgentTest, PersistsAConfigBeforeAckingItWithTheDigestOfEveryCheck)
       {"web", protocol::check_digest(config.checks[0])},
       {"ssh", protocol::check_digest(config.checks[1])}};
   EXPECT_EQ(ack->digests, digests);
-  EXPECT_TRUE(wait_until([&] { return agent.stats().config_version == 3; }));
+  EXPECT_TRUE(await([&] { return agent.stats().config_version == 3; }, kWait));
   // Already durable when the ACK left: read it from the file while the agent runs.
   MonitorState stored(data_dir_, sqlite::Synchronous::kNormal);
   EXPECT_EQ(stored.config(), config);
@@ -431,7 +425,7 @@ TEST_F(MonitorAgentTest,
   EXPECT_EQ(agent.stats().reconnects, 0u);
 
   clock_.advance(1ms);  // 3 intervals
-  ASSERT_TRUE(wait_until([&] { return !agent.stats().connected; }));
+  ASSERT_TRUE(await([&] { return !agent.stats().connected; }, kWait));
   EXPECT_EQ(agent.stats().reconnects, 1u);
   clock_.advance(1300ms);  // the first backoff, at most 1 s + 20 %
   auto hello = manager_.await<protocol::Hello>();
@@ -458,12 +452,12 @@ TEST_F(MonitorAgentTest, AnyMessageFromTheManagerCountsAsAHeartbeat) {
   clock_.advance(2000ms);
   ASSERT_TRUE(manager_.await<protocol::Heartbeat>());
   manager_.send_frames({"not msgpack"});  // even a malformed one proves the peer is there
-  ASSERT_TRUE(wait_until([&] { return agent.stats().malformed == 1; }));
+  ASSERT_TRUE(await([&] { return agent.stats().malformed == 1; }, kWait));
   clock_.advance(2500ms);  // 4.5 s in, 2.5 s since the manager spoke
   ASSERT_TRUE(manager_.await<protocol::Heartbeat>());
   EXPECT_TRUE(agent.stats().connected);
   clock_.advance(500ms);
-  EXPECT_TRUE(wait_until([&] { return !agent.stats().connected; }));
+  EXPECT_TRUE(await([&] { return !agent.stats().connected; }, kWait));
 }
 
 TEST_F(MonitorAgentTest, CountsAndDropsMalformedTruncatedOversizedAndUnknownControlInput) {
@@ -495,7 +489,7 @@ TEST_F(MonitorAgentTest, CountsAndDropsMalformedTruncatedOversizedAndUnknownCont
   auto ack = manager_.await<protocol::ConfigAck>();
   ASSERT_TRUE(ack);
   EXPECT_EQ(ack->version, 2u);
-  EXPECT_TRUE(wait_until([&] { return agent.stats().malformed >= 7; }));
+  EXPECT_TRUE(await([&] { return agent.stats().malformed >= 7; }, kWait));
   EXPECT_EQ(agent.stats().malformed, 7u);
   EXPECT_TRUE(agent.stats().connected);
 }
@@ -538,7 +532,7 @@ TEST_F(MonitorAgentTest, ResumesCheckingWithItsStoredConfigWhileTheManagerIsAway
   MonitorAgent agent(context_, options());
   agent.start();
   ASSERT_TRUE(manager_.await<protocol::Hello>());  // never answered
-  EXPECT_TRUE(wait_until([&] { return agent.stats().produced >= 2; }));
+  EXPECT_TRUE(await([&] { return agent.stats().produced >= 2; }, kWait));
   EXPECT_EQ(agent.stats().config_version, 4u);
   EXPECT_FALSE(agent.stats().connected);
 }
@@ -604,7 +598,7 @@ TEST_F(MonitorAgentTest, TheDropHookSkipsPublishingEveryNthRecordButCommitsAll) 
   opts.drop_every_nth_publish = 10;
   MonitorAgent agent(context_, opts);
   agent.start();
-  ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 200; }));
+  ASSERT_TRUE(await([&] { return agent.stats().produced >= 200; }, kWait));
   agent.stop();
   const MonitorStats stats = agent.stats();
   EXPECT_EQ(stats.published, stats.produced - stats.produced / 10);
@@ -647,7 +641,7 @@ TEST_F(MonitorAgentTest, AForwardWallClockStepEvictsNothingUnacknowledged) {
   {
     MonitorAgent agent(context_, opts);
     agent.start();
-    ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 20; }));
+    ASSERT_TRUE(await([&] { return agent.stats().produced >= 20; }, kWait));
     agent.stop();
     EXPECT_EQ(agent.stats().dropped_by_cap, 0u);
   }
@@ -679,7 +673,7 @@ TEST_P(CorruptOutbox, IsSetAsideAndTheAgentRunsOnANewEpoch) {
   ASSERT_TRUE(hello);
   EXPECT_NE(hello->epoch, old_epoch);
   EXPECT_EQ(hello->epoch, agent.stats().epoch);
-  ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 10; })) << "it does not run";
+  ASSERT_TRUE(await([&] { return agent.stats().produced >= 10; }, kWait)) << "it does not run";
   EXPECT_FALSE(agent.failure());
 }
 
@@ -697,7 +691,7 @@ TEST_F(MonitorAgentTest, ACorruptOutboxIsNamedInItsHelloWithTheLastSeqOfTheLastC
     MonitorAgent agent(context_, opts);
     agent.start();
     ASSERT_TRUE(manager_.await<protocol::Hello>());
-    ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 50; }));
+    ASSERT_TRUE(await([&] { return agent.stats().produced >= 50; }, kWait));
     agent.stop();
     old_epoch = agent.stats().epoch;
     old_last = agent.stats().last_seq;
@@ -724,7 +718,7 @@ TEST_F(MonitorAgentTest, AnOutboxThatFailsToBeReadStopsTheAgentWithAFailureNotSi
     other.exec("DROP TABLE records");
   }
   manager_.send(protocol::Welcome{5, 0, 1000, 3});  // asks for a replay of 1..10
-  ASSERT_TRUE(wait_until([&] { return agent.failure().has_value(); }))
+  ASSERT_TRUE(await([&] { return agent.failure().has_value(); }, kWait))
       << "the agent thread died and nobody noticed";
   EXPECT_NE(agent.failure()->find("no such table"), std::string::npos) << *agent.failure();
   agent.stop();
@@ -761,13 +755,13 @@ class OutboxFailing : public MonitorAgentTest {
   void welcome_patiently(MonitorAgent& agent) {
     ASSERT_TRUE(manager_.await<protocol::Hello>());
     manager_.send(protocol::Welcome{5, 0, 1000, 1'000'000});
-    ASSERT_TRUE(wait_until([&] { return agent.stats().connected; }));
+    ASSERT_TRUE(await([&] { return agent.stats().connected; }, kWait));
   }
   // Moves the clock on until the outbox is stuck failing (a WAL checkpoint
   // cannot free space any more: many retries in a row failed) and results
   // are being shed.
   bool await_failing(MonitorAgent& agent) {
-    return wait_until(
+    return await(
         [&] {
           clock_.advance(50ms);
           const MonitorStats stats = agent.stats();
@@ -800,7 +794,7 @@ TEST_F(OutboxFailing, BacksOffBoundsWhatItHoldsReportsItAndRecoversWhenSpaceRetu
   // With the clock standing still no retry is due: the loop sleeps in its
   // poll instead of trying (and failing) a commit per wakeup.
   const MonitorStats before = agent.stats();
-  ASSERT_TRUE(wait_until([&] { return agent.stats().turns >= before.turns + 30; }));
+  ASSERT_TRUE(await([&] { return agent.stats().turns >= before.turns + 30; }, kWait));
   const MonitorStats after = agent.stats();
   EXPECT_LE(after.commit_attempts - before.commit_attempts, 1u) << "it spins on the failing outbox";
   EXPECT_LE(after.pending_results, 500u) << "what it holds in memory is not bounded";
@@ -811,7 +805,7 @@ TEST_F(OutboxFailing, BacksOffBoundsWhatItHoldsReportsItAndRecoversWhenSpaceRetu
   EXPECT_EQ(failing->outbox_error, after.outbox_error);
 
   disk_full.lift();
-  ASSERT_TRUE(wait_until(
+  ASSERT_TRUE(await(
       [&] {
         clock_.advance(100ms);
         const MonitorStats stats = agent.stats();
@@ -853,7 +847,7 @@ TEST_F(MonitorAgentTest, AnOutboxFoundDamagedAtACommitStopsTheAgentSoARestartSet
   {
     MonitorAgent agent(context_, opts);
     agent.start();
-    ASSERT_TRUE(wait_until([&] { return agent.stats().produced >= 10; }));
+    ASSERT_TRUE(await([&] { return agent.stats().produced >= 10; }, kWait));
     {
       // A schema SQLite cannot parse: SQLITE_CORRUPT at the agent's next
       // commit (a new schema version makes its connection read it again).
@@ -868,7 +862,7 @@ TEST_F(MonitorAgentTest, AnOutboxFoundDamagedAtACommitStopsTheAgentSoARestartSet
           "PRAGMA schema_version = " +
           std::to_string(next));
     }
-    ASSERT_TRUE(wait_until([&] { return agent.failure().has_value(); }))
+    ASSERT_TRUE(await([&] { return agent.failure().has_value(); }, kWait))
         << "a damaged outbox is retried forever instead of ending the agent";
     EXPECT_NE(agent.failure()->find("malformed"), std::string::npos) << *agent.failure();
     agent.stop();

@@ -9,6 +9,7 @@
 #include "common/sqlite_db.hpp"
 #include "monitor/agent/result_outbox.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::agent {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::agent {
 namespace {

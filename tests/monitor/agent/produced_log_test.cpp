@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::agent {
 namespace {

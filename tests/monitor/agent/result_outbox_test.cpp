@@ -6,9 +6,9 @@
 
 #include "common/protocol/codec.hpp"
 #include "tests/monitor/agent/old_outbox.hpp"
-#include "tests/support/child_process.hpp"
 #include "tests/support/held_sync_vfs.hpp"
 #include "tests/support/outbox_damage.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::agent {
 namespace {

@@ -19,25 +19,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/support/temp_dir.hpp"
+
 extern char** environ;
 
 namespace netmon::probe {
 namespace {
 
 constexpr auto kDeadline = std::chrono::seconds(20);
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "probe-test-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 struct Loopback {
   asio::io_context io;
@@ -132,8 +121,8 @@ nlohmann::json read_json(const std::string& path) {
 
 TEST(ProbeCommand, BinaryProbesALoopbackListenerAndWritesTheJson) {
   Loopback server;
-  TempDir dir;
-  const std::string path = dir.file("results.json");
+  testing::TempDir dir("netmon-probe-test-");
+  const std::string path = (dir / "results.json").string();
   const Finished run = run_probe(
       {"127.0.0.1", "-p", server.port, "--no-ping", "-c", "2", "-i", "100ms", "-o", path});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
@@ -185,8 +174,8 @@ TEST(ProbeCommand, BinaryExitsTwoWithTheReasonOnUsageErrors) {
 
 TEST(ProbeCommand, BinaryEndsOnCtrlCWithFinalStatisticsAndTheJson) {
   Loopback server;
-  TempDir dir;
-  const std::string path = dir.file("results.json");
+  testing::TempDir dir("netmon-probe-test-");
+  const std::string path = (dir / "results.json").string();
   bool interrupted = false;
   const Finished run =
       run_probe({"127.0.0.1", "-p", server.port, "--no-ping", "-i", "100ms", "-v", "-o", path},

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "monitor/checks/check_registry.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::probe {
 namespace {
@@ -38,19 +39,6 @@ bool icmp_available() {
   spec.params = {{"host", "127.0.0.1"}};
   return checks::prepare_check(spec).ok();
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "probe-test-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 TEST(ProbeOptions, ParsesTheHostFormWithPortsIntervalCountAndTimeout) {
   const ProbeOptions options = parse_ok({"127.0.0.1", "localhost", "-p", "80", "443", "-i", "2.5",
@@ -141,8 +129,8 @@ TEST(ProbeOptions, CombinesHostsWithChecks) {
 }
 
 TEST(ProbeOptions, LoadsCheckFilesAndLowersTimeoutsThatDoNotFitTheInterval) {
-  TempDir dir;
-  const std::string path = dir.file("checks.yaml");
+  testing::TempDir dir("netmon-probe-test-");
+  const std::string path = (dir / "checks.yaml").string();
   std::ofstream(path) << "checks:\n"
                          "  - {id: quick, type: tcp, host: 127.0.0.1, port: 1, timeout: 300ms}\n"
                          "  - {id: slow, type: tcp, host: 127.0.0.1, port: 2, interval: 1m, "
@@ -264,22 +252,23 @@ TEST(ProbeOptionsUsage, RejectsDuplicateCheckIds) {
 }
 
 TEST(ProbeOptionsUsage, RejectsMissingOrInvalidCheckFiles) {
-  TempDir dir;
-  EXPECT_EQ(usage_error({"--checks", dir.file("missing.yaml")}),
-            "netmon-probe: --checks " + dir.file("missing.yaml") + ": cannot open the check file");
-  const std::string bad = dir.file("bad.yaml");
+  testing::TempDir dir("netmon-probe-test-");
+  EXPECT_EQ(
+      usage_error({"--checks", (dir / "missing.yaml").string()}),
+      "netmon-probe: --checks " + (dir / "missing.yaml").string() + ": cannot open the check file");
+  const std::string bad = (dir / "bad.yaml").string();
   std::ofstream(bad) << "- {id: x, type: tcp, host: 127.0.0.1, port: 99999}\n";
   EXPECT_EQ(usage_error({"--checks", bad}),
             "netmon-probe: --checks " + bad + ": check 'x': port 99999 out of range 1..65535");
 }
 
 TEST(ProbeOptionsUsage, RejectsOutputFilesThatCannotBeWritten) {
-  TempDir dir;
-  EXPECT_EQ(usage_error({"127.0.0.1", "-p", "80", "-o", dir.file("no/such/dir.json")}),
-            "netmon-probe: -o '" + dir.file("no/such/dir.json") +
+  testing::TempDir dir("netmon-probe-test-");
+  EXPECT_EQ(usage_error({"127.0.0.1", "-p", "80", "-o", (dir / "no/such/dir.json").string()}),
+            "netmon-probe: -o '" + (dir / "no/such/dir.json").string() +
                 "' cannot be written (No such file or directory)");
-  EXPECT_EQ(usage_error({"127.0.0.1", "-p", "80", "-o", dir.file("")}),
-            "netmon-probe: -o '" + dir.file("") + "' is a directory (give a file name)");
+  EXPECT_EQ(usage_error({"127.0.0.1", "-p", "80", "-o", (dir / "").string()}),
+            "netmon-probe: -o '" + (dir / "").string() + "' is a directory (give a file name)");
 }
 
 }  // namespace

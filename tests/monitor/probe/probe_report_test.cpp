@@ -7,27 +7,17 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace netmon::probe {
 namespace {
 
 using std::chrono::microseconds;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "probe-test-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::size_t entries() const {
-    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(path_),
-                                                  std::filesystem::directory_iterator()));
-  }
-
- private:
-  std::filesystem::path path_;
-};
+std::size_t entries_in(const std::filesystem::path& dir) {
+  return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir),
+                                                std::filesystem::directory_iterator()));
+}
 
 nlohmann::ordered_json read_json(const std::string& path) {
   std::ifstream file(path);
@@ -87,8 +77,8 @@ TEST(ProbeReport, StatisticsJsonUsesNullForFiguresThatDoNotExist) {
 }
 
 TEST(ProbeReport, WritesSessionStatisticsAndEveryResultWithItsRound) {
-  TempDir dir;
-  const std::string path = dir.file("results.json");
+  testing::TempDir dir("netmon-probe-test-");
+  const std::string path = (dir / "results.json").string();
   RawDataSpool spool;
   spool.append(result_of("a", CheckStatus::kUp, microseconds(1500)), 1);
   spool.append(result_of("b", CheckStatus::kDown, microseconds(20), "connect_refused"), 1);
@@ -112,22 +102,22 @@ TEST(ProbeReport, WritesSessionStatisticsAndEveryResultWithItsRound) {
   EXPECT_TRUE(second.contains("timestamp"));
   EXPECT_TRUE(second.contains("details"));
   EXPECT_EQ(json["raw_data"][2]["round"], 2);
-  EXPECT_EQ(dir.entries(), 1u);  // the temporary file was renamed, not left behind
+  EXPECT_EQ(entries_in(dir.path()), 1u);  // the temporary file was renamed, not left behind
 }
 
 TEST(ProbeReport, WritesAnEmptyRawDataList) {
-  TempDir dir;
+  testing::TempDir dir("netmon-probe-test-");
   RawDataSpool spool;
-  ASSERT_TRUE(write_json_report(dir.file("r.json"), {{"rounds", 0}},
+  ASSERT_TRUE(write_json_report((dir / "r.json").string(), {{"rounds", 0}},
                                 nlohmann::ordered_json::object(), spool)
                   .ok());
-  const nlohmann::ordered_json json = read_json(dir.file("r.json"));
+  const nlohmann::ordered_json json = read_json((dir / "r.json").string());
   EXPECT_TRUE(json["raw_data"].is_array());
   EXPECT_TRUE(json["raw_data"].empty());
 }
 
 TEST(ProbeReport, SpoolsManyResultsThroughItsTemporaryFile) {
-  TempDir dir;
+  testing::TempDir dir("netmon-probe-test-");
   RawDataSpool spool;
   constexpr int kResults = 3000;  // well past the 64 KiB in-memory buffer
   for (int i = 0; i < kResults; ++i) {
@@ -136,8 +126,8 @@ TEST(ProbeReport, SpoolsManyResultsThroughItsTemporaryFile) {
     spool.append(result, static_cast<std::uint64_t>(i / 10 + 1));
   }
   EXPECT_EQ(spool.size(), static_cast<std::uint64_t>(kResults));
-  ASSERT_TRUE(write_json_report(dir.file("r.json"), {}, {}, spool).ok());
-  const nlohmann::ordered_json json = read_json(dir.file("r.json"));
+  ASSERT_TRUE(write_json_report((dir / "r.json").string(), {}, {}, spool).ok());
+  const nlohmann::ordered_json json = read_json((dir / "r.json").string());
   ASSERT_EQ(json["raw_data"].size(), static_cast<std::size_t>(kResults));
   EXPECT_EQ(json["raw_data"][2999]["check"], "c2999");
   EXPECT_EQ(json["raw_data"][2999]["round"], 300);
@@ -145,9 +135,9 @@ TEST(ProbeReport, SpoolsManyResultsThroughItsTemporaryFile) {
 }
 
 TEST(ProbeReport, ReportsWhyTheFileCouldNotBeWritten) {
-  TempDir dir;
+  testing::TempDir dir("netmon-probe-test-");
   RawDataSpool spool;
-  const std::string path = dir.file("gone/results.json");
+  const std::string path = (dir / "gone/results.json").string();
   const auto written = write_json_report(path, {}, {}, spool);
   ASSERT_FALSE(written.ok());
   EXPECT_EQ(written.error().message, "cannot write '" + path + "' (No such file or directory)");

@@ -11,6 +11,8 @@
 #include <thread>
 #include <utility>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace netmon::probe {
 namespace {
 
@@ -23,19 +25,6 @@ struct Ports {
     asio::ip::tcp::acceptor bound(io, {asio::ip::make_address("127.0.0.1"), 0});
     return std::to_string(bound.local_endpoint().port());  // closed when `bound` goes
   }();
-};
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "probe-test-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
 };
 
 ProbeOptions options_for(const std::vector<std::string>& args) {
@@ -65,10 +54,10 @@ std::size_t count_of(const std::string& text, const std::string& needle) {
 
 TEST(ProbeSession, RunsCountRoundsAgainstAnOpenAndAClosedPort) {
   Ports ports;
-  TempDir dir;
+  testing::TempDir dir("netmon-probe-test-");
   std::ostringstream out;
   ProbeSession session(options_for({"127.0.0.1", "-p", ports.open, ports.closed, "--no-ping", "-c",
-                                    "3", "-i", "100ms", "-o", dir.file("r.json")}),
+                                    "3", "-i", "100ms", "-o", (dir / "r.json").string()}),
                        out);
   session.run();
 
@@ -89,7 +78,7 @@ TEST(ProbeSession, RunsCountRoundsAgainstAnOpenAndAClosedPort) {
   EXPECT_EQ(out.str(), "");           // no -v: nothing printed during three rounds
 
   ASSERT_TRUE(session.write_output().ok());
-  const nlohmann::json json = read_json(dir.file("r.json"));
+  const nlohmann::json json = read_json((dir / "r.json").string());
   const nlohmann::json& meta = json["session"];
   EXPECT_EQ(meta["targets"], nlohmann::json::array({"127.0.0.1"}));
   EXPECT_EQ(meta["ports"], nlohmann::json::array({std::stoi(ports.open), std::stoi(ports.closed)}));
@@ -166,10 +155,10 @@ TEST(ProbeSession, VerbosePrintsEveryResultAndTheTableEveryTenRounds) {
 
 TEST(ProbeSession, SigintEndsAnEndlessRunAndTheOutputIsStillWritten) {
   Ports ports;
-  TempDir dir;
+  testing::TempDir dir("netmon-probe-test-");
   std::ostringstream out;
   ProbeSession session(options_for({"127.0.0.1", "-p", ports.open, "--no-ping", "-i", "100ms", "-o",
-                                    dir.file("r.json")}),
+                                    (dir / "r.json").string()}),
                        out);
   session.stop_on_signals();
   std::uint64_t seen = 0;
@@ -188,7 +177,7 @@ TEST(ProbeSession, SigintEndsAnEndlessRunAndTheOutputIsStillWritten) {
   EXPECT_EQ(session.exit_code(), 0);
   EXPECT_NE(session.summary_title().find("ended by SIGINT"), std::string::npos);
   ASSERT_TRUE(session.write_output().ok());
-  const nlohmann::json json = read_json(dir.file("r.json"));
+  const nlohmann::json json = read_json((dir / "r.json").string());
   EXPECT_EQ(json["session"]["ended_by"], "SIGINT");
   EXPECT_TRUE(json["session"]["count"].is_null());
   EXPECT_EQ(json["raw_data"].size(), 2u);

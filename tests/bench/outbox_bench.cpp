@@ -11,7 +11,7 @@
 
 #include "monitor/agent/result_outbox.hpp"
 #include "monitor/agent/synthetic_generator.hpp"
-#include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace netmon::agent {
 namespace {
