@@ -7,7 +7,7 @@
 
 #include "common/check_parser.hpp"
 #include "common/protocol/monitor_name.hpp"
-#include "monitor/checks/check_registry.hpp"
+#include "monitor/checks/params/check_params.hpp"
 
 namespace netmon::manager {
 namespace {
@@ -56,14 +56,14 @@ Expected<std::vector<CheckSpec>> monitor_checks(const YAML::Node& body, const st
     return Error{yaml_location(source_name, checks) + "monitors." + name +
                  ".checks must be a list of checks"};
   }
-  const auto prepare = [&](const YAML::Node& node, const CheckSpec& spec) -> Expected<void> {
-    if (auto prepared = checks::prepare_check(spec); !prepared) {
-      return Error{location_of_param_error(source_name, node, spec, prepared.error().message) +
-                   prepared.error().message};
+  const auto validate = [&](const YAML::Node& node, const CheckSpec& spec) -> Expected<void> {
+    if (auto valid = checks::validate_check(spec); !valid) {
+      return Error{location_of_param_error(source_name, node, spec, valid.error().message) +
+                   valid.error().message};
     }
     return {};
   };
-  return checks_from_yaml_list(checks, defaults, source_name, prepare,
+  return checks_from_yaml_list(checks, defaults, source_name, validate,
                                " of monitor '" + name + "' (ids must be unique)");
 }
 

@@ -8,6 +8,7 @@
 #include "monitor/checks/http_check.hpp"
 #include "monitor/checks/icmp_check.hpp"
 #include "monitor/checks/ntp_check.hpp"
+#include "monitor/checks/params/check_params.hpp"
 #include "monitor/checks/tcp_check.hpp"
 #include "monitor/checks/traceroute_check.hpp"
 #include "monitor/checks/udp_check.hpp"
@@ -15,6 +16,7 @@
 namespace netmon::checks {
 namespace {
 
+// The types of params/check_params.cpp, in its order (a test holds them equal).
 constexpr std::array kCheckTypes{
     CheckType{"http", parse_http_check},         CheckType{"https", parse_http_check},
     CheckType{"icmp", parse_icmp_check},         CheckType{"traceroute", parse_traceroute_check},
@@ -38,13 +40,7 @@ Expected<PreparedCheck> prepare_check(const CheckSpec& spec) {
     std::string target = (*check)->target();
     return PreparedCheck{spec, std::move(check).value(), std::move(target)};
   }
-  std::string names;
-  for (const CheckType& type : kCheckTypes) {
-    if (!names.empty()) names += ", ";
-    names += type.name;
-  }
-  return Error{check_error_prefix(spec) + "type '" + spec.type + "' is unknown (allowed: " + names +
-               ")"};
+  return unknown_check_type(spec);
 }
 
 Expected<std::vector<PreparedCheck>> prepare_checks(std::span<const CheckSpec> specs) {

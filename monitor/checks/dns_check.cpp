@@ -9,17 +9,15 @@
 #include <asio/ip/udp.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
-#include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <cstdlib>
 #include <random>
 #include <span>
 
-#include "common/param_reader.hpp"
 #include "common/validate.hpp"
 #include "monitor/checks/net/socket_errors.hpp"
 #include "monitor/checks/net/udp_socket.hpp"
+#include "monitor/checks/params/dns_params.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -45,107 +43,25 @@ struct BufferFree {
 };
 using BufferPtr = std::unique_ptr<ldns_buffer, BufferFree>;
 
-enum class Field { kName, kU16, kU32 };
-
-struct RecordType {
-  std::string_view name;
-  ldns_rr_type type;
-  std::string_view format;        // shown when an expect value does not fit
-  std::span<const Field> fields;  // text form for name-bearing types; empty otherwise
-};
-
-constexpr Field kNameOnly[] = {Field::kName};
-constexpr Field kMxFields[] = {Field::kU16, Field::kName};
-constexpr Field kSrvFields[] = {Field::kU16, Field::kU16, Field::kU16, Field::kName};
-constexpr Field kSoaFields[] = {Field::kName, Field::kName, Field::kU32, Field::kU32,
-                                Field::kU32,  Field::kU32,  Field::kU32};
-
-constexpr RecordType kRecordTypes[] = {
-    {"A", LDNS_RR_TYPE_A, "an IPv4 address, e.g. 192.0.2.1", {}},
-    {"AAAA", LDNS_RR_TYPE_AAAA, "an IPv6 address, e.g. 2001:db8::1", {}},
-    {"MX", LDNS_RR_TYPE_MX, "<preference> <exchange>, e.g. 10 mail.example.com.", kMxFields},
-    {"CNAME", LDNS_RR_TYPE_CNAME, "<name>, e.g. www.example.com.", kNameOnly},
-    {"NS", LDNS_RR_TYPE_NS, "<name>, e.g. ns1.example.com.", kNameOnly},
-    {"TXT", LDNS_RR_TYPE_TXT, "the text with its strings joined", {}},
-    {"SOA", LDNS_RR_TYPE_SOA, "<mname> <rname> <serial> <refresh> <retry> <expire> <minimum>",
-     kSoaFields},
-    {"PTR", LDNS_RR_TYPE_PTR, "<name>, e.g. host.example.com.", kNameOnly},
-    {"SRV", LDNS_RR_TYPE_SRV,
-     "<priority> <weight> <port> <target>, e.g. 10 5 5060 sip.example.com.", kSrvFields},
-};
-
-const RecordType* find_record_type(std::string_view name) {
-  for (const RecordType& record : kRecordTypes) {
-    if (record.name.size() != name.size()) continue;
-    bool same = true;
-    for (std::size_t i = 0; i < name.size() && same; ++i) {
-      same = std::toupper(static_cast<unsigned char>(name[i])) == record.name[i];
-    }
-    if (same) return &record;
-  }
-  return nullptr;
-}
-
 void to_lower(std::string& text) {
   for (char& c : text) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
 }
 
-// The canonical text form of one expected value, or nullopt when it does not
-// fit the record type: addresses as inet_ntop writes them, names in lower case
-// with a trailing dot, numbers without leading zeros, TXT unchanged.
-std::optional<std::string> canonical_expect(const RecordType& record, std::string_view text) {
-  std::error_code ec;
-  if (record.type == LDNS_RR_TYPE_A) {
-    const auto address = asio::ip::make_address_v4(std::string(text), ec);
-    if (ec) return std::nullopt;
-    return address.to_string();
-  }
-  if (record.type == LDNS_RR_TYPE_AAAA) {
-    if (text.find('%') != std::string_view::npos) return std::nullopt;
-    const auto address = asio::ip::make_address_v6(std::string(text), ec);
-    if (ec) return std::nullopt;
-    return address.to_string();
-  }
-  if (record.fields.empty()) return std::string(text);  // TXT
-
-  std::string out;
-  std::size_t field = 0;
-  std::size_t at = 0;
-  while (true) {
-    while (at < text.size() && (text[at] == ' ' || text[at] == '\t'))
-      ++at;
-    if (at == text.size()) break;
-    std::size_t end = at;
-    while (end < text.size() && text[end] != ' ' && text[end] != '\t')
-      ++end;
-    const std::string_view token = text.substr(at, end - at);
-    at = end;
-    if (field == record.fields.size()) return std::nullopt;
-    if (!out.empty()) out += ' ';
-    if (record.fields[field] == Field::kName) {
-      if (!is_dns_name(token)) return std::nullopt;
-      std::string name(token);
-      to_lower(name);
-      if (name.back() != '.') name += '.';
-      out += name;
-    } else {
-      const std::uint64_t max = record.fields[field] == Field::kU16 ? 65535 : 4294967295ULL;
-      std::uint64_t number = 0;
-      const auto [ptr, parse_ec] =
-          std::from_chars(token.data(), token.data() + token.size(), number);
-      if (parse_ec != std::errc{} || ptr != token.data() + token.size() || number > max) {
-        return std::nullopt;
-      }
-      out += std::to_string(number);
-    }
-    ++field;
-  }
-  if (field != record.fields.size()) return std::nullopt;
-  return out;
+// DnsType holds the RR TYPE numbers, which ldns_rr_type spells out.
+constexpr ldns_rr_type ldns_type(DnsType type) {
+  return static_cast<ldns_rr_type>(type);
 }
-
+static_assert(ldns_type(DnsType::kA) == LDNS_RR_TYPE_A &&
+              ldns_type(DnsType::kAaaa) == LDNS_RR_TYPE_AAAA &&
+              ldns_type(DnsType::kMx) == LDNS_RR_TYPE_MX &&
+              ldns_type(DnsType::kCname) == LDNS_RR_TYPE_CNAME &&
+              ldns_type(DnsType::kNs) == LDNS_RR_TYPE_NS &&
+              ldns_type(DnsType::kTxt) == LDNS_RR_TYPE_TXT &&
+              ldns_type(DnsType::kSoa) == LDNS_RR_TYPE_SOA &&
+              ldns_type(DnsType::kPtr) == LDNS_RR_TYPE_PTR &&
+              ldns_type(DnsType::kSrv) == LDNS_RR_TYPE_SRV);
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) {
@@ -155,14 +71,8 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-struct DnsConfig {
-  std::string server;
-  std::uint16_t port = 53;
-  std::string name;  // as given
-  const RecordType* record = nullptr;
-  std::vector<std::string> expect;  // canonical text forms
-  bool tcp = false;
-  bool recursion = true;
+// The parameters plus what ldns makes of them once per check.
+struct DnsConfig : DnsParams {
   std::optional<asio::ip::address> literal;  // set when server is an IP address
   RdfPtr qname;
   // The query with a zero id, behind its 2-byte TCP length prefix.
@@ -240,7 +150,8 @@ bool asks_our_question(const ldns_pkt* packet, const DnsConfig& config) {
   const ldns_rr_list* question = ldns_pkt_question(packet);
   if (!question || ldns_rr_list_rr_count(question) != 1) return false;
   const ldns_rr* rr = ldns_rr_list_rr(question, 0);
-  return ldns_rr_get_type(rr) == config.record->type && ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
+  return ldns_rr_get_type(rr) == ldns_type(config.record->type) &&
+         ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
          ldns_dname_compare(ldns_rr_owner(rr), config.qname.get()) == 0;
 }
 
@@ -272,8 +183,8 @@ Expected<DnsReply> read_reply(std::span<const std::uint8_t> bytes, const DnsConf
   std::string text;
   for (std::size_t i = 0; i < count; ++i) {
     const ldns_rr* rr = ldns_rr_list_rr(section, i);
-    if (ldns_rr_get_type(rr) != config.record->type) continue;
-    render_answer(rr, config.record->type, text);
+    if (ldns_rr_get_type(rr) != ldns_type(config.record->type)) continue;
+    render_answer(rr, ldns_type(config.record->type), text);
     reply.answers.push_back(text);
   }
   return reply;
@@ -552,15 +463,6 @@ std::string target_of(const DnsConfig& config) {
 
 using DnsCheck = TypedCheck<DnsConfig, DnsRun>;
 
-std::string allowed_record_types() {
-  std::string names;
-  for (const RecordType& record : kRecordTypes) {
-    if (!names.empty()) names += ", ";
-    names += record.name;
-  }
-  return names;
-}
-
 }  // namespace
 
 Expected<DnsReply> parse_dns_reply(const Check& check, std::span<const std::uint8_t> reply) {
@@ -570,40 +472,11 @@ Expected<DnsReply> parse_dns_reply(const Check& check, std::span<const std::uint
 }
 
 Expected<CheckPtr> parse_dns_check(const CheckSpec& spec) {
-  ParamReader params(spec);
-  auto config = std::make_shared<DnsConfig>();
-  config->server = params.host("server");
-  config->port = params.port("port", 53);
-  if (!params.has("name")) {
-    params.fail("name", "is required (a DNS name, e.g. www.example.com)");
-  }
-  const std::string name = params.text("name");
-  if (params.has("name") && !is_dns_name(name)) {
-    params.fail("name '" + name + "'",
-                "is not a valid DNS name (letters, digits, '-', '_', dot-separated labels)");
-  }
-  const std::string record = params.text("record", "A");
-  config->record = find_record_type(record);
-  if (!config->record) {
-    params.fail("record '" + record + "'",
-                "is not allowed (allowed: " + allowed_record_types() + ")");
-    config->record = &kRecordTypes[0];
-  }
-  config->tcp = params.choice("transport", {"udp", "tcp"}, "udp") == "tcp";
-  config->recursion = params.flag("recursion", true);
-  for (const std::string& value : params.list("expect")) {
-    auto canonical = canonical_expect(*config->record, value);
-    if (!canonical) {
-      params.fail("expect '" + value + "'",
-                  "is not a valid " + std::string(config->record->name) +
-                      " value (format: " + std::string(config->record->format) + ")");
-      break;
-    }
-    config->expect.push_back(std::move(*canonical));
-  }
-  if (auto ok = params.finish(); !ok) return ok.error();
-
-  config->name = name;
+  auto params = parse_dns_params(spec);
+  if (!params) return params.error();
+  auto config =
+      std::make_shared<DnsConfig>(DnsConfig{std::move(params).value(), std::nullopt, nullptr, {}});
+  const std::string& name = config->name;
   if (std::error_code ec; is_ip_literal(config->server)) {
     config->literal = asio::ip::make_address(config->server, ec);
     if (ec) config->literal.reset();
@@ -614,8 +487,8 @@ Expected<CheckPtr> parse_dns_check(const CheckSpec& spec) {
     return Error{check_error_prefix(spec) + "name '" + name + "' is not a valid DNS name"};
   }
   ldns_rdf* qname_copy = ldns_rdf_clone(config->qname.get());
-  const PktPtr query(ldns_pkt_query_new(qname_copy, config->record->type, LDNS_RR_CLASS_IN,
-                                        config->recursion ? LDNS_RD : 0));
+  const PktPtr query(ldns_pkt_query_new(qname_copy, ldns_type(config->record->type),
+                                        LDNS_RR_CLASS_IN, config->recursion ? LDNS_RD : 0));
   if (!query) {
     ldns_rdf_deep_free(qname_copy);
     return Error{check_error_prefix(spec) + "could not build a DNS query for '" + name + "'"};

@@ -9,18 +9,16 @@
 #include <cstring>
 #include <random>
 
-#include "common/param_reader.hpp"
 #include "monitor/checks/net/excerpt.hpp"
 #include "monitor/checks/net/socket_errors.hpp"
 #include "monitor/checks/net/udp_socket.hpp"
+#include "monitor/checks/params/echo_params.hpp"
 
 namespace netmon::checks {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kMaxUdpPayloadBytes = 65507;  // the largest IPv4 UDP payload
-constexpr std::size_t kMaxTcpPayloadBytes = 1024 * 1024;
 // Payload bytes shown in results (escaped, then "..." when cut).
 constexpr std::size_t kShownBytes = 64;
 // Generated sentences and their echo live inside the run (no allocation).
@@ -98,10 +96,7 @@ std::string target_of(const std::string& host, std::uint16_t port) {
   return host + ":" + std::to_string(port);
 }
 
-struct EchoConfig {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string payload;        // empty: a generated sentence per run
+struct EchoConfig : EchoParams {
   std::string shown_payload;  // shown(payload), made once at parse time
 };
 
@@ -368,40 +363,22 @@ std::string target_of(const EchoConfig& config) {
   return target_of(config.host, config.port);
 }
 
-Expected<EchoConfig> parse_echo_config(const CheckSpec& spec, std::size_t max_payload_bytes) {
-  ParamReader params(spec);
-  EchoConfig config;
-  config.host = params.host("host");
-  config.port = params.port("port");
-  const bool payload_given = params.has("payload");
-  config.payload = params.payload("payload");
-  if (payload_given && !params.failed()) {
-    if (config.payload.empty()) {
-      params.fail("payload", "must not be empty (leave it out to send a generated sentence)");
-    } else if (config.payload.size() > max_payload_bytes) {
-      params.fail("payload", "of " + std::to_string(config.payload.size()) +
-                                 " bytes is too long (allowed: 1.." +
-                                 std::to_string(max_payload_bytes) + " bytes for " + spec.type +
-                                 ")");
-    }
-  }
-  if (auto ok = params.finish(); !ok) return ok.error();
+template <class Run>
+Expected<CheckPtr> make_echo_check(Expected<EchoParams> params) {
+  if (!params) return params.error();
+  EchoConfig config{std::move(params).value(), {}};
   config.shown_payload = shown(config.payload);
-  return config;
+  return CheckPtr(std::make_shared<TypedCheck<EchoConfig, Run>>(std::move(config)));
 }
 
 }  // namespace
 
 Expected<CheckPtr> parse_tcp_echo_check(const CheckSpec& spec) {
-  auto config = parse_echo_config(spec, kMaxTcpPayloadBytes);
-  if (!config) return config.error();
-  return CheckPtr(std::make_shared<TypedCheck<EchoConfig, TcpEchoRun>>(std::move(config).value()));
+  return make_echo_check<TcpEchoRun>(parse_tcp_echo_params(spec));
 }
 
 Expected<CheckPtr> parse_udp_echo_check(const CheckSpec& spec) {
-  auto config = parse_echo_config(spec, kMaxUdpPayloadBytes);
-  if (!config) return config.error();
-  return CheckPtr(std::make_shared<TypedCheck<EchoConfig, UdpEchoRun>>(std::move(config).value()));
+  return make_echo_check<UdpEchoRun>(parse_udp_echo_params(spec));
 }
 
 }  // namespace netmon::checks

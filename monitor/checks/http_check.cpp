@@ -5,84 +5,32 @@
 
 #include <algorithm>
 #include <asio/error.hpp>
-#include <bitset>
-#include <charconv>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 #include <optional>
 
-#include "common/param_reader.hpp"
 #include "monitor/checks/net/curl_multi.hpp"
 #include "monitor/checks/net/socket_errors.hpp"
+#include "monitor/checks/params/http_params.hpp"
 
 namespace netmon::checks {
 namespace {
 
 // Body bytes kept for body_contains / body_not_contains; the rest is counted, not kept.
 constexpr std::size_t kMaxBodyBytes = 1024 * 1024;
-constexpr long kMaxRedirectsLimit = 50;
-constexpr long kMaxCertDays = 3650;
-constexpr int kMinStatus = 100;
-constexpr int kMaxStatus = 599;
 // OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED, as curl reports it in CURLINFO_SSL_VERIFYRESULT.
 constexpr long kX509CertHasExpired = 10;
 constexpr const char* kUserAgent = "netmon/0.1";
-constexpr const char* kDefaultExpectStatus = "200-399";
 
 struct SlistFree {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 using Slist = std::unique_ptr<curl_slist, SlistFree>;
 
-struct HttpConfig {
-  std::string url;
-  std::string host;  // resolved by the engine's resolver unless it is an IP literal
-  std::uint16_t port = 0;
-  bool host_is_literal = false;
-  bool https = false;
-  std::string method = "GET";
-  Slist headers;
-  std::bitset<kMaxStatus + 1> expect_status;
-  std::string expect_status_text;
-  std::string body_contains;
-  std::string body_not_contains;
-  bool follow_redirects = false;
-  long max_redirects = 5;
-  bool verify_tls = true;
-  std::string ca_file;
-  long min_cert_days = 0;
-
-  bool keeps_body() const { return !body_contains.empty() || !body_not_contains.empty(); }
-  // Redirects may lead from http to https, so certificate options apply then too.
-  bool may_use_tls() const { return https || follow_redirects; }
+// The parameters plus the header lines as the list curl takes, made once per check.
+struct HttpConfig : HttpParams {
+  Slist header_list;
 };
-
-std::string shown(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-bool is_token_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-std::optional<int> status_number(std::string_view text) {
-  int value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 // "Nov 21 04:43:25 2026 GMT" (OpenSSL's ASN1_TIME_print, as curl's certinfo gives it).
 std::optional<std::chrono::system_clock::time_point> parse_cert_time(const char* text) {
@@ -247,7 +195,7 @@ class HttpRun final : public CheckRun, public CurlMulti::Transfer {
     curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &HttpRun::on_prereq);
     curl_easy_setopt(easy, CURLOPT_PREREQDATA, this);
     curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, &HttpRun::on_sockopt);
-    if (config.headers) curl_easy_setopt(easy, CURLOPT_HTTPHEADER, config.headers.get());
+    if (config.header_list) curl_easy_setopt(easy, CURLOPT_HTTPHEADER, config.header_list.get());
     if (resolve_) curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve_.get());
     if (config.method == "HEAD") {
       curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
@@ -398,7 +346,7 @@ class HttpRun final : public CheckRun, public CurlMulti::Transfer {
 
   Outcome verdict(long status, std::optional<long> cert_days_left, nlohmann::json details) const {
     const HttpConfig& config = *config_;
-    if (status < kMinStatus || status > kMaxStatus ||
+    if (status < kMinHttpStatus || status > kMaxHttpStatus ||
         !config.expect_status.test(static_cast<std::size_t>(status))) {
       return down("status_mismatch",
                   "status " + std::to_string(status) + " is not in expect_status " +
@@ -465,121 +413,22 @@ std::string target_of(const HttpConfig& config) {
 
 using HttpCheck = TypedCheck<HttpConfig, HttpRun>;
 
-// "Name: value" lines; a single string is one header (values may hold commas).
-void read_headers(ParamReader& params, const CheckSpec& spec, HttpConfig& config) {
-  const auto it = spec.params.find("headers");
-  const std::vector<std::string> lines =
-      it != spec.params.end() && std::holds_alternative<std::string>(it->second)
-          ? std::vector<std::string>{params.text("headers")}
-          : params.list("headers");
-  curl_slist* list = nullptr;
-  for (const std::string& line : lines) {
-    const std::string entry = "headers entry '" + shown(line) + "'";
-    if (line.find_first_of("\r\n") != std::string::npos) {
-      params.fail(entry, "contains CR or LF (not allowed in a header)");
-      break;
-    }
-    const std::size_t colon = line.find(':');
-    if (colon == std::string::npos || colon == 0) {
-      params.fail(entry, "is not 'Name: value'");
-      break;
-    }
-    const std::string_view name = std::string_view(line).substr(0, colon);
-    if (!std::all_of(name.begin(), name.end(), is_token_char)) {
-      params.fail(entry, "has an invalid name '" + std::string(name) +
-                             "' (letters, digits and !#$%&'*+-.^_`|~ only)");
-      break;
-    }
-    curl_slist* grown = curl_slist_append(list, line.c_str());
-    if (!grown) throw std::bad_alloc();
-    list = grown;
-  }
-  config.headers.reset(list);
-}
-
-void read_expect_status(ParamReader& params, HttpConfig& config) {
-  const bool given = params.has("expect_status");
-  const std::vector<std::string> items = params.list("expect_status");
-  if (!given) {
-    config.expect_status_text = kDefaultExpectStatus;
-    for (int code = 200; code <= 399; ++code)
-      config.expect_status.set(static_cast<std::size_t>(code));
-    return;
-  }
-  if (items.empty()) {
-    params.fail("expect_status", "is empty (give codes or ranges, e.g. 200, 300-399)");
-    return;
-  }
-  const std::string range =
-      " (allowed: " + std::to_string(kMinStatus) + ".." + std::to_string(kMaxStatus) + ")";
-  for (const std::string& item : items) {
-    const std::string field = "expect_status '" + item + "'";
-    const std::size_t dash = item.find('-');
-    const auto from = status_number(std::string_view(item).substr(0, dash));
-    const auto to =
-        dash == std::string::npos ? from : status_number(std::string_view(item).substr(dash + 1));
-    if (!from || !to) {
-      params.fail(field, "is not a status code or range (e.g. 200, 300-399)");
-      return;
-    }
-    if (*from < kMinStatus || *from > kMaxStatus || *to < kMinStatus || *to > kMaxStatus) {
-      params.fail(field, "is out of range" + range);
-      return;
-    }
-    if (*from > *to) {
-      params.fail(field, "is a reversed range (write " + std::to_string(*to) + "-" +
-                             std::to_string(*from) + ")");
-      return;
-    }
-    for (int code = *from; code <= *to; ++code)
-      config.expect_status.set(static_cast<std::size_t>(code));
-    if (!config.expect_status_text.empty()) config.expect_status_text += ",";
-    config.expect_status_text += item;
-  }
-}
-
 }  // namespace
 
 Expected<CheckPtr> parse_http_check(const CheckSpec& spec) {
-  ParamReader params(spec);
-  HttpConfig config;
-  const UrlParts url = params.url("url");
-  if (!params.failed()) {
-    config.url = params.text("url");
-    config.host = url.host;
-    config.port = url.port;
-    config.host_is_literal = is_ip_literal(url.host);
-    config.https = url.scheme == "https";
-    if (url.scheme != spec.type) {
-      params.fail("url '" + config.url + "'",
-                  "has scheme '" + url.scheme + "' but the check type is '" + spec.type +
-                      "' (use an " + spec.type + ":// URL, or type " + url.scheme + ")");
+  auto params = parse_http_params(spec);
+  if (!params) return params.error();
+  HttpConfig config{std::move(params).value(), nullptr};
+  curl_slist* list = nullptr;
+  for (const std::string& line : config.headers) {
+    curl_slist* grown = curl_slist_append(list, line.c_str());
+    if (!grown) {
+      curl_slist_free_all(list);
+      throw std::bad_alloc();
     }
+    list = grown;
   }
-  config.method =
-      params.choice("method", {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"}, "GET");
-  read_headers(params, spec, config);
-  read_expect_status(params, config);
-  config.body_contains = params.payload("body_contains");
-  config.body_not_contains = params.payload("body_not_contains");
-  if (config.method == "HEAD" && config.keeps_body()) {
-    params.fail(config.body_contains.empty() ? "body_not_contains" : "body_contains",
-                "cannot be used with method HEAD (a HEAD reply has no body)");
-  }
-  config.follow_redirects = params.flag("follow_redirects", false);
-  config.max_redirects =
-      static_cast<long>(params.integer("max_redirects", 0, kMaxRedirectsLimit, 5));
-  config.verify_tls = params.flag("verify_tls", true);
-  config.ca_file = params.text("ca_file");
-  if (params.has("ca_file")) {
-    std::error_code ec;
-    if (!params.failed() && !std::filesystem::is_regular_file(config.ca_file, ec)) {
-      params.fail("ca_file '" + config.ca_file + "'",
-                  "does not exist or is not a file (give a PEM file of trusted certificates)");
-    }
-  }
-  config.min_cert_days = static_cast<long>(params.integer("min_cert_days", 0, kMaxCertDays, 0));
-  if (auto ok = params.finish(); !ok) return ok.error();
+  config.header_list.reset(list);
   return CheckPtr(std::make_shared<HttpCheck>(std::move(config)));
 }
 

@@ -8,24 +8,14 @@
 #include <optional>
 
 #include "common/duration.hpp"
-#include "common/param_reader.hpp"
 #include "monitor/checks/net/icmp_socket.hpp"
 #include "monitor/checks/net/socket_errors.hpp"
+#include "monitor/checks/params/icmp_params.hpp"
 
 namespace netmon::checks {
 namespace {
 
-constexpr int kMaxCount = 100;
-constexpr std::chrono::milliseconds kDefaultSpacing{10};
-
-struct IcmpConfig {
-  std::string host;
-  IpFamily family = IpFamily::kAny;
-  int count = 3;
-  std::uint16_t size = 56;
-  std::chrono::milliseconds spacing = kDefaultSpacing;
-  std::chrono::milliseconds wait{0};  // answers are awaited until this long after the start
-  double max_loss_pct = 100;
+struct IcmpConfig : IcmpParams {
   // Set when host is an IP literal: the address text is formatted once per
   // check, not on every run.
   std::optional<asio::ip::address> literal;
@@ -46,7 +36,7 @@ class IcmpRun final : public CheckRun, public IcmpListener {
 
  private:
   // No member initialisers: slots [0, next_) are written before they are read,
-  // so a run does not zero room for kMaxCount echoes each time.
+  // so a run does not zero room for kMaxIcmpCount echoes each time.
   struct Echo {
     std::uint16_t seq;
     bool pending;
@@ -227,8 +217,8 @@ class IcmpRun final : public CheckRun, public IcmpListener {
   int received_ = 0;  // replies (their rtts are rtts_ns_[0, received_))
   std::error_code send_error_;
   std::optional<IcmpEvent> icmp_error_;
-  std::array<Echo, kMaxCount> echoes_;           // [0, next_) written
-  std::array<std::int64_t, kMaxCount> rtts_ns_;  // [0, received_) written
+  std::array<Echo, kMaxIcmpCount> echoes_;           // [0, next_) written
+  std::array<std::int64_t, kMaxIcmpCount> rtts_ns_;  // [0, received_) written
 };
 
 std::string target_of(const IcmpConfig& config) {
@@ -237,50 +227,18 @@ std::string target_of(const IcmpConfig& config) {
 
 using IcmpCheck = TypedCheck<IcmpConfig, IcmpRun>;
 
-// max_loss_pct: a percentage 0..100 (fractions allowed).
-double read_max_loss(ParamReader& params) {
-  const std::string text = params.text("max_loss_pct");
-  if (text.empty() && !params.has("max_loss_pct")) return 100;
-  double value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value)) {
-    params.fail("max_loss_pct '" + text + "'", "is not a number (allowed: 0..100)");
-    return 100;
-  }
-  if (value < 0 || value > 100) {
-    params.fail("max_loss_pct " + text, "out of range 0..100");
-    return 100;
-  }
-  return value;
-}
-
 }  // namespace
 
 Expected<CheckPtr> parse_icmp_check(const CheckSpec& spec) {
-  ParamReader params(spec);
-  IcmpConfig config;
-  config.host = params.host("host");
-  config.family = read_family(params, config.host);
+  auto params = parse_icmp_params(spec);
+  if (!params) return params.error();
+  IcmpConfig config{std::move(params).value(), std::nullopt, {}};
   std::error_code not_literal;
   const asio::ip::address literal = asio::ip::make_address(config.host, not_literal);
   if (!not_literal) {
     config.literal = literal;
     config.literal_text = literal.to_string();
   }
-  config.count = static_cast<int>(params.integer("count", 1, kMaxCount, 3));
-  config.size = static_cast<std::uint16_t>(
-      params.integer("size", 0, static_cast<std::int64_t>(IcmpSocket::kMaxPayload), 56));
-  config.spacing = params.duration("spacing", kDefaultSpacing);
-  config.max_loss_pct = read_max_loss(params);
-  config.wait = reply_window(spec.timeout);
-  if (!params.failed() && config.spacing * config.count >= config.wait) {
-    params.fail("spacing " + format_duration(config.spacing),
-                "x count " + std::to_string(config.count) + " = " +
-                    format_duration(config.spacing * config.count) +
-                    " does not fit in the timeout: it must stay below 90% of timeout " +
-                    format_duration(spec.timeout) + " (" + format_duration(config.wait) + ")");
-  }
-  if (auto ok = params.finish(); !ok) return ok.error();
   return CheckPtr(std::make_shared<IcmpCheck>(std::move(config)));
 }
 

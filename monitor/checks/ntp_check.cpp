@@ -8,15 +8,13 @@
 #include <random>
 #include <span>
 
-#include "common/param_reader.hpp"
 #include "monitor/checks/net/socket_errors.hpp"
 #include "monitor/checks/net/udp_socket.hpp"
+#include "monitor/checks/params/ntp_params.hpp"
 
 namespace netmon::checks {
 namespace {
 
-constexpr std::uint16_t kDefaultPort = 123;
-constexpr std::int64_t kMaxOffsetLimitMs = 86'400'000;  // one day
 constexpr std::size_t kHeaderBytes = 48;
 constexpr std::uint8_t kClientRequest = (0 << 6) | (4 << 3) | 3;  // LI 0, VN 4, mode 3 (client)
 constexpr int kModeServer = 4;
@@ -35,11 +33,8 @@ constexpr std::size_t kOriginateAt = 24;
 constexpr std::size_t kReceiveAt = 32;
 constexpr std::size_t kTransmitAt = 40;
 
-struct NtpConfig {
-  std::string server;
-  std::uint16_t port = kDefaultPort;
-  std::int64_t max_offset_ms = 0;  // 0: no limit
-};
+// The parameters as parsed; a type of this file's own, so TypedCheck finds target_of.
+struct NtpConfig : NtpParams {};
 
 std::uint32_t read_be32(const std::uint8_t* at) {
   return (std::uint32_t{at[0]} << 24) | (std::uint32_t{at[1]} << 16) | (std::uint32_t{at[2]} << 8) |
@@ -337,14 +332,9 @@ std::optional<Outcome> judge_ntp_reply(std::span<const std::uint8_t> reply,
 }
 
 Expected<CheckPtr> parse_ntp_check(const CheckSpec& spec) {
-  ParamReader params(spec);
-  NtpConfig config;
-  config.server = params.host("server");
-  config.port = params.port("port", kDefaultPort);
-  // 0 (absent) means no offset limit.
-  config.max_offset_ms = params.integer("max_offset_ms", 1, kMaxOffsetLimitMs, 0);
-  if (auto ok = params.finish(); !ok) return ok.error();
-  return CheckPtr(std::make_shared<NtpCheck>(std::move(config)));
+  auto params = parse_ntp_params(spec);
+  if (!params) return params.error();
+  return CheckPtr(std::make_shared<NtpCheck>(NtpConfig{std::move(params).value()}));
 }
 
 }  // namespace netmon::checks

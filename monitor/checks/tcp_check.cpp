@@ -4,9 +4,9 @@
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
-#include "common/param_reader.hpp"
 #include "monitor/checks/net/excerpt.hpp"
 #include "monitor/checks/net/socket_errors.hpp"
+#include "monitor/checks/params/tcp_params.hpp"
 
 namespace netmon::checks {
 namespace {
@@ -14,12 +14,8 @@ namespace {
 constexpr std::size_t kMaxBannerBytes = 64 * 1024;
 constexpr std::size_t kShownBannerBytes = 120;
 
-struct TcpConfig {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string send;
-  std::string expect;
-};
+// The parameters as parsed; a type of this file's own, so TypedCheck finds target_of.
+struct TcpConfig : TcpParams {};
 
 class TcpRun final : public CheckRun {
  public:
@@ -128,14 +124,9 @@ using TcpCheck = TypedCheck<TcpConfig, TcpRun>;
 }  // namespace
 
 Expected<CheckPtr> parse_tcp_check(const CheckSpec& spec) {
-  ParamReader params(spec);
-  TcpConfig config;
-  config.host = params.host("host");
-  config.port = params.port("port");
-  config.send = params.payload("send");
-  config.expect = params.payload("expect");
-  if (auto ok = params.finish(); !ok) return ok.error();
-  return CheckPtr(std::make_shared<TcpCheck>(std::move(config)));
+  auto params = parse_tcp_params(spec);
+  if (!params) return params.error();
+  return CheckPtr(std::make_shared<TcpCheck>(TcpConfig{std::move(params).value()}));
 }
 
 }  // namespace netmon::checks

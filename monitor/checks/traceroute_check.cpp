@@ -5,24 +5,17 @@
 #include <optional>
 
 #include "common/duration.hpp"
-#include "common/param_reader.hpp"
 #include "monitor/checks/net/icmp_socket.hpp"
 #include "monitor/checks/net/socket_errors.hpp"
+#include "monitor/checks/params/traceroute_params.hpp"
 
 namespace netmon::checks {
 namespace {
 
-constexpr int kMaxHops = 64;
-constexpr int kMaxProbesPerHop = 5;
 constexpr std::uint16_t kPayloadBytes = 32;
 
-struct TracerouteConfig {
-  std::string host;
-  IpFamily family = IpFamily::kAny;
-  int max_hops = 30;
-  int probes_per_hop = 1;
-  std::chrono::milliseconds wait{0};
-};
+// The parameters as parsed; a type of this file's own, so TypedCheck finds target_of.
+struct TracerouteConfig : TracerouteParams {};
 
 double to_ms(std::chrono::nanoseconds rtt) {
   return std::round(static_cast<double>(rtt.count()) / 1e3) / 1e3;
@@ -258,16 +251,9 @@ using TracerouteCheck = TypedCheck<TracerouteConfig, TracerouteRun>;
 }  // namespace
 
 Expected<CheckPtr> parse_traceroute_check(const CheckSpec& spec) {
-  ParamReader params(spec);
-  TracerouteConfig config;
-  config.host = params.host("host");
-  config.family = read_family(params, config.host);
-  config.max_hops = static_cast<int>(params.integer("max_hops", 1, kMaxHops, 30));
-  config.probes_per_hop =
-      static_cast<int>(params.integer("probes_per_hop", 1, kMaxProbesPerHop, 1));
-  config.wait = reply_window(spec.timeout);
-  if (auto ok = params.finish(); !ok) return ok.error();
-  return CheckPtr(std::make_shared<TracerouteCheck>(std::move(config)));
+  auto params = parse_traceroute_params(spec);
+  if (!params) return params.error();
+  return CheckPtr(std::make_shared<TracerouteCheck>(TracerouteConfig{std::move(params).value()}));
 }
 
 }  // namespace netmon::checks

@@ -5,24 +5,15 @@
 #include <asio/steady_timer.hpp>
 
 #include "common/duration.hpp"
-#include "common/param_reader.hpp"
 #include "monitor/checks/net/excerpt.hpp"
 #include "monitor/checks/net/socket_errors.hpp"
 #include "monitor/checks/net/udp_socket.hpp"
+#include "monitor/checks/params/udp_params.hpp"
 
 namespace netmon::checks {
 namespace {
 
-// The three things a UDP run can observe, as bits of the `success` set.
-enum UdpState : unsigned {
-  kOpen = 1,            // a datagram came back
-  kClosed = 2,          // ICMP port unreachable (ECONNREFUSED on the connected socket)
-  kOpenOrFiltered = 4,  // silence for `wait`
-};
-
-constexpr unsigned kDefaultSuccess = kOpen | kOpenOrFiltered;
 constexpr std::size_t kShownReplyBytes = 64;
-constexpr std::string_view kAllowedStates = "open, closed, open_or_filtered";
 
 std::string_view state_name(UdpState state) {
   switch (state) {
@@ -58,14 +49,8 @@ std::string success_names(unsigned success) {
   return names;
 }
 
-struct UdpConfig {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string payload;
-  std::string expect;
-  std::chrono::milliseconds wait{0};
-  unsigned success = kDefaultSuccess;
-};
+// The parameters as parsed; a type of this file's own, so TypedCheck finds target_of.
+struct UdpConfig : UdpParams {};
 
 // One receive buffer per loop: a reply is inspected inside the handler that
 // read it, so runs on the same loop can share it (no 64 KiB per run).
@@ -200,48 +185,9 @@ using UdpCheck = TypedCheck<UdpConfig, UdpRun>;
 }  // namespace
 
 Expected<CheckPtr> parse_udp_check(const CheckSpec& spec) {
-  ParamReader params(spec);
-  UdpConfig config;
-  config.host = params.host("host");
-  config.port = params.port("port");
-  config.payload = params.payload("payload");
-  config.expect = params.payload("expect");
-
-  const std::chrono::milliseconds default_wait = spec.timeout * 4 / 5;
-  config.wait = params.duration("wait", default_wait);
-  if (params.has("wait")) {
-    const std::string field = "wait " + format_duration(config.wait);
-    if (config.wait <= std::chrono::milliseconds::zero()) {
-      params.fail(field, "must be positive (default: 80% of the timeout)");
-    } else if (config.wait >= spec.timeout) {
-      params.fail(field, "must be shorter than the timeout " + format_duration(spec.timeout) +
-                             " (default: 80% of the timeout)");
-    }
-  }
-
-  if (params.has("success")) {
-    config.success = 0;
-    for (const std::string& name : params.list("success")) {
-      if (name == "open") {
-        config.success |= kOpen;
-      } else if (name == "closed") {
-        config.success |= kClosed;
-      } else if (name == "open_or_filtered") {
-        config.success |= kOpenOrFiltered;
-      } else {
-        params.fail("success '" + name + "'",
-                    "is not allowed (allowed: " + std::string(kAllowedStates) + ")");
-      }
-    }
-    if (config.success == 0) {
-      params.fail("success",
-                  "must name at least one state (allowed: " + std::string(kAllowedStates) + ")");
-    }
-  } else {
-    params.list("success");  // known, so it is listed among the allowed parameters
-  }
-  if (auto ok = params.finish(); !ok) return ok.error();
-  return CheckPtr(std::make_shared<UdpCheck>(std::move(config)));
+  auto params = parse_udp_params(spec);
+  if (!params) return params.error();
+  return CheckPtr(std::make_shared<UdpCheck>(UdpConfig{std::move(params).value()}));
 }
 
 }  // namespace netmon::checks

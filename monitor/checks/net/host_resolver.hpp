@@ -13,10 +13,9 @@
 #include <vector>
 
 #include "common/expected.hpp"
+#include "monitor/checks/params/ip_family.hpp"
 
 namespace netmon::checks {
-
-enum class IpFamily { kAny, kV4, kV6 };
 
 class HostResolver {
  public:

@@ -16,7 +16,6 @@
 #include <ctime>
 #include <random>
 
-#include "common/param_reader.hpp"
 #include "monitor/checks/check_run_env.hpp"
 
 namespace netmon::checks {
@@ -633,19 +632,6 @@ Expected<IcmpSocket*> IcmpSockets::get(bool v6) {
   family.failure.reset();
   family.socket = std::make_shared<IcmpSocket>(io_, *opened, v6);
   return family.socket.get();
-}
-
-IpFamily read_family(ParamReader& params, const std::string& host) {
-  const std::string family = params.choice("family", {"any", "ipv4", "ipv6"}, "any");
-  if (family == "any") return IpFamily::kAny;
-  const bool v6 = family == "ipv6";
-  std::error_code not_literal;
-  const asio::ip::address literal = asio::ip::make_address(host, not_literal);
-  if (!not_literal && literal.is_v6() != v6) {
-    params.fail("host '" + host + "'", "is not an " + std::string(v6 ? "IPv6" : "IPv4") +
-                                           " address (family " + family + ")");
-  }
-  return v6 ? IpFamily::kV6 : IpFamily::kV4;
 }
 
 }  // namespace netmon::checks

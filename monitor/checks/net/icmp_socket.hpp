@@ -36,10 +36,7 @@
 #include "monitor/checks/net/host_resolver.hpp"
 #include "monitor/checks/net/icmp_opening.hpp"
 #include "monitor/checks/net/icmp_packet.hpp"
-
-namespace netmon {
-class ParamReader;
-}
+#include "monitor/checks/params/icmp_params.hpp"
 
 namespace netmon::checks {
 
@@ -89,7 +86,7 @@ struct IcmpSocketStats {
 
 class IcmpSocket : public std::enable_shared_from_this<IcmpSocket> {
  public:
-  static constexpr std::size_t kMaxPayload = 65000;
+  static constexpr std::size_t kMaxPayload = kMaxIcmpPayloadBytes;
   static constexpr std::size_t kMaxInFlight = 65536;
 
   // Takes ownership of `opened.fd` and configures it (filters, timestamps, error queue).
@@ -214,15 +211,5 @@ class IcmpSockets {
   Family v4_;
   Family v6_;
 };
-
-// Parameters icmp and traceroute share.
-//
-// Runs wait for answers until 90% of the check's timeout, so the result
-// still carries its details (loss, hops) instead of becoming a bare timeout.
-constexpr std::chrono::milliseconds reply_window(std::chrono::milliseconds timeout) {
-  return timeout * 9 / 10;
-}
-// `family`: any (default), ipv4 or ipv6; an IP literal `host` must match it.
-IpFamily read_family(ParamReader& params, const std::string& host);
 
 }  // namespace netmon::checks

@@ -129,11 +129,6 @@ CheckSpec ntp_spec(const std::string& port, ParamMap extra = {},
   return make_spec("ntp", std::move(extra), timeout);
 }
 
-std::string rejection(ParamMap params) {
-  auto result = checks::prepare_check(make_spec("ntp", std::move(params)));
-  return result ? "(accepted)" : result.error().message;
-}
-
 // ---- validation ----
 
 TEST(NtpReply, IsJudgedWithoutASocketAndOnlyWhenItEchoesTheNonce) {
@@ -156,36 +151,6 @@ TEST(NtpReply, IsJudgedWithoutASocketAndOnlyWhenItEchoesTheNonce) {
   const auto truncated = checks::judge_ntp_reply(std::span(packet).first(47), exchange);
   ASSERT_TRUE(truncated);
   EXPECT_EQ(truncated->reason, "bad_reply");
-}
-
-TEST(NtpCheck, RequiresServer) {
-  EXPECT_EQ(rejection({}), "check 't': server is required (a host name or IP address)");
-}
-
-TEST(NtpCheck, RejectsInvalidServerName) {
-  EXPECT_EQ(rejection({{"server", "bad host!"}}),
-            "check 't': server 'bad host!' is not a valid host name or IP address");
-}
-
-TEST(NtpCheck, RejectsPortOutOfRange) {
-  EXPECT_EQ(rejection({{"server", "127.0.0.1"}, {"port", "0"}}),
-            "check 't': port 0 out of range 1..65535");
-}
-
-TEST(NtpCheck, RejectsZeroMaxOffset) {
-  EXPECT_EQ(rejection({{"server", "127.0.0.1"}, {"max_offset_ms", "0"}}),
-            "check 't': max_offset_ms 0 out of range 1..86400000");
-}
-
-TEST(NtpCheck, RejectsMaxOffsetThatIsNotAWholeNumber) {
-  EXPECT_EQ(rejection({{"server", "127.0.0.1"}, {"max_offset_ms", "fast"}}),
-            "check 't': max_offset_ms 'fast' is not a whole number (allowed: 1..86400000)");
-}
-
-TEST(NtpCheck, RejectsUnknownParameter) {
-  EXPECT_EQ(rejection({{"server", "127.0.0.1"}, {"host", "x"}}),
-            "check 't': unknown parameter 'host' for type 'ntp' (allowed: max_offset_ms, port, "
-            "server)");
 }
 
 TEST(NtpCheck, DefaultsToPort123) {

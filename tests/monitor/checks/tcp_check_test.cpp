@@ -24,27 +24,6 @@ std::string closed_port() {
   return std::to_string(netmon::testing::free_tcp_port());
 }
 
-TEST(TcpCheck, RequiresHostAndPort) {
-  auto missing_port = checks::prepare_check(make_spec("tcp", {{"host", "127.0.0.1"}}));
-  ASSERT_FALSE(missing_port);
-  EXPECT_EQ(missing_port.error().message, "check 't': port is required (1..65535)");
-}
-
-TEST(TcpCheck, RejectsPortOutOfRange) {
-  auto result = checks::prepare_check(make_spec("tcp", {{"host", "127.0.0.1"}, {"port", "70000"}}));
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().message, "check 't': port 70000 out of range 1..65535");
-}
-
-TEST(TcpCheck, RejectsUnknownParameter) {
-  auto result = checks::prepare_check(
-      make_spec("tcp", {{"host", "127.0.0.1"}, {"port", "80"}, {"banner", "x"}}));
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().message,
-            "check 't': unknown parameter 'banner' for type 'tcp' (allowed: expect, host, port, "
-            "send)");
-}
-
 TEST(TcpCheck, ReportsUpWhenPortAccepts) {
   ProbeHarness harness;
   asio::ip::tcp::acceptor acceptor(harness.io(), {asio::ip::make_address("127.0.0.1"), 0});

@@ -14,42 +14,6 @@ using testing::make_spec;
 using testing::NetNamespace;
 using testing::ProbeHarness;
 
-std::string rejection(const ParamMap& params) {
-  auto result = checks::prepare_check(make_spec("traceroute", params));
-  return result ? std::string("(accepted)") : result.error().message;
-}
-
-// ---------------------------------------------------------------- validation
-
-TEST(TracerouteCheck, RequiresHost) {
-  EXPECT_EQ(rejection({}), "check 't': host is required (a host name or IP address)");
-}
-
-TEST(TracerouteCheck, RejectsMaxHopsOutOfRange) {
-  EXPECT_EQ(rejection({{"host", "127.0.0.1"}, {"max_hops", "0"}}),
-            "check 't': max_hops 0 out of range 1..64");
-  EXPECT_EQ(rejection({{"host", "127.0.0.1"}, {"max_hops", "65"}}),
-            "check 't': max_hops 65 out of range 1..64");
-  EXPECT_EQ(rejection({{"host", "127.0.0.1"}, {"max_hops", "many"}}),
-            "check 't': max_hops 'many' is not a whole number (allowed: 1..64)");
-}
-
-TEST(TracerouteCheck, RejectsProbesPerHopOutOfRange) {
-  EXPECT_EQ(rejection({{"host", "127.0.0.1"}, {"probes_per_hop", "6"}}),
-            "check 't': probes_per_hop 6 out of range 1..5");
-}
-
-TEST(TracerouteCheck, RejectsAddressOfTheOtherFamily) {
-  EXPECT_EQ(rejection({{"host", "127.0.0.1"}, {"family", "ipv6"}}),
-            "check 't': host '127.0.0.1' is not an IPv6 address (family ipv6)");
-}
-
-TEST(TracerouteCheck, RejectsUnknownParameter) {
-  EXPECT_EQ(rejection({{"host", "127.0.0.1"}, {"count", "3"}}),
-            "check 't': unknown parameter 'count' for type 'traceroute' (allowed: family, host, "
-            "max_hops, probes_per_hop)");
-}
-
 // ------------------------------------------------------ loopback, host namespace
 
 void expect_one_hop_to(const CheckResult& result, const std::string& address) {
