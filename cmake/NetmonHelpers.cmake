@@ -3,6 +3,26 @@
 
 option(NETMON_WERROR "Treat warnings as errors on netmon targets" ON)
 option(NETMON_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer" OFF)
+# Precompiled headers, for the unoptimised sanitizer build (scripts/bootstrap.sh
+# asan), whose units spend most of their time parsing headers. Not for -O1 and
+# up: GCC 12 then reports its std::string false positives (array-bounds,
+# stringop-overflow inside char_traits.h) from a precompiled <string> as if
+# they were in our code, and -Werror stops the build.
+option(NETMON_PCH "Precompile the heavy third-party headers once per target (-O0 builds)" OFF)
+
+# nlohmann/json reaches almost every unit (CheckResult::details) and costs
+# about a second to parse each time; a target of several units parses it once.
+set(NETMON_PCH_HEADERS <nlohmann/json.hpp> <string> <vector> <chrono> <optional>)
+
+# netmon_precompile(target header...): a precompiled header for a target with
+# at least three units (below that, building it costs more than it saves).
+function(netmon_precompile target)
+  get_target_property(sources ${target} SOURCES)
+  list(LENGTH sources count)
+  if(NETMON_PCH AND count GREATER_EQUAL 3)
+    target_precompile_headers(${target} PRIVATE ${ARGN})
+  endif()
+endfunction()
 
 function(netmon_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
@@ -49,6 +69,7 @@ function(netmon_library name)
   netmon_include_root(${name} ${folder})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
   netmon_set_warnings(${name})
+  netmon_precompile(${name} ${NETMON_PCH_HEADERS})
 endfunction()
 
 function(netmon_executable name)

@@ -56,10 +56,13 @@ case "$flavor" in
   # -O0 -g1: ASan+UBSan at -O2 -g compiled three times slower, and the suite
   # mostly waits on sockets and timers; -g1 keeps file:line in the reports.
   asan) options=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG"
-                 -DNETMON_SANITIZE=ON -DNETMON_BUILD_BENCH=OFF) ;;
+                 -DNETMON_SANITIZE=ON -DNETMON_BUILD_BENCH=OFF -DNETMON_PCH=ON) ;;
   *) echo "usage: $0 [release|asan]" >&2; exit 2 ;;
 esac
 launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# Precompiled headers are cached only when ccache is told the .gch may stand
+# in for the header (pch_defines, time_macros), as its manual says.
+command -v ccache >/dev/null &&
+  launcher=("-DCMAKE_CXX_COMPILER_LAUNCHER=/usr/bin/env;CCACHE_SLOPPINESS=pch_defines,time_macros;ccache")
 cmake -S . -B "build/$flavor" -G Ninja "${options[@]}" "${launcher[@]}" >/dev/null
 echo "bootstrap: configured build/$flavor"

@@ -167,7 +167,7 @@ std::string host_check_id(const std::string& prefix, const std::string& host,
   return id;
 }
 
-Expected<void> add_check(ProbeOptions& options, std::set<std::string>& ids, CheckSpec spec,
+Expected<void> add_check(ProbeOptions& options, std::set<std::string>& ids, const CheckSpec& spec,
                          std::string group, std::string label, std::optional<std::uint16_t> port) {
   if (!ids.insert(spec.id).second) {
     return Error{check_error_prefix(spec) + "id is used by another check (set id=NAME)"};
@@ -194,8 +194,7 @@ Expected<void> add_host_checks(ProbeOptions& options, std::set<std::string>& ids
       spec.type = "icmp";
       spec.id = host_check_id("icmp-", host, "", ids);
       spec.params = {{"host", host}, {"count", "1"}};
-      if (auto added = add_check(options, ids, std::move(spec), host, "icmp", std::nullopt);
-          !added) {
+      if (auto added = add_check(options, ids, spec, host, "icmp", std::nullopt); !added) {
         return added;
       }
     }
@@ -204,8 +203,7 @@ Expected<void> add_host_checks(ProbeOptions& options, std::set<std::string>& ids
       spec.type = "tcp";
       spec.id = host_check_id("tcp-", host, "-" + std::to_string(port), ids);
       spec.params = {{"host", host}, {"port", std::to_string(port)}};
-      if (auto added =
-              add_check(options, ids, std::move(spec), host, "tcp/" + std::to_string(port), port);
+      if (auto added = add_check(options, ids, spec, host, "tcp/" + std::to_string(port), port);
           !added) {
         return added;
       }

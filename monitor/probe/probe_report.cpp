@@ -161,12 +161,12 @@ void RawDataSpool::append(const CheckResult& result, std::uint64_t round) {
   for (const char* key : {"timestamp", "check", "type", "target", "status", "reason", "error",
                           "latency_ms", "timings", "details"}) {
     if (auto it = plain.find(key); it != plain.end()) {
-      entry[key] = std::move(*it);
+      entry[key] = *it;  // json to ordered_json: a copy either way
       plain.erase(it);
     }
   }
   for (auto& [key, value] : plain.items())
-    entry[key] = std::move(value);
+    entry[key] = value;
   buffer_ += entry.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   buffer_ += '\n';
   ++count_;

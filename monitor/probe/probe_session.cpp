@@ -124,7 +124,7 @@ void ProbeSession::schedule_next_round() {
   });
 }
 
-void ProbeSession::on_result(std::size_t check, std::uint64_t round, CheckResult result) {
+void ProbeSession::on_result(std::size_t check, std::uint64_t round, const CheckResult& result) {
   running_[check] = false;
   stats_.add(check, result);
   if (spool_) spool_->append(result, round);

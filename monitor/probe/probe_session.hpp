@@ -86,7 +86,7 @@ class ProbeSession {
 
   void start_round();
   void schedule_next_round();
-  void on_result(std::size_t check, std::uint64_t round, CheckResult result);
+  void on_result(std::size_t check, std::uint64_t round, const CheckResult& result);
   void complete_round_if_done(std::uint64_t round);
   void request_finish(StopReason reason);
   void shutdown();
