@@ -1,7 +1,11 @@
 #include "common/protocol/check_codec.hpp"
 
 #include <exception>
+#include <optional>
+#include <tuple>
+#include <utility>
 
+#include "common/protocol/message_fields.hpp"
 #include "common/text.hpp"
 
 namespace netmon {
@@ -203,21 +207,77 @@ Expected<nlohmann::json> json_from_msgpack(const msgpack::object& object, int de
   return Error{"details hold an unknown msgpack type"};
 }
 
-void pack_check_spec(Packer& packer, const CheckSpec& spec) {
-  packer.pack_map(6);
-  pack_str(packer, "id");
-  pack_str(packer, spec.id);
-  pack_str(packer, "type");
-  pack_str(packer, spec.type);
-  pack_str(packer, "interval_ms");
-  packer.pack(static_cast<std::int64_t>(spec.interval.count()));
-  pack_str(packer, "timeout_ms");
-  packer.pack(static_cast<std::int64_t>(spec.timeout.count()));
-  pack_str(packer, "retries");
-  packer.pack(spec.retries);
-  pack_str(packer, "params");
-  packer.pack_map(static_cast<std::uint32_t>(spec.params.size()));
-  for (const auto& [key, value] : spec.params) {
+namespace {
+
+using protocol::Presence;
+using protocol::Wire;
+
+template <class Message, class Visit>
+void for_each_field(Visit&& visit) {
+  std::apply([&](const auto&... field) { (visit(field), ...); }, Wire<Message>::kFields);
+}
+
+// The check maps' fields are sent always or when set, never together.
+template <class Message>
+constexpr bool has_plain_presence() {
+  return std::apply(
+      [](const auto&... field) {
+        return ((field.presence == Presence::kRequired || field.presence == Presence::kDefaulted ||
+                 field.presence == Presence::kOptional) &&
+                ...);
+      },
+      Wire<Message>::kFields);
+}
+static_assert(has_plain_presence<CheckSpec>());
+static_assert(has_plain_presence<CheckResult>());
+static_assert(has_plain_presence<PhaseTimings>());
+
+template <class Value>
+bool is_empty(const Value& value) {
+  if constexpr (requires { value.empty(); }) {
+    return value.empty();
+  } else {
+    return value == Value{};
+  }
+}
+
+template <class Message, class Value>
+bool is_sent(const Message& message, const protocol::Field<Message, Value>& field) {
+  return field.presence != Presence::kOptional || !is_empty(message.*field.member);
+}
+
+template <class Message>
+void pack_fields_map(Packer& packer, const Message& message);
+
+void pack_value(Packer& packer, const std::string& value) {
+  pack_str(packer, value);
+}
+
+void pack_value(Packer& packer, int value) {
+  packer.pack(value);
+}
+
+template <class Rep, class Period>
+void pack_value(Packer& packer, std::chrono::duration<Rep, Period> value) {
+  packer.pack(static_cast<std::int64_t>(value.count()));
+}
+
+void pack_value(Packer& packer, const std::optional<std::chrono::microseconds>& value) {
+  pack_value(packer, *value);  // sent only when set
+}
+
+void pack_value(Packer& packer, std::chrono::system_clock::time_point value) {
+  pack_value(packer,
+             std::chrono::duration_cast<std::chrono::microseconds>(value.time_since_epoch()));
+}
+
+void pack_value(Packer& packer, CheckStatus status) {
+  pack_str(packer, to_string(status));
+}
+
+void pack_value(Packer& packer, const ParamMap& params) {
+  packer.pack_map(static_cast<std::uint32_t>(params.size()));
+  for (const auto& [key, value] : params) {
     pack_str(packer, key);
     if (const auto* text = std::get_if<std::string>(&value)) {
       pack_str(packer, *text);
@@ -230,149 +290,167 @@ void pack_check_spec(Packer& packer, const CheckSpec& spec) {
   }
 }
 
-Expected<CheckSpec> check_spec_from_msgpack(const msgpack::object& object) {
-  auto map = MsgMap::of(object, "check");
-  if (!map) return map.error();
-  CheckSpec spec;
-  auto id = map->str("id");
-  auto type = map->str("type");
-  auto interval = map->int64("interval_ms");
-  auto timeout = map->int64("timeout_ms");
-  auto retries = map->int64("retries");
-  if (!id) return id.error();
-  if (!type) return type.error();
-  if (!interval) return interval.error();
-  if (!timeout) return timeout.error();
-  if (!retries) return retries.error();
-  spec.id = std::move(id).value();
-  spec.type = std::move(type).value();
-  spec.interval = std::chrono::milliseconds(*interval);
-  spec.timeout = std::chrono::milliseconds(*timeout);
-  if (*retries < 0 || *retries > kMaxRetries) return Error{"check: field 'retries' out of range"};
-  spec.retries = static_cast<int>(*retries);
-  if (const msgpack::object* params = map->find("params")) {
-    if (params->type != msgpack::type::MAP) return Error{"check: field 'params' is not a map"};
-    for (std::uint32_t i = 0; i < params->via.map.size; ++i) {
-      const msgpack::object_kv& kv = params->via.map.ptr[i];
-      if (kv.key.type != msgpack::type::STR) return Error{"check: a params key is not a string"};
-      const std::string key = to_valid_utf8(as_view(kv.key));
+void pack_value(Packer& packer, const PhaseTimings& timings) {
+  pack_fields_map(packer, timings);
+}
+
+void pack_value(Packer& packer, const nlohmann::json& details) {
+  pack_json(packer, details.is_object() ? details : nlohmann::json::object());
+}
+
+// A map of the fields `message` sends, in list order, counted from the list.
+template <class Message>
+void pack_fields_map(Packer& packer, const Message& message) {
+  std::uint32_t count = 0;
+  for_each_field<Message>([&](const auto& field) { count += is_sent(message, field); });
+  packer.pack_map(count);
+  for_each_field<Message>([&](const auto& field) {
+    if (!is_sent(message, field)) return;
+    pack_str(packer, field.key);
+    pack_value(packer, message.*field.member);
+  });
+}
+
+template <class Message>
+Expected<Message> read_fields_map(const msgpack::object& object, std::string_view what);
+
+// Reads the fields of one map (named `what` in errors) and keeps the first failure.
+class FieldReader {
+ public:
+  FieldReader(const MsgMap& map, std::string_view what) : map_(map), what_(what) {}
+
+  const std::optional<Error>& error() const { return error_; }
+  void fail(std::string text) {
+    if (!error_) error_ = Error{std::move(text)};
+  }
+
+  void read(std::string_view key, std::string& out) { take(map_.str(key), out); }
+  void read(std::string_view key, std::chrono::milliseconds& out) {
+    take_count(map_.int64(key), out);
+  }
+  void read(std::string_view key, std::chrono::microseconds& out) {
+    take_count(map_.int64(key), out);
+  }
+  void read(std::string_view key, std::optional<std::chrono::microseconds>& out) {
+    out.emplace();
+    read(key, *out);
+  }
+  void read(std::string_view key, std::chrono::system_clock::time_point& out) {
+    take(map_.wall_time_us(key), out);
+  }
+  // The check map's one int, retries.
+  void read(std::string_view key, int& out) {
+    std::int64_t value = 0;
+    if (!take(map_.int64(key), value)) return;
+    if (value < 0 || value > kMaxRetries) return fail(field_text(key) + " out of range");
+    out = static_cast<int>(value);
+  }
+  void read(std::string_view key, CheckStatus& out) {
+    std::string text;
+    if (!take(map_.str(key), text)) return;
+    const auto status = parse_check_status(text);
+    if (!status) return fail(field_text(key) + " has unknown value '" + text + "'");
+    out = *status;
+  }
+  void read(std::string_view key, ParamMap& out) {
+    const msgpack::object& params = *map_.find(key);
+    if (params.type != msgpack::type::MAP) return fail(field_text(key) + " is not a map");
+    for (std::uint32_t i = 0; i < params.via.map.size; ++i) {
+      const msgpack::object_kv& kv = params.via.map.ptr[i];
+      if (kv.key.type != msgpack::type::STR) {
+        return fail(what_ + ": a " + std::string(key) + " key is not a string");
+      }
+      const std::string name = to_valid_utf8(as_view(kv.key));
+      const std::string named = what_ + ": " + std::string(key) + " '" + name + "'";
       if (kv.val.type == msgpack::type::STR) {
-        spec.params[key] = to_valid_utf8(as_view(kv.val));
+        out[name] = to_valid_utf8(as_view(kv.val));
       } else if (kv.val.type == msgpack::type::ARRAY) {
         std::vector<std::string> items;
         for (std::uint32_t j = 0; j < kv.val.via.array.size; ++j) {
           const msgpack::object& item = kv.val.via.array.ptr[j];
-          if (item.type != msgpack::type::STR) {
-            return Error{"check: params '" + key + "' holds a non-string item"};
-          }
+          if (item.type != msgpack::type::STR) return fail(named + " holds a non-string item");
           items.push_back(to_valid_utf8(as_view(item)));
         }
-        spec.params[key] = std::move(items);
+        out[name] = std::move(items);
       } else {
-        return Error{"check: params '" + key + "' is neither a string nor a list"};
+        return fail(named + " is neither a string nor a list");
       }
     }
   }
-  return spec;
+  void read(std::string_view key, PhaseTimings& out) {
+    take(read_fields_map<PhaseTimings>(*map_.find(key), what_ + " " + std::string(key)), out);
+  }
+  void read(std::string_view key, nlohmann::json& out) {
+    auto json = json_from_msgpack(*map_.find(key));
+    if (!json) return fail(json.error().message);
+    if (!json->is_object()) return fail(field_text(key) + " is not a map");
+    out = std::move(json).value();
+  }
+
+  std::string field_text(std::string_view key) const {
+    return what_ + ": field '" + std::string(key) + "'";
+  }
+
+ private:
+  template <class Value>
+  bool take(Expected<Value> value, Value& out) {
+    if (!value) {
+      fail(value.error().message);
+      return false;
+    }
+    out = std::move(value).value();
+    return true;
+  }
+
+  template <class Duration>
+  void take_count(Expected<std::int64_t> count, Duration& out) {
+    if (!count) return fail(count.error().message);
+    out = Duration(*count);
+  }
+
+  const MsgMap& map_;
+  std::string what_;
+  std::optional<Error> error_;
+};
+
+// Reads a map (named `what` in errors) by `Message`'s field list, in list
+// order; the first failure is the answer. Unknown keys are ignored.
+template <class Message>
+Expected<Message> read_fields_map(const msgpack::object& object, std::string_view what) {
+  auto map = MsgMap::of(object, what);
+  if (!map) return map.error();
+  FieldReader fields(*map, what);
+  Message message;
+  for_each_field<Message>([&](const auto& field) {
+    if (fields.error()) return;
+    if (!map->find(field.key)) {
+      if (field.presence == Presence::kRequired) {
+        fields.fail(fields.field_text(field.key) + " is missing");
+      }
+      return;
+    }
+    fields.read(field.key, message.*field.member);
+  });
+  if (fields.error()) return *fields.error();
+  return message;
+}
+
+}  // namespace
+
+void pack_check_spec(Packer& packer, const CheckSpec& spec) {
+  pack_fields_map(packer, spec);
+}
+
+Expected<CheckSpec> check_spec_from_msgpack(const msgpack::object& object) {
+  return read_fields_map<CheckSpec>(object, "check");
 }
 
 void pack_check_result(Packer& packer, const CheckResult& result) {
-  using std::chrono::duration_cast;
-  using std::chrono::microseconds;
-  packer.pack_map(10);
-  pack_str(packer, "check");
-  pack_str(packer, result.check_id);
-  pack_str(packer, "type");
-  pack_str(packer, result.type);
-  pack_str(packer, "target");
-  pack_str(packer, result.target);
-  pack_str(packer, "ts_us");
-  packer.pack(static_cast<std::int64_t>(
-      duration_cast<microseconds>(result.timestamp.time_since_epoch()).count()));
-  pack_str(packer, "status");
-  pack_str(packer, to_string(result.status));
-  pack_str(packer, "reason");
-  pack_str(packer, result.reason);
-  pack_str(packer, "error");
-  pack_str(packer, result.error);
-  pack_str(packer, "latency_us");
-  packer.pack(static_cast<std::int64_t>(result.latency.count()));
-  const PhaseTimings& t = result.timings;
-  const int phases =
-      (t.resolve ? 1 : 0) + (t.connect ? 1 : 0) + (t.tls ? 1 : 0) + (t.first_byte ? 1 : 0) + 1;
-  pack_str(packer, "timings");
-  packer.pack_map(static_cast<std::uint32_t>(phases));
-  const auto put = [&](std::string_view name, const std::optional<microseconds>& value) {
-    if (!value) return;
-    pack_str(packer, name);
-    packer.pack(static_cast<std::int64_t>(value->count()));
-  };
-  put("resolve_us", t.resolve);
-  put("connect_us", t.connect);
-  put("tls_us", t.tls);
-  put("first_byte_us", t.first_byte);
-  put("total_us", t.total);
-  pack_str(packer, "details");
-  pack_json(packer, result.details.is_object() ? result.details : nlohmann::json::object());
+  pack_fields_map(packer, result);
 }
 
 Expected<CheckResult> check_result_from_msgpack(const msgpack::object& object) {
-  auto map = MsgMap::of(object, "result");
-  if (!map) return map.error();
-  CheckResult result;
-  auto check = map->str("check");
-  auto type = map->str("type");
-  auto target = map->str_or("target", "");
-  auto ts = map->wall_time_us("ts_us");
-  auto status_text = map->str("status");
-  auto reason = map->str_or("reason", "");
-  auto error = map->str_or("error", "");
-  auto latency = map->int64_or("latency_us", 0);
-  for (const Error* failure :
-       {check ? nullptr : &check.error(), type ? nullptr : &type.error(),
-        target ? nullptr : &target.error(), ts ? nullptr : &ts.error(),
-        status_text ? nullptr : &status_text.error(), reason ? nullptr : &reason.error(),
-        error ? nullptr : &error.error(), latency ? nullptr : &latency.error()}) {
-    if (failure) return *failure;
-  }
-  const auto status = parse_check_status(*status_text);
-  if (!status) return Error{"result: field 'status' has unknown value '" + *status_text + "'"};
-  result.check_id = std::move(check).value();
-  result.type = std::move(type).value();
-  result.target = std::move(target).value();
-  result.timestamp = *ts;
-  result.status = *status;
-  result.reason = std::move(reason).value();
-  result.error = std::move(error).value();
-  result.latency = std::chrono::microseconds(*latency);
-  if (const msgpack::object* timings = map->find("timings")) {
-    auto phases = MsgMap::of(*timings, "result timings");
-    if (!phases) return phases.error();
-    const auto get = [&](std::string_view name,
-                         std::optional<std::chrono::microseconds>& out) -> Expected<void> {
-      if (!phases->find(name)) return {};
-      auto value = phases->int64(name);
-      if (!value) return value.error();
-      out = std::chrono::microseconds(*value);
-      return {};
-    };
-    std::optional<std::chrono::microseconds> total;
-    for (auto [name, slot] :
-         {std::pair{"resolve_us", &result.timings.resolve},
-          std::pair{"connect_us", &result.timings.connect},
-          std::pair{"tls_us", &result.timings.tls},
-          std::pair{"first_byte_us", &result.timings.first_byte}, std::pair{"total_us", &total}}) {
-      if (auto got = get(name, *slot); !got) return got.error();
-    }
-    result.timings.total = total.value_or(std::chrono::microseconds{0});
-  }
-  if (const msgpack::object* details = map->find("details")) {
-    auto json = json_from_msgpack(*details);
-    if (!json) return json.error();
-    if (!json->is_object()) return Error{"result: field 'details' is not a map"};
-    result.details = std::move(json).value();
-  }
-  return result;
+  return read_fields_map<CheckResult>(object, "result");
 }
 
 namespace {

@@ -61,6 +61,7 @@ template <class Message, class Value>
 bool is_sent(const Message& message, const Field<Message, Value>& field, bool together) {
   switch (field.presence) {
     case Presence::kRequired:
+    case Presence::kDefaulted:
       return true;
     case Presence::kOptional:
       return !is_empty(message.*field.member);
@@ -278,6 +279,7 @@ bool read_fields(FieldReader& fields, Message& message) {
     switch (field.presence) {
       case Presence::kRequired:
         break;
+      case Presence::kDefaulted:
       case Presence::kOptional:
         if (!fields.find(field.key)) return;
         break;

@@ -3,7 +3,8 @@
 // tables of docs/PROTOCOL.md §5 and §6 in code. The codec encodes and decodes
 // every body from its list, so a key is spelled once and a map's size is
 // counted from the list. The header fields (proto, v, type) come first in
-// every body and are the codec's.
+// every body and are the codec's. The check map and the result map (with its
+// timings) have lists of their own, used by common/protocol/check_codec.cpp.
 
 #include <string_view>
 #include <tuple>
@@ -13,8 +14,9 @@
 namespace netmon::protocol {
 
 enum class Presence {
-  kRequired,  // always sent; a body without it is refused
-  kOptional,  // sent when not empty; absent reads as empty
+  kRequired,   // always sent; a body without it is refused
+  kDefaulted,  // always sent; absent reads as the member's default
+  kOptional,   // sent when not empty; absent reads as empty
   // A message's kTogether fields are all sent (when the first, a string, is
   // not empty) or none; a body with only some of them is refused.
   kTogether,
@@ -157,12 +159,51 @@ struct Wire<LossRange> {
   };
 };
 
-// RESULT: the key's fields, then the check result (a map of its own,
-// common/protocol/check_codec.hpp) under one more key.
+// The check map (§5 CONFIG): every key but params required. Its canonical
+// encoding, in this order, is what check digests hash.
+template <>
+struct Wire<CheckSpec> {
+  static constexpr auto kFields = std::tuple{
+      Field{"id", &CheckSpec::id},
+      Field{"type", &CheckSpec::type},
+      Field{"interval_ms", &CheckSpec::interval},
+      Field{"timeout_ms", &CheckSpec::timeout},
+      Field{"retries", &CheckSpec::retries},
+      Field{"params", &CheckSpec::params, Presence::kDefaulted},
+  };
+};
+
+// The result map's `timings`: a phase is sent when reached.
+template <>
+struct Wire<PhaseTimings> {
+  static constexpr auto kFields = std::tuple{
+      Field{"resolve_us", &PhaseTimings::resolve, Presence::kOptional},
+      Field{"connect_us", &PhaseTimings::connect, Presence::kOptional},
+      Field{"tls_us", &PhaseTimings::tls, Presence::kOptional},
+      Field{"first_byte_us", &PhaseTimings::first_byte, Presence::kOptional},
+      Field{"total_us", &PhaseTimings::total, Presence::kDefaulted},
+  };
+};
+
+// RESULT: the key's fields, then the check result (a map of its own, these
+// fields, common/protocol/check_codec.hpp) under one more key. A sender sends
+// every field; a receiver requires check, type, ts_us and status (§6).
 template <>
 struct Wire<CheckResult> {
   static constexpr std::string_view kType = "RESULT";
   static constexpr std::string_view kKey = "result";
+  static constexpr auto kFields = std::tuple{
+      Field{"check", &CheckResult::check_id},
+      Field{"type", &CheckResult::type},
+      Field{"target", &CheckResult::target, Presence::kDefaulted},
+      Field{"ts_us", &CheckResult::timestamp},
+      Field{"status", &CheckResult::status},
+      Field{"reason", &CheckResult::reason, Presence::kDefaulted},
+      Field{"error", &CheckResult::error, Presence::kDefaulted},
+      Field{"latency_us", &CheckResult::latency, Presence::kDefaulted},
+      Field{"timings", &CheckResult::timings, Presence::kDefaulted},
+      Field{"details", &CheckResult::details, Presence::kDefaulted},
+  };
 };
 
 template <>

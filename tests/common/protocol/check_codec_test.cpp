@@ -173,6 +173,90 @@ TEST(Codec, RejectsTimestampsBeyondTheWallClockRange) {
   }
 }
 
+// PROTOCOL.md §6: check, type, ts_us and status are required; the others
+// read as empty when absent.
+TEST(Codec, ResultReadsAbsentOptionalFieldsAsDefaults) {
+  auto decoded = decode_check_result(result_at(1'000));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  CheckResult expected;
+  expected.check_id = "web";
+  expected.type = "http";
+  expected.timestamp = std::chrono::system_clock::time_point(std::chrono::microseconds(1'000));
+  expected.status = CheckStatus::kUp;
+  EXPECT_EQ(*decoded, expected);
+}
+
+TEST(Codec, ResultRefusesAMissingRequiredField) {
+  for (const std::string_view key : {"check", "type", "ts_us", "status"}) {
+    // Rename the key in place (same length), so the map no longer holds it.
+    std::string renamed = encode_check_result(sample_result());
+    const std::string packed_key = [&] {
+      msgpack::sbuffer buffer;
+      Packer packer(buffer);
+      pack_str(packer, key);
+      return std::string(buffer.data(), buffer.size());
+    }();
+    const std::size_t at = renamed.find(packed_key);
+    ASSERT_NE(at, std::string::npos) << key;
+    renamed[at + packed_key.size() - 1] = '~';
+    auto decoded = decode_check_result(renamed);
+    ASSERT_FALSE(decoded) << key;
+    EXPECT_EQ(decoded.error().message, "result: field '" + std::string(key) + "' is missing");
+  }
+}
+
+TEST(Codec, ResultTimingsReadAbsentPhasesAsUnreached) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  packer.pack_map(5);
+  packer.pack("check");
+  packer.pack("web");
+  packer.pack("type");
+  packer.pack("http");
+  packer.pack("ts_us");
+  packer.pack(0);
+  packer.pack("status");
+  packer.pack("up");
+  packer.pack("timings");
+  packer.pack_map(1);
+  packer.pack("tls_us");
+  packer.pack(7);
+  auto decoded = decode_check_result(std::string_view(buffer.data(), buffer.size()));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  PhaseTimings expected;
+  expected.tls = std::chrono::microseconds(7);
+  EXPECT_EQ(decoded->timings, expected);
+}
+
+TEST(Codec, CheckSpecWithoutParamsHasNone) {
+  CheckSpec spec = sample_spec();
+  spec.params.clear();
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  packer.pack_map(5);
+  packer.pack("id");
+  packer.pack(spec.id);
+  packer.pack("type");
+  packer.pack(spec.type);
+  packer.pack("interval_ms");
+  packer.pack(spec.interval.count());
+  packer.pack("timeout_ms");
+  packer.pack(spec.timeout.count());
+  packer.pack("retries");
+  packer.pack(spec.retries);
+  auto decoded = decode_check_spec(std::string_view(buffer.data(), buffer.size()));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(*decoded, spec);
+}
+
+TEST(Codec, CheckSpecRefusesRetriesOutOfRange) {
+  CheckSpec spec = sample_spec();
+  spec.retries = kMaxRetries + 1;
+  auto decoded = decode_check_spec(encode_check_spec(spec));
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().message, "check: field 'retries' out of range");
+}
+
 TEST(CheckResultJson, HasTheExportShape) {
   const nlohmann::json json = to_json(sample_result());
   EXPECT_EQ(json["timestamp"], "2023-11-14T22:13:20.123Z");
