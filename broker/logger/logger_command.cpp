@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <csignal>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <thread>
@@ -75,7 +74,7 @@ int logger_main(int argc, const char* const* argv, std::ostream& out, std::ostre
   std::unique_ptr<LineSink> sink;
   try {
     if (command.output.empty()) {
-      sink = std::make_unique<StreamSink>(stdout);
+      sink = std::make_unique<StreamSink>(out);
     } else {
       sink = std::make_unique<RotatingFileWriter>(command.output, command.max_bytes, command.keep);
     }

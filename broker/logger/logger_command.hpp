@@ -24,8 +24,8 @@ struct LoggerCommand {
 ParsedCommand<LoggerCommand> parse_logger_args(int argc, const char* const* argv);
 
 // Exit status: 0 after a clean stop, 1 when the output or --broker is
-// unusable or the output failed, 2 for usage errors. The lines go to stdout
-// (or --output); `out` gets --help, `err` the errors.
+// unusable or the output failed, 2 for usage errors. The lines go to `out`
+// (or --output), as does --help; `err` gets the errors.
 int logger_main(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
 
 }  // namespace netmon::logger

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "common/command_line.hpp"
 #include "common/logging.hpp"
 
 namespace netmon::probe {
@@ -184,7 +185,7 @@ void ProbeSession::shutdown() {
 }
 
 int ProbeSession::exit_code() const {
-  return last_complete_round_ != 0 && last_complete_round_ok_ ? 0 : 1;
+  return last_complete_round_ != 0 && last_complete_round_ok_ ? kExitOk : kExitFailure;
 }
 
 std::string ProbeSession::summary_title() const {

@@ -64,8 +64,8 @@ class ProbeSession {
   std::chrono::system_clock::time_point started_at() const { return started_at_; }
   std::chrono::system_clock::time_point ended_at() const { return ended_at_; }
 
-  // 0 when every check of the last complete round succeeded, 1 otherwise
-  // (also when no round completed).
+  // kExitOk when every check of the last complete round succeeded,
+  // kExitFailure otherwise (also when no round completed).
   int exit_code() const;
 
   // The final table's title, e.g. "statistics: 3 rounds in 2.0s, ended by SIGINT".

@@ -1,13 +1,19 @@
 // netmon-logger as a real process: ready once connected, lines to a rotated
 // --output file, SIGTERM exits 0 with a summary line; and logger_main
-// in-process: --help, usage errors (exit 2), an unusable --broker (exit 1).
+// in-process: --help, usage errors (exit 2), an unusable --broker (exit 1),
+// result lines on `out` until it fails (exit 1).
 #include "broker/logger/logger_command.hpp"
 
 #include <gtest/gtest.h>
 #include <pthread.h>
 
+#include <atomic>
 #include <csignal>
+#include <exception>
 #include <fstream>
+#include <ostream>
+#include <sstream>
+#include <thread>
 
 #include "broker/result_broker.hpp"
 #include "common/protocol/codec.hpp"
@@ -115,6 +121,64 @@ TEST(LoggerCommand, AnUnusableBrokerExitsOneAndLeavesTheSignalMaskAsItWas) {
   pthread_sigmask(SIG_SETMASK, nullptr, &mask);
   EXPECT_FALSE(sigismember(&mask, SIGTERM));
   EXPECT_FALSE(sigismember(&mask, SIGINT));
+}
+
+// logger_main in-process against a real broker (TCP loopback: logger_main has
+// its own ZeroMQ context, so no inproc): without --output the lines go to the
+// `out` it is given. It stops when `out` fails, as when its pipe closes; a
+// signal would not do in-process (it would reach the test's own threads).
+TEST(LoggerCommand, WritesResultLinesToOutInProcessAndExitsOneWhenOutFails) {
+  zmq::context_t context;
+  ResultBroker broker(context, {"tcp://127.0.0.1:0", "tcp://127.0.0.1:0"});
+  zmq::socket_t publisher(context, zmq::socket_type::pub);
+  publisher.connect(broker.in_endpoint());
+  const auto publish = [&](std::uint64_t seq) {
+    const auto record = testing::result_record("edge-1", "echo", seq);
+    publisher.send(zmq::buffer(protocol::record_topic(record)), zmq::send_flags::sndmore);
+    publisher.send(zmq::buffer(protocol::encode_record(record)), zmq::send_flags::none);
+  };
+
+  testing::CaptureStreambuf out_buffer;
+  std::ostream out(&out_buffer);
+  std::ostringstream err;
+  const std::vector<std::string> args{"netmon-logger", "--broker", broker.out_endpoint(), "--json"};
+  std::vector<const char*> argv;
+  for (const auto& arg : args)
+    argv.push_back(arg.c_str());
+  std::atomic<int> exit_code{-1};
+  std::thread logger(
+      [&] { exit_code = logger_main(static_cast<int>(argv.size()), argv.data(), out, err); });
+
+  // Slow joiner: repeat seq 1 until its line is on `out`.
+  const bool seen = netmon::testing::await(
+      [&] {
+        if (out_buffer.text().find(R"("kind":"result")") != std::string::npos) return true;
+        publish(1);
+        return false;
+      },
+      kDeadline);
+  EXPECT_TRUE(seen) << "no result line on out";
+  const std::string text = out_buffer.text();
+  EXPECT_NE(text.find(R"("monitor":"edge-1")"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("seq":1,)"), std::string::npos) << text;
+  EXPECT_TRUE(!text.empty() && text.back() == '\n') << text;
+
+  // Fail `out`; the next line written ends the run.
+  out_buffer.close();
+  const bool stopped = netmon::testing::await(
+      [&] {
+        if (exit_code != -1) return true;
+        publish(2);
+        return false;
+      },
+      kDeadline);
+  if (!stopped) {
+    ADD_FAILURE() << "logger_main did not stop when out failed";
+    std::terminate();  // joining would hang; the thread uses this frame
+  }
+  logger.join();
+  EXPECT_EQ(exit_code, kExitFailure);
+  EXPECT_EQ(err.str(), "");
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 #pragma once
-// Shared by the logger tests: fixed records and a sink that captures lines.
+// Shared by the logger tests: fixed records, a sink that captures lines and a
+// stream buffer that captures what a StreamSink writes.
 
 #include <chrono>
 #include <mutex>
+#include <streambuf>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,50 @@ class CaptureSink final : public LineSink {
  private:
   mutable std::mutex mutex_;
   std::vector<std::string> lines_;
+};
+
+// An unbuffered std::streambuf that keeps what is written, readable from
+// another thread than the writer's, and counts sync() calls (flushes). Once
+// closed, every write fails, as a closed pipe would.
+class CaptureStreambuf final : public std::streambuf {
+ public:
+  std::string text() const {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+  int syncs() const {
+    std::lock_guard lock(mutex_);
+    return syncs_;
+  }
+  void close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    std::lock_guard lock(mutex_);
+    if (closed_ || traits_type::eq_int_type(c, traits_type::eof())) return traits_type::eof();
+    text_ += traits_type::to_char_type(c);
+    return c;
+  }
+  std::streamsize xsputn(const char* data, std::streamsize count) override {
+    std::lock_guard lock(mutex_);
+    if (closed_) return 0;
+    text_.append(data, static_cast<std::size_t>(count));
+    return count;
+  }
+  int sync() override {
+    std::lock_guard lock(mutex_);
+    ++syncs_;
+    return closed_ ? -1 : 0;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string text_;
+  int syncs_ = 0;
+  bool closed_ = false;
 };
 
 }  // namespace netmon::logger::testing

@@ -74,8 +74,8 @@ TEST(ProbeSession, RunsCountRoundsAgainstAnOpenAndAClosedPort) {
   EXPECT_EQ(stats.check(1).total(), 3u);
   EXPECT_EQ(stats.check(1).successful(), 0u);
   EXPECT_EQ(stats.check(1).errors().at("connect_refused"), 3u);
-  EXPECT_EQ(session.exit_code(), 1);  // the closed port failed in the last round
-  EXPECT_EQ(out.str(), "");           // no -v: nothing printed during three rounds
+  EXPECT_EQ(session.exit_code(), kExitFailure);  // the closed port failed in the last round
+  EXPECT_EQ(out.str(), "");                      // no -v: nothing printed during three rounds
 
   ASSERT_TRUE(session.write_output().ok());
   const nlohmann::json json = read_json((dir / "r.json").string());
@@ -118,7 +118,7 @@ TEST(ProbeSession, ExitsZeroWhenEveryCheckOfTheLastRoundSucceeded) {
   session.run();
   EXPECT_EQ(session.rounds_completed(), 2u);
   EXPECT_EQ(session.statistics().check(0).successful(), 2u);
-  EXPECT_EQ(session.exit_code(), 0);
+  EXPECT_EQ(session.exit_code(), kExitOk);
 }
 
 TEST(ProbeSession, RunsChecksGivenAsTextAndGroupsThemByTarget) {
@@ -174,7 +174,7 @@ TEST(ProbeSession, SigintEndsAnEndlessRunAndTheOutputIsStillWritten) {
   EXPECT_EQ(session.stop_signal(), SIGINT);
   EXPECT_EQ(seen, 2u);
   EXPECT_EQ(session.rounds_completed(), 2u);
-  EXPECT_EQ(session.exit_code(), 0);
+  EXPECT_EQ(session.exit_code(), kExitOk);
   EXPECT_NE(session.summary_title().find("ended by SIGINT"), std::string::npos);
   ASSERT_TRUE(session.write_output().ok());
   const nlohmann::json json = read_json((dir / "r.json").string());
@@ -227,7 +227,7 @@ TEST(ProbeSession, CountsACheckStillRunningAtTheNextRoundAsAnOverrun) {
   EXPECT_EQ(session.statistics().check(1).total(), 2u);  // rounds 1 and 2 only
   EXPECT_EQ(session.statistics().check(1).errors().at("timeout"), 2u);
   EXPECT_EQ(session.statistics().check(0).total(), 3u);
-  EXPECT_EQ(session.exit_code(), 1);  // round 3 had an overrun
+  EXPECT_EQ(session.exit_code(), kExitFailure);  // round 3 had an overrun
   EXPECT_NE(session.summary_title().find("1 overrun(s)"), std::string::npos);
 }
 
@@ -247,7 +247,7 @@ TEST(ProbeSession, SkipsRoundsWhoseStartPassedWhileTheLoopWasStalled) {
   EXPECT_EQ(session.rounds_started(), 3u);
   EXPECT_GE(session.missed_rounds(), 1u);
   EXPECT_EQ(session.statistics().check(0).total(), 3u);
-  EXPECT_EQ(session.exit_code(), 0);
+  EXPECT_EQ(session.exit_code(), kExitOk);
 }
 
 TEST(ProbeSession, StopCancelsChecksInFlightWithoutCountingThem) {
@@ -273,7 +273,7 @@ TEST(ProbeSession, StopCancelsChecksInFlightWithoutCountingThem) {
   EXPECT_EQ(session.rounds_started(), 1u);
   EXPECT_EQ(session.rounds_completed(), 0u);
   EXPECT_EQ(session.statistics().result_count(), 1u);
-  EXPECT_EQ(session.exit_code(), 1);  // no round completed
+  EXPECT_EQ(session.exit_code(), kExitFailure);  // no round completed
   EXPECT_NE(session.summary_title().find("0 rounds"), std::string::npos);
 }
 
