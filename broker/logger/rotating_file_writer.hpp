@@ -21,8 +21,9 @@ class RotatingFileWriter final : public LineSink {
 
   // Opens `path` for appending (creating it). max_bytes >= 1, keep >= 1.
   // Throws std::runtime_error naming the path and the reason.
-  RotatingFileWriter(std::filesystem::path path, std::uint64_t max_bytes = kDefaultMaxBytes,
-                     unsigned keep = kDefaultKeep);
+  explicit RotatingFileWriter(std::filesystem::path path,
+                              std::uint64_t max_bytes = kDefaultMaxBytes,
+                              unsigned keep = kDefaultKeep);
 
   void write_line(std::string_view line) override;
   void flush() override;

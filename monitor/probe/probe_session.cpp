@@ -96,9 +96,8 @@ void ProbeSession::start_round() {
     }
     running_[i] = true;
     ++round.started;
-    runner_->run(options_.checks[i].prepared, [this, i, number](CheckResult result) {
-      on_result(i, number, std::move(result));
-    });
+    runner_->run(options_.checks[i].prepared,
+                 [this, i, number](const CheckResult& result) { on_result(i, number, result); });
   }
   rounds_.at(number).launching = false;
   complete_round_if_done(number);
