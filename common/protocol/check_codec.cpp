@@ -232,18 +232,9 @@ static_assert(has_plain_presence<CheckSpec>());
 static_assert(has_plain_presence<CheckResult>());
 static_assert(has_plain_presence<PhaseTimings>());
 
-template <class Value>
-bool is_empty(const Value& value) {
-  if constexpr (requires { value.empty(); }) {
-    return value.empty();
-  } else {
-    return value == Value{};
-  }
-}
-
 template <class Message, class Value>
 bool is_sent(const Message& message, const protocol::Field<Message, Value>& field) {
-  return field.presence != Presence::kOptional || !is_empty(message.*field.member);
+  return field.presence != Presence::kOptional || !protocol::is_empty(message.*field.member);
 }
 
 template <class Message>

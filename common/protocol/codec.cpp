@@ -38,15 +38,6 @@ void for_each_field(Visit&& visit) {
   std::apply([&](const auto&... field) { (visit(field), ...); }, Wire<Message>::kFields);
 }
 
-template <class Value>
-bool is_empty(const Value& value) {
-  if constexpr (requires { value.empty(); }) {
-    return value.empty();
-  } else {
-    return value == Value{};
-  }
-}
-
 // Whether `message` sends its kTogether fields: the first of them is not empty.
 template <class Message>
 bool sends_together(const Message& message) {

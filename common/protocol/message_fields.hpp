@@ -219,4 +219,15 @@ struct Wire<Event> {
   };
 };
 
+// Whether an optional field is left out: an empty string or container, or a
+// value equal to its default.
+template <class Value>
+bool is_empty(const Value& value) {
+  if constexpr (requires { value.empty(); }) {
+    return value.empty();
+  } else {
+    return value == Value{};
+  }
+}
+
 }  // namespace netmon::protocol
