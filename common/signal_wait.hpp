@@ -19,7 +19,7 @@ class SignalWaiter {
  public:
   // Blocks `signals` in the calling thread, and so in every thread it starts
   // afterwards: construct before starting any.
-  explicit SignalWaiter(std::initializer_list<int> signals) {
+  SignalWaiter(std::initializer_list<int> signals) {
     sigemptyset(&signals_);
     for (const int signal : signals)
       sigaddset(&signals_, signal);
