@@ -6,6 +6,9 @@
 #include <optional>
 #include <vector>
 
+// After asio: <net/if.h> first, so <linux/if.h> (from here) knows it was seen.
+#include <linux/icmp.h>
+
 #include "monitor/checks/check_registry.hpp"
 #include "monitor/checks/check_runner.hpp"
 #include "monitor/checks/net/icmp_socket.hpp"
@@ -195,6 +198,17 @@ class EchoSniffer {
  public:
   EchoSniffer(asio::io_context& io, std::uint16_t identifier)
       : socket_(io, asio::ip::icmp::v4()), identifier_(identifier) {
+    // Every process's ICMP reaches a raw socket; a few 64 KiB pings of a test
+    // running in parallel fill the default buffer and ours were dropped (seen
+    // once under ctest -j4). Let only echo requests in, and give them room.
+    const int fd = socket_.native_handle();
+    icmp_filter filter{};
+    filter.data = ~(1U << ICMP_ECHO);
+    ::setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof(filter));
+    const int bytes = 16 << 20;
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) != 0) {
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+    }
     receive();
   }
   const std::vector<std::size_t>& payload_sizes() const { return sizes_; }
