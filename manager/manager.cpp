@@ -56,7 +56,7 @@ LogLimiter input_limiter(std::string_view kind) {
 class Manager::Loop final : private SessionHost, private RecordBatchHost {
  public:
   Loop(zmq::context_t& context, ManagerOptions options);
-  ~Loop();
+  ~Loop() override;
 
   void start();
   void stop();

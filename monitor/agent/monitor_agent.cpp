@@ -815,6 +815,7 @@ void MonitorAgent::Impl::pump_replay(TimePoint now) {
       continue;
     }
     std::vector<std::string_view> bodies;
+    bodies.reserve(records.size());
     for (const OutboxRecord& record : records)
       bodies.push_back(record.body);
     if (!send_bytes(protocol::encode_replay(outbox_->epoch(), bodies), now)) return;
