@@ -11,12 +11,12 @@
 #include <thread>
 #include <vector>
 
+#include "common/data_dir_lock.hpp"
 #include "common/log_limiter.hpp"
 #include "common/logging.hpp"
 #include "common/protocol/codec.hpp"
 #include "common/protocol/monitor_name.hpp"
 #include "common/protocol/zmq_sockets.hpp"
-#include "monitor/agent/data_dir.hpp"
 #include "monitor/agent/engine_thread.hpp"
 #include "monitor/agent/monitor_state.hpp"
 #include "monitor/agent/produced_log.hpp"
@@ -156,7 +156,7 @@ class MonitorAgent::Impl {
   MonitorOptions options_;
   const MonotonicClock& clock_;
   std::shared_ptr<spdlog::logger> log_;
-  DataDirLock data_dir_lock_;
+  netmon::DataDirLock data_dir_lock_;
   std::unique_ptr<MonitorState> state_;
   // A set-aside outbox's epoch and newest seq, named in every HELLO of this run.
   std::string ended_epoch_;
@@ -214,7 +214,7 @@ MonitorAgent::Impl::Impl(zmq::context_t& context, MonitorOptions options)
       options_(validated(std::move(options))),
       clock_(options_.clock != nullptr ? *options_.clock : SteadyClock::instance()),
       log_(component_logger("monitor")),
-      data_dir_lock_(options_.data_dir),
+      data_dir_lock_(options_.data_dir, "monitor.lock", "netmon-monitor"),
       engine_(queue_, options_.synthetic_rate),
       pub_(context, zmq::socket_type::pub),
       backoff_(options_.reconnect_min, options_.reconnect_max) {
