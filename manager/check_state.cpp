@@ -1,5 +1,7 @@
 #include "manager/check_state.hpp"
 
+#include <algorithm>
+
 namespace netmon::manager {
 
 std::string_view to_string(CheckState state) {
@@ -55,11 +57,26 @@ std::optional<StateChange> CheckStates::apply(const std::string& monitor, const 
   return StateChange{before, state.state, state.failures};
 }
 
+void CheckStates::restore(const std::string& monitor, ResultStore& store) {
+  const auto monitor_it = states_.find(monitor);
+  if (monitor_it == states_.end()) return;
+  const auto monitor_id = store.monitor_id(monitor);
+  if (!monitor_id) return;
+  for (auto& [check, state] : monitor_it->second) {
+    // Seqs start at 1: 0 means no result was applied.
+    if (state.newest_seq != 0) continue;
+    const auto newest = store.newest_results(*monitor_id, check,
+                                             static_cast<std::size_t>(std::max(state.retries, 1)));
+    for (const StoredStatus& result : newest)
+      apply(monitor, check, result.status, result.epoch, result.seq);
+  }
+}
+
 std::vector<CheckStates::Entry> CheckStates::snapshot() const {
   std::vector<Entry> entries;
   for (const auto& [monitor, checks] : states_) {
     for (const auto& [check, state] : checks)
-      entries.push_back({monitor, check, state.state});
+      entries.push_back({monitor, check, state.state, state.failures});
   }
   return entries;
 }

@@ -1,5 +1,7 @@
 #include "manager/result_store.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/protocol/codec.hpp"
@@ -8,6 +10,11 @@
 namespace netmon::manager {
 namespace {
 
+// records_by_check: a check's rows in the order they were stored (the rowid
+// ends every index entry). Restoring check states at start, and the console's
+// last results, read a check's newest rows through it with a few lookups;
+// without it they scan every record of a monitor, per check. IF NOT EXISTS:
+// an older store gains it at its first start with this schema.
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS monitors(
   id INTEGER PRIMARY KEY,
@@ -36,6 +43,7 @@ CREATE TABLE IF NOT EXISTS records(
   details TEXT NOT NULL,
   stored_us INTEGER NOT NULL,
   UNIQUE(monitor_id, epoch, seq));
+CREATE INDEX IF NOT EXISTS records_by_check ON records(monitor_id, "check");
 CREATE TABLE IF NOT EXISTS events(
   id INTEGER PRIMARY KEY,
   ts_us INTEGER NOT NULL,
@@ -314,6 +322,29 @@ EpochProgress ResultStore::epoch_progress(std::uint64_t monitor_id, std::string_
     progress.losses.push_back(std::move(loss));
   }
   return progress;
+}
+
+std::vector<StoredStatus> ResultStore::newest_results(std::uint64_t monitor_id,
+                                                      std::string_view check, std::size_t count) {
+  // records_by_check serves the equality and the rowid order.
+  auto select = db_.prepare(
+      R"sql(SELECT epoch, seq, status FROM records WHERE monitor_id = ?1 AND "check" = ?2
+            AND typeof(epoch) = 'text' AND typeof(seq) = 'integer' AND seq > 0
+            AND status IN ('up', 'down', 'timeout', 'error')
+            ORDER BY rowid DESC LIMIT ?3)sql");
+  select.bind(1, to_i64(monitor_id))
+      .bind(2, check)
+      .bind(3, static_cast<std::int64_t>(
+                   std::min<std::size_t>(count, std::numeric_limits<std::int64_t>::max())));
+  std::vector<StoredStatus> results;
+  while (select.step()) {
+    if (const auto status = parse_check_status(select.column_text(2))) {
+      results.push_back({std::string(select.column_text(0)),
+                         static_cast<std::uint64_t>(select.column_int64(1)), *status});
+    }
+  }
+  std::reverse(results.begin(), results.end());
+  return results;
 }
 
 void ResultStore::set_lost_ranges(std::uint64_t monitor_id, std::string_view epoch,

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/check_result.hpp"
 #include "common/check_spec.hpp"
 #include "common/protocol/messages.hpp"
 #include "common/sqlite_db.hpp"
@@ -58,6 +59,14 @@ struct EpochProgress {
 
 enum class InsertOutcome { kInserted, kDuplicate, kConflict };
 
+// One stored result as check states see it.
+struct StoredStatus {
+  std::string epoch;
+  std::uint64_t seq = 0;
+  netmon::CheckStatus status = netmon::CheckStatus::kError;
+  bool operator==(const StoredStatus&) const = default;
+};
+
 class ResultStore {
  public:
   // Creates DIR and the schema if needed. Throws sqlite::SqliteError or
@@ -77,6 +86,13 @@ class ResultStore {
   std::uint64_t save_config(std::string_view name, const std::vector<CheckSpec>& checks);
 
   EpochProgress epoch_progress(std::uint64_t monitor_id, std::string_view epoch);
+
+  // The newest `count` results of one check, oldest first, in the order they
+  // were stored (the order the loop applied them to check states in). Rows
+  // that are not a result (a status that is none, an epoch or seq of another
+  // type) are passed over, not counted.
+  std::vector<StoredStatus> newest_results(std::uint64_t monitor_id, std::string_view check,
+                                           std::size_t count);
 
   // One batch = one transaction: insert()/add_event()/set_lost_ranges() while
   // the returned transaction lives, then its commit(). Destroyed uncommitted
