@@ -22,6 +22,7 @@ std::string join(const std::vector<std::string>& items) {
 
 std::vector<std::string> ids_of(const std::vector<CheckSpec>& checks) {
   std::vector<std::string> ids;
+  ids.reserve(checks.size());
   for (const CheckSpec& spec : checks)
     ids.push_back(spec.id);
   return ids;
@@ -158,7 +159,8 @@ Expected<ConfigEdit> add_check(const ManagerConfig& config, std::string_view mon
 
 Expected<ConfigEdit> add_check_positional(const ManagerConfig& config, std::string_view monitor,
                                           std::span<const std::string> words) {
-  if (std::any_of(words.begin() + std::min<std::size_t>(1, words.size()), words.end(),
+  const auto after_type = words.empty() ? words : words.subspan(1);
+  if (std::any_of(after_type.begin(), after_type.end(),
                   [](const std::string& word) { return word.find('=') != std::string::npos; })) {
     return add_check(config, monitor, words);
   }

@@ -127,6 +127,10 @@ monitors:
   EXPECT_TRUE(parsed(text) == config);
 }
 
+TEST(ConfigFile, WritesAConfigWithoutMonitors) {
+  expect_round_trip(ManagerConfig{});
+}
+
 TEST(ConfigFile, KeepsAMonitorWithoutChecks) {
   const ManagerConfig config = parsed("monitors:\n  spare:\n    checks: []\n");
   const ManagerConfig reread = parsed(format_manager_config(config));
