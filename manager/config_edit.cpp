@@ -102,6 +102,17 @@ Expected<std::string> positional_url(std::string_view type, const std::string& t
   return std::string(type) + "://" + host + (port ? ":" + *port : "") + path;
 }
 
+// `name=...` with a parameter-like name: a URL with a query (`http://h/?a=b`)
+// is a TARGET, not a key=value word.
+bool is_key_value(const std::string& word) {
+  const std::size_t eq = word.find('=');
+  return eq != std::string::npos && eq > 0 &&
+         std::all_of(word.begin(), word.begin() + static_cast<std::ptrdiff_t>(eq), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_';
+         });
+}
+
 }  // namespace
 
 Expected<CheckRef> parse_check_ref(std::string_view text) {
@@ -160,8 +171,7 @@ Expected<ConfigEdit> add_check(const ManagerConfig& config, std::string_view mon
 Expected<ConfigEdit> add_check_positional(const ManagerConfig& config, std::string_view monitor,
                                           std::span<const std::string> words) {
   const auto after_type = words.empty() ? words : words.subspan(1);
-  if (std::any_of(after_type.begin(), after_type.end(),
-                  [](const std::string& word) { return word.find('=') != std::string::npos; })) {
+  if (std::any_of(after_type.begin(), after_type.end(), is_key_value)) {
     return add_check(config, monitor, words);
   }
   if (auto known = require_monitor(config, monitor); !known) return known.error();

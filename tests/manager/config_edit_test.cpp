@@ -187,6 +187,7 @@ TEST(ConfigEditAddconf, GivesEachTypeItsTarget) {
       {{"http", "example.com/health", "8080", "30"}, "url", "http://example.com:8080/health"},
       {{"https", "::1", "8443", "30"}, "url", "https://[::1]:8443/"},
       {{"https", "https://example.com/x", "30"}, "url", "https://example.com/x"},
+      {{"http", "http://example.com/?a=b", "30"}, "url", "http://example.com/?a=b"},
   };
   for (const Case& c : cases) {
     auto edit = add_check_positional(config_of(), "edge-2", c.words);
