@@ -112,7 +112,7 @@ TEST(ConfigFile, ManyGeneratedConfigsReadBackEqual) {
       "`", "|", ">", "?",  "~", "=",  "null", "true", "1.5", "0x1", "...", "---"};
   const auto text = [&] {
     std::string out;
-    for (int i = below(6); i > 0; --i)
+    for (int i = below(below(4) == 0 ? 40 : 6); i > 0; --i)
       out += pieces[static_cast<std::size_t>(below(static_cast<int>(pieces.size())))];
     return out;
   };
@@ -178,9 +178,10 @@ monitors:
   EXPECT_NE(text.find("{id: a, type: tcp, host: 127.0.0.1, port: 1}"), std::string::npos)
       << "a check's fields equal to its defaults are written:\n"
       << text;
-  EXPECT_NE(text.find("{id: b, type: tcp, interval: 2s, timeout: 500ms, retries: 5, host: "
-                      "127.0.0.1, port: 2}"),
+  EXPECT_NE(text.find("{id: b, type: tcp, host: 127.0.0.1, port: 2, interval: 2s, timeout: "
+                      "500ms, retries: 5}"),
             std::string::npos)
+      << "the type's parameters in the order of help, then the common fields:\n"
       << text;
   EXPECT_NE(text.find("{id: c, type: tcp, host: 127.0.0.1, port: 3}"), std::string::npos) << text;
   EXPECT_TRUE(parsed(text) == config);
@@ -188,6 +189,23 @@ monitors:
 
 TEST(ConfigFile, WritesAConfigWithoutMonitors) {
   expect_round_trip(ManagerConfig{});
+}
+
+TEST(ConfigFile, WritesALongCheckOneFieldPerLine) {
+  const ManagerConfig config = parsed(R"(monitors:
+  edge-1:
+    checks:
+      - {id: short, type: tcp, host: 127.0.0.1, port: 1}
+      - {id: long, type: https, url: "https://example.test/a/rather/long/path/to/a/health/check",
+         min_cert_days: 30, headers: ["Accept: text/html"]}
+)");
+  const std::string text = format_manager_config(config);
+  EXPECT_NE(text.find("      - {id: short, type: tcp, host: 127.0.0.1, port: 1}\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("      - id: long\n        type: https\n        url: "), std::string::npos)
+      << text;
+  EXPECT_TRUE(parsed(text) == config);
 }
 
 TEST(ConfigFile, KeepsAMonitorWithoutChecks) {
