@@ -203,7 +203,7 @@ Expected<ConfigEdit> add_check_positional(const ManagerConfig& config, std::stri
     return Error{"addconf: dns needs a server and a name, more than TARGET can say (use: add " +
                  std::string(monitor) + " dns server=SERVER name=NAME)"};
   } else {
-    return add_check(config, monitor, std::span(keyed));  // the parser names the known types
+    return add_check(config, monitor, keyed);  // the parser names the known types
   }
   keyed.push_back("interval=" + words.back());
   return add_check(config, monitor, keyed);
