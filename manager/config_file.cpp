@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <string_view>
 #include <system_error>
 #include <variant>
 
 #include "common/duration.hpp"
+#include "monitor/checks/params/check_params.hpp"
 
 namespace netmon::manager {
 namespace {
@@ -163,31 +165,59 @@ void emit_defaults(YAML::Emitter& out, const CheckDefaults& defaults, const Chec
   out << YAML::EndMap;
 }
 
-// The common fields a check reads from its defaults when they are left out
-// are left out (check_parser.cpp: an unwritten timeout is the default one,
-// cut to 80% of a shorter interval).
-void emit_check(YAML::Emitter& out, const CheckSpec& spec, const CheckDefaults& defaults) {
-  out << YAML::Flow << YAML::BeginMap;
+void emit_param(YAML::Emitter& out, const std::string& name, const ParamValue& value) {
+  out << YAML::Key << name << YAML::Value;
+  if (const auto* text = std::get_if<std::string>(&value)) {
+    out << *text;
+    return;
+  }
+  out << YAML::Flow << YAML::BeginSeq;
+  for (const std::string& item : std::get<std::vector<std::string>>(value))
+    out << item;
+  out << YAML::EndSeq;
+}
+
+// As a person writes a check: id, type, the type's parameters in the order
+// `help add` lists them, then the common fields. Those a check reads from its
+// defaults when they are left out are left out (check_parser.cpp: an
+// unwritten timeout is the default one, cut to 80% of a shorter interval).
+void emit_check(YAML::Emitter& out, const CheckSpec& spec, const CheckDefaults& defaults,
+                YAML::EMITTER_MANIP style) {
+  out << style << YAML::BeginMap;
   out << YAML::Key << "id" << YAML::Value << spec.id;
   out << YAML::Key << "type" << YAML::Value << spec.type;
+  std::set<std::string_view> written;
+  if (const checks::CheckParamsType* type = checks::find_check_params_type(spec.type)) {
+    for (const checks::ParamInfo& param : type->params) {
+      if (const auto it = spec.params.find(param.name); it != spec.params.end()) {
+        emit_param(out, it->first, it->second);
+        written.insert(it->first);
+      }
+    }
+  }
+  for (const auto& [name, value] : spec.params) {
+    if (!written.contains(name)) emit_param(out, name, value);
+  }
   if (spec.interval != defaults.interval)
     out << YAML::Key << "interval" << YAML::Value << format_duration(spec.interval);
   if (spec.timeout != std::min(defaults.timeout, spec.interval * 4 / 5))
     out << YAML::Key << "timeout" << YAML::Value << format_duration(spec.timeout);
   if (spec.retries != defaults.retries)
     out << YAML::Key << "retries" << YAML::Value << std::to_string(spec.retries);
-  for (const auto& [name, value] : spec.params) {
-    out << YAML::Key << name << YAML::Value;
-    if (const auto* text = std::get_if<std::string>(&value)) {
-      out << *text;
-    } else {
-      out << YAML::Flow << YAML::BeginSeq;
-      for (const std::string& item : std::get<std::vector<std::string>>(value))
-        out << item;
-      out << YAML::EndSeq;
-    }
-  }
   out << YAML::EndMap;
+}
+
+// One line per check while it fits in about 100 columns; a longer one is
+// written one field per line.
+void emit_check(YAML::Emitter& out, const CheckSpec& spec, const CheckDefaults& defaults) {
+  constexpr std::size_t kMaxLine = 100;
+  constexpr std::size_t kIndent = 8;  // "      - " under monitors.NAME.checks
+  YAML::Emitter line;
+  line.SetOutputCharset(YAML::EmitNonAscii);
+  emit_check(line, spec, defaults, YAML::Flow);
+  const std::string_view text(line.c_str(), line.size());
+  const bool fits = text.find('\n') == std::string_view::npos && kIndent + text.size() <= kMaxLine;
+  emit_check(out, spec, defaults, fits ? YAML::Flow : YAML::Block);
 }
 
 }  // namespace

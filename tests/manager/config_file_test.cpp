@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "tests/manager/manager_test_support.hpp"
@@ -100,6 +101,64 @@ TEST(ConfigFile, QuotesOddStringsAndKeepsUnicode) {
   expect_round_trip(config);
 }
 
+// Seeded, so a failure is the same on every run: configs of random defaults,
+// fields and text made of the characters YAML treats specially.
+TEST(ConfigFile, ManyGeneratedConfigsReadBackEqual) {
+  std::mt19937 random(20261204);
+  const auto below = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(random); };
+  const std::vector<std::string> pieces = {
+      "a", "Z", "0", " ",  ":", ": ", "#",    " #",   "'",   "\"",  "\t",  "\n", "\r\n", "ü",
+      "✓", "😀", "-", "- ", "[", "]",  "{",    "}",    ",",   "!",   "&",   "*",  "%",    "@",
+      "`", "|", ">", "?",  "~", "=",  "null", "true", "1.5", "0x1", "...", "---"};
+  const auto text = [&] {
+    std::string out;
+    for (int i = below(below(4) == 0 ? 40 : 6); i > 0; --i)
+      out += pieces[static_cast<std::size_t>(below(static_cast<int>(pieces.size())))];
+    return out;
+  };
+  const auto defaults = [&] {
+    CheckDefaults d;
+    d.interval = std::chrono::milliseconds(100 + below(100'000));
+    d.timeout = std::chrono::milliseconds(1 + below(5'000));
+    d.retries = 1 + below(100);
+    return d;
+  };
+  for (int round = 0; round < 200; ++round) {
+    ManagerConfig config;
+    config.defaults = defaults();
+    for (int m = below(4); m > 0; --m) {
+      const std::string name = "edge-" + std::to_string(m);
+      if (below(2) == 0) config.monitor_defaults[name] = defaults();
+      const CheckDefaults& d = defaults_of(config, name);
+      std::vector<CheckSpec>& checks = config.monitors[name];
+      for (int c = below(5); c > 0; --c) {
+        CheckSpec spec;
+        spec.id = "c" + std::to_string(c);
+        spec.interval = below(2) == 0 ? d.interval : std::chrono::milliseconds(100 + below(9'900));
+        spec.timeout = below(2) == 0 ? std::min(d.timeout, spec.interval * 4 / 5)
+                                     : std::chrono::milliseconds(1 + below(99));
+        spec.retries = below(2) == 0 ? d.retries : 1 + below(100);
+        if (below(2) == 0) {
+          spec.type = "dns";
+          std::vector<std::string> expect;
+          for (int e = 1 + below(3); e > 0; --e)
+            expect.push_back(text());
+          spec.params = {{"server", "127.0.0.1"},
+                         {"name", "example.test"},
+                         {"record", "TXT"},
+                         {"expect", expect}};
+        } else {
+          spec.type = "tcp";
+          spec.params = {{"host", "127.0.0.1"}, {"port", "1"}, {"expect", text()}};
+        }
+        checks.push_back(spec);
+      }
+    }
+    SCOPED_TRACE("round " + std::to_string(round));
+    expect_round_trip(config);
+  }
+}
+
 TEST(ConfigFile, KeepsDefaultsSectionsAndLeavesOutWhatTheyGive) {
   const ManagerConfig config = parsed(R"(defaults: {interval: 20s, timeout: 4s, retries: 3}
 monitors:
@@ -119,11 +178,33 @@ monitors:
   EXPECT_NE(text.find("{id: a, type: tcp, host: 127.0.0.1, port: 1}"), std::string::npos)
       << "a check's fields equal to its defaults are written:\n"
       << text;
-  EXPECT_NE(text.find("{id: b, type: tcp, interval: 2s, timeout: 500ms, retries: 5, host: "
-                      "127.0.0.1, port: 2}"),
+  EXPECT_NE(text.find("{id: b, type: tcp, host: 127.0.0.1, port: 2, interval: 2s, timeout: "
+                      "500ms, retries: 5}"),
             std::string::npos)
+      << "the type's parameters in the order of help, then the common fields:\n"
       << text;
   EXPECT_NE(text.find("{id: c, type: tcp, host: 127.0.0.1, port: 3}"), std::string::npos) << text;
+  EXPECT_TRUE(parsed(text) == config);
+}
+
+TEST(ConfigFile, WritesAConfigWithoutMonitors) {
+  expect_round_trip(ManagerConfig{});
+}
+
+TEST(ConfigFile, WritesALongCheckOneFieldPerLine) {
+  const ManagerConfig config = parsed(R"(monitors:
+  edge-1:
+    checks:
+      - {id: short, type: tcp, host: 127.0.0.1, port: 1}
+      - {id: long, type: https, url: "https://example.test/a/rather/long/path/to/a/health/check",
+         min_cert_days: 30, headers: ["Accept: text/html"]}
+)");
+  const std::string text = format_manager_config(config);
+  EXPECT_NE(text.find("      - {id: short, type: tcp, host: 127.0.0.1, port: 1}\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("      - id: long\n        type: https\n        url: "), std::string::npos)
+      << text;
   EXPECT_TRUE(parsed(text) == config);
 }
 
