@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 namespace netmon::console {
@@ -111,17 +112,18 @@ std::string bytes_text(const json& value) {
 }
 
 // An RFC 3339 UTC time shortened for a table: HH:MM:SS today, else
-// YYYY-MM-DD HH:MM; anything else as it came.
+// MM-DD HH:MM; anything else as it came.
 std::string time_text(const json& value, const RenderOptions& options) {
   if (!value.is_string()) return text_of(value);
   const std::string text = clean(value.get_ref<const std::string&>());
   if (text.size() < 19 || text[10] != 'T') return text;
   if (!options.today.empty() && text.compare(0, 10, options.today) == 0) return text.substr(11, 8);
-  return text.substr(0, 10) + " " + text.substr(11, 5);
+  return text.substr(5, 5) + " " + text.substr(11, 5);
 }
 
+// MONITOR/CHECK of a row: a Check names itself "id", other rows name it "check".
 std::string check_name(const json& row) {
-  return text_of(row, "monitor") + "/" + text_of(row, "check");
+  return text_of(row, "monitor") + "/" + text_of(row, row.contains("check") ? "check" : "id");
 }
 
 std::string colored(std::string_view text, const char* color, const RenderOptions& options) {
@@ -129,16 +131,20 @@ std::string colored(std::string_view text, const char* color, const RenderOption
   return std::string("\x1b[") + color + "m" + std::string(text) + "\x1b[0m";
 }
 
-// Rows of cells under a header; columns are shrunk, widest first, until the
-// table fits the width, and cells cut to their column. Colour is added after
-// padding, so escape codes never count as width.
+// Rows of cells under a header, cut to fit the width: the flexible columns
+// (names, peers, free text) give up width first, widest first, then any
+// other; state columns are never cut. Colour is added after padding, so
+// escape codes never count as width.
 class Table {
  public:
-  // `state_columns`: the columns whose cells are states, coloured by state_color.
-  explicit Table(std::vector<std::string> header, std::vector<std::size_t> state_columns = {})
-      : header_(std::move(header)), state_columns_(std::move(state_columns)) {}
+  // `state_columns`: cells that are states, coloured by state_color.
+  // `flex_columns`: the first to be cut.
+  explicit Table(std::vector<std::string> header, std::vector<std::size_t> state_columns = {},
+                 std::vector<std::size_t> flex_columns = {})
+      : header_(std::move(header)),
+        state_columns_(std::move(state_columns)),
+        flex_columns_(std::move(flex_columns)) {}
   void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  bool empty() const { return rows_.empty(); }
 
   std::string render(const RenderOptions& options, std::size_t indent = 0) const {
     std::vector<std::size_t> widths(header_.size(), 0);
@@ -149,10 +155,22 @@ class Table {
     }
     const std::size_t gaps = kGap * (widths.size() - 1) + indent;
     const std::size_t room = options.width > gaps ? options.width - gaps : widths.size();
+    // The widest column of `columns` that can still give up a character.
+    auto widest = [&](const std::vector<std::size_t>& columns, std::size_t floor) {
+      std::optional<std::size_t> best;
+      for (const std::size_t c : columns)
+        if (c < widths.size() && widths[c] > floor && (!best || widths[c] > widths[*best]))
+          best = c;
+      return best;
+    };
+    std::vector<std::size_t> others;
+    for (std::size_t c = 0; c < widths.size(); ++c)
+      if (!is_state(c)) others.push_back(c);
     while (std::accumulate(widths.begin(), widths.end(), std::size_t{0}) > room) {
-      auto widest = std::max_element(widths.begin(), widths.end());
-      if (*widest <= 1) break;
-      --*widest;
+      auto column = widest(flex_columns_, 8);
+      if (!column) column = widest(others, 3);
+      if (!column) break;
+      --widths[*column];
     }
     std::string out;
     auto line = [&](const std::vector<std::string>& cells, bool header) {
@@ -162,11 +180,9 @@ class Table {
         const bool last = c + 1 == widths.size();
         const std::string pad =
             last ? "" : std::string(widths[c] - display_width(cell) + kGap, ' ');
-        const bool state =
-            std::find(state_columns_.begin(), state_columns_.end(), c) != state_columns_.end();
-        text += header  ? colored(cell, "1", options)
-                : state ? colored(cell, state_color(cell), options)
-                        : cell;
+        text += header        ? colored(cell, "1", options)
+                : is_state(c) ? colored(cell, state_color(cell), options)
+                              : cell;
         text += pad;
       }
       while (!text.empty() && text.back() == ' ')
@@ -180,8 +196,13 @@ class Table {
   }
 
  private:
+  bool is_state(std::size_t column) const {
+    return std::find(state_columns_.begin(), state_columns_.end(), column) != state_columns_.end();
+  }
+
   std::vector<std::string> header_;
   std::vector<std::size_t> state_columns_;
+  std::vector<std::size_t> flex_columns_;
   std::vector<std::vector<std::string>> rows_;
 };
 
@@ -291,7 +312,7 @@ std::string render_status(const json& data, const RenderOptions& options) {
   std::string out = fields.render(options);
   const json& down = array_of(data, "down");
   if (!down.empty()) {
-    Table table({"DOWN", "REASON", "SINCE"});
+    Table table({"DOWN", "REASON", "SINCE"}, {}, {0, 1});
     for (const auto& row : down)
       table.add({check_name(row), text_of(row, "reason"), time_text(field(row, "since"), options)});
     out += "\n" + table.render(options);
@@ -299,14 +320,19 @@ std::string render_status(const json& data, const RenderOptions& options) {
   return out;
 }
 
+// Since when a monitor is in its state and its id are in `monitor NAME`:
+// with them the row does not fit 80 columns.
 Table monitor_table(const json& monitors, const RenderOptions& options) {
-  Table table({"NAME", "STATE", "PEER", "SINCE", "HEARD", "CONFIG", "CHECKS", "STORED", "BACKLOG"},
-              {1});
-  for (const auto& m : monitors)
-    table.add({text_of(m, "name"), text_of(m, "state"), text_of(m, "peer"),
-               time_text(field(m, "since"), options), time_text(field(m, "last_heard"), options),
+  Table table({"NAME", "STATE", "PEER", "HEARD", "CONFIG", "CHECKS", "STORED", "OUTBOX"}, {1},
+              {0, 2});
+  for (const auto& m : monitors) {
+    std::string peer = text_of(m, "peer");
+    if (peer.starts_with("tcp://")) peer.erase(0, 6);
+    table.add({text_of(m, "name"), text_of(m, "state"), peer,
+               time_text(field(m, "last_heard"), options),
                "v" + text_of(m, "config_version") + "/v" + text_of(m, "acked_config_version"),
                text_of(m, "checks"), text_of(m, "results_stored"), text_of(m, "outbox_backlog")});
+  }
   return table;
 }
 
@@ -315,7 +341,7 @@ std::string render_checks(const json& checks, const RenderOptions& options, bool
   std::string out;
   Table table({with_monitor ? "CHECK" : "ID", "TYPE", "EVERY", "TIMEOUT", "STATE", "LATENCY",
                "LAST RESULT"},
-              {4});
+              {4}, {0});
   for (const auto& c : checks)
     table.add({with_monitor ? check_name(c) : text_of(c, "id"), text_of(c, "type"),
                duration_text(field(c, "interval_ms")), duration_text(field(c, "timeout_ms")),
@@ -357,7 +383,7 @@ std::string render_monitor(const json& data, const RenderOptions& options) {
 
 std::string render_events(const json& events, const RenderOptions& options) {
   if (events.empty()) return "no events\n";
-  Table table({"TIME", "CHECK", "FROM", "TO", "TEXT"}, {2, 3});
+  Table table({"TIME", "CHECK", "FROM", "TO", "TEXT"}, {2, 3}, {1, 4});
   for (const auto& e : events) {
     const std::string check = field(e, "check").is_string() && !text_of(e, "check").empty()
                                   ? check_name(e)
@@ -372,7 +398,7 @@ std::string render_stats(const json& data, const RenderOptions& options) {
   const json& stats = array_of(data, "stats");
   std::string out = "since " + text_of(data, "since") + "\n";
   if (stats.empty()) return out + "no results\n";
-  Table table({"CHECK", "RESULTS", "OK %", "MIN", "AVG", "MEDIAN", "P95", "MAX", "DOWNS"});
+  Table table({"CHECK", "RESULTS", "OK %", "MIN", "AVG", "MEDIAN", "P95", "MAX", "DOWNS"}, {}, {0});
   for (const auto& s : stats)
     table.add({check_name(s), text_of(s, "results"), text_of(s, "success_pct"),
                latency_text(field(s, "min_ms")), latency_text(field(s, "avg_ms")),
@@ -389,7 +415,7 @@ std::string aliases_text(const json& command) {
 }
 
 std::string render_help(const json& commands, const RenderOptions& options) {
-  Table table({"COMMAND", "WHAT IT DOES"});
+  Table table({"COMMAND", "WHAT IT DOES"}, {}, {0, 1});
   for (const auto& c : commands) {
     std::string summary = text_of(c, "summary");
     if (const std::string aliases = aliases_text(c); !aliases.empty())
@@ -417,7 +443,7 @@ std::string render_help_command(const json& data, const RenderOptions& options) 
   }
   for (const auto& type : array_of(data, "types")) {
     out += "\n" + text_of(type, "type") + " parameters:\n";
-    Table table({"NAME", "REQUIRED", "DEFAULT", "WHAT"});
+    Table table({"NAME", "REQUIRED", "DEFAULT", "WHAT"}, {}, {3, 2});
     for (const auto& p : array_of(type, "params"))
       table.add({text_of(p, "name"), text_of(p, "required"), text_of(p, "default"),
                  text_of(p, "summary")});

@@ -22,6 +22,17 @@ constexpr const char* kDescription =
     "~/.netmon_history, tab completion), or one command per line from stdin.\n"
     "'netmon-ctl --data-dir DIR help' lists the commands.";
 
+// The index of the command's first word in argv (argc if there is none).
+int command_start(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (!arg.starts_with("-")) return i;
+    // An option of ours that takes a value, given as a separate word.
+    if (arg == "--data-dir" || arg == "--ctl" || arg == "--timeout") ++i;
+  }
+  return argc;
+}
+
 }  // namespace
 
 ParsedCommand<CtlCommand> parse_ctl_args(int argc, const char* const* argv) {
@@ -36,12 +47,14 @@ ParsedCommand<CtlCommand> parse_ctl_args(int argc, const char* const* argv) {
   app.add_flag("--json", command.json, "print each reply as one JSON document");
   app.add_option("--timeout", timeout_text, "how long to wait for each reply (500ms, 10s, 1m)")
       ->capture_default_str();
-  app.add_option("command", command.words, "the command and its arguments ('help' lists them)");
-  // Everything from the command on is the command's, --since and all.
-  app.prefix_command();
-  if (auto stop = parse_command_line(app, argc, argv)) return *stop;
-  for (std::string& word : app.remaining())
-    command.words.push_back(std::move(word));
+  app.footer(
+      "usage: netmon-ctl [--data-dir DIR | --ctl ENDPOINT] [--json] [--timeout DUR] "
+      "[COMMAND ...]");
+  // Everything from the first word that is no option of ours on is the
+  // command's, its --since and all, so CLI11 sees only what comes before.
+  const int first_word = command_start(argc, argv);
+  if (auto stop = parse_command_line(app, first_word, argv)) return *stop;
+  command.words.assign(argv + first_word, argv + argc);
 
   const auto timeout = parse_duration(timeout_text);
   if (!timeout || timeout->count() <= 0)
