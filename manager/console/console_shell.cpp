@@ -145,6 +145,9 @@ struct Shell {
   std::ostream& err;
   bool done = false;
   int last_code = kExitOk;
+  bool line_done = false;     // on_line took a line (or EOF: line empty)
+  bool end_of_input = false;  // Ctrl+D on an empty line
+  std::optional<std::string> line;
 };
 Shell* g_shell = nullptr;
 
@@ -205,16 +208,36 @@ char** complete(const char* text, int, int) {
   return result;
 }
 
+// libedit's line handler: only takes the line. The loop runs it once
+// libedit is out of the way (see run_shell).
 void on_line(char* raw) {
   Shell& shell = *g_shell;
-  LogRelay::instance().set_waiting(false);
-  if (raw == nullptr) {  // Ctrl+D on an empty line
-    shell.out << "\n";
+  shell.line = raw == nullptr ? std::nullopt : std::optional<std::string>(raw);
+  shell.line_done = true;
+  std::free(raw);
+}
+
+// Ctrl+D, bound in place of libedit's own: on an empty line it ends the
+// shell (libedit's callback mode never reports that EOF to the handler);
+// within a line it does nothing.
+int on_ctrl_d(int, int) {
+  if (rl_end == 0 && g_shell != nullptr) {
+    g_shell->end_of_input = true;
+    rl_done = 1;
+  }
+  return 0;
+}
+
+// Runs a line the handler took, on a terminal in its normal (cooked) mode,
+// as any program's output; then the prompt is drawn anew.
+void run_taken_line(Shell& shell) {
+  shell.line_done = false;
+  if (!shell.line) {  // EOF, where a libedit reports it to the handler
+    shell.out << "\n" << std::flush;
     shell.done = true;
     return;
   }
-  const std::string line(raw);
-  std::free(raw);
+  const std::string& line = *shell.line;
   if (line.find_first_not_of(" \t") != std::string::npos) {
     add_history(line.c_str());
     if (!shell.options.history_file.empty()) write_history(shell.options.history_file.c_str());
@@ -282,7 +305,7 @@ int run_shell(const ShellOptions& options, std::ostream& out, std::ostream& err)
   zmq::context_t& context = options.context == nullptr ? *own_context : *options.context;
   CtlClient client(context, options.endpoint, options.timeout);
   ConsoleSession session(context, client, session_options(options, true), out, err);
-  Shell shell{options, session, out, err};
+  Shell shell{options, session, out, err, false, kExitOk, false, false, std::nullopt};
   LogRelay& relay = LogRelay::instance();
   InterruptPipe& interrupt = InterruptPipe::instance();
 
@@ -294,9 +317,20 @@ int run_shell(const ShellOptions& options, std::ostream& out, std::ostream& err)
   stifle_history(kHistoryEntries);
   if (!options.history_file.empty()) read_history(options.history_file.c_str());
 
+  // libedit draws the prompt and puts the terminal in raw mode when the
+  // handler is installed, and restores it when removed: each command runs
+  // between the two, so its output (and a tail's Ctrl+C) meets a normal terminal.
   g_shell = &shell;
-  rl_callback_handler_install(options.prompt.c_str(), on_line);
-  relay.set_waiting(true);
+  auto show_prompt = [&] {
+    rl_callback_handler_install(options.prompt.c_str(), on_line);
+    rl_add_defun("netmon-end-of-input", on_ctrl_d, 4);
+    relay.set_waiting(true);
+  };
+  auto hide_prompt = [&] {
+    relay.set_waiting(false);
+    rl_callback_handler_remove();
+  };
+  show_prompt();
   bool stopped = false;
   while (!shell.done) {
     pollfd fds[4] = {{STDIN_FILENO, POLLIN, 0},
@@ -312,24 +346,33 @@ int run_shell(const ShellOptions& options, std::ostream& out, std::ostream& err)
       if (auto lines = relay.take(); !lines.empty()) print_above_prompt(lines, options.prompt);
     }
     if (fds[2].revents != 0 && interrupt.take()) {
-      // As in a shell: Ctrl+C drops the line being typed and shows a fresh prompt.
-      rl_replace_line("", 0);
-      write_all(STDOUT_FILENO, "^C\r\n");
-      rl_forced_update_display();
+      // As in a shell: Ctrl+C drops the line being typed, a fresh prompt comes.
+      hide_prompt();
+      write_all(STDOUT_FILENO, "^C\n");
+      show_prompt();
     }
     if ((fds[0].revents & POLLIN) != 0) {
       rl_callback_read_char();
-      if (!shell.done) relay.set_waiting(true);
+      if (shell.end_of_input) {
+        rl_done = 0;
+        hide_prompt();
+        write_all(STDOUT_FILENO, "\n");
+        shell.done = true;
+      } else if (shell.line_done) {
+        hide_prompt();
+        run_taken_line(shell);
+        if (!shell.done) show_prompt();
+      }
     } else if ((fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) != 0) {
       shell.done = true;  // the terminal went away
+      hide_prompt();
     }
   }
-  relay.set_waiting(false);
-  rl_callback_handler_remove();
+  if (stopped) {
+    hide_prompt();
+    write_all(STDOUT_FILENO, "\n");
+  }
   g_shell = nullptr;
-  // libedit drew a fresh prompt after the last line; leave a clean line instead.
-  std::fflush(stdout);
-  write_all(STDOUT_FILENO, "\r\x1b[K");
   if (!options.history_file.empty()) write_history(options.history_file.c_str());
   if (options.exit_stops_manager && !stopped) out << "stopping the manager\n" << std::flush;
   return shell.last_code == kExitNoManager ? kExitNoManager : kExitOk;
