@@ -53,6 +53,9 @@ int ConsoleSession::run(const std::vector<std::string>& words) {
   if (words.front() == "tail") return tail({words.begin() + 1, words.end()});
   const CallOutcome outcome = client_.call(words.front(), {words.begin() + 1, words.end()});
   if (outcome.kind == CallOutcome::Kind::kNoManager) return no_manager(outcome.problem);
+  if (outcome.kind == CallOutcome::Kind::kCancelled)
+    return error(kExitFailure,
+                 "interrupted: no reply awaited (the manager may still carry it out)");
   if (outcome.kind == CallOutcome::Kind::kBadReply)
     return error(kExitFailure, client_.endpoint() + " sent " + outcome.problem);
   const protocol::ctl::Reply& reply = outcome.reply;
@@ -104,7 +107,7 @@ int ConsoleSession::tail(const std::vector<std::string>& args) {
   // or external, on any port).
   const CallOutcome status = client_.call("status", {});
   if (status.kind == CallOutcome::Kind::kNoManager) return no_manager(status.problem);
-  if (status.kind == CallOutcome::Kind::kBadReply || !status.reply.ok)
+  if (status.kind != CallOutcome::Kind::kReply || !status.reply.ok)
     return error(kExitFailure, "tail: the manager's status did not come: " +
                                    (status.reply.ok ? status.problem : status.reply.message));
   const auto data = nlohmann::json::parse(status.reply.data, nullptr, false);

@@ -243,6 +243,7 @@ void run_taken_line(Shell& shell) {
     if (!shell.options.history_file.empty()) write_history(shell.options.history_file.c_str());
   }
   const auto code = run_line(shell.session, line, shell.err, true);
+  (void)InterruptPipe::instance().take();  // a Ctrl+C that ended the command is spent
   shell.out.flush();
   shell.err.flush();
   if (!code) {
@@ -304,10 +305,11 @@ int run_shell(const ShellOptions& options, std::ostream& out, std::ostream& err)
   if (options.context == nullptr) own_context.emplace();
   zmq::context_t& context = options.context == nullptr ? *own_context : *options.context;
   CtlClient client(context, options.endpoint, options.timeout);
+  InterruptPipe& interrupt = InterruptPipe::instance();
+  client.set_cancel_fd(interrupt.fd());  // Ctrl+C stops waiting for a slow reply
   ConsoleSession session(context, client, session_options(options, true), out, err);
   Shell shell{options, session, out, err, false, kExitOk, false, false, std::nullopt};
   LogRelay& relay = LogRelay::instance();
-  InterruptPipe& interrupt = InterruptPipe::instance();
 
   rl_catch_signals = 0;  // Ctrl+C is ours (InterruptPipe), not libedit's
   rl_readline_name = "netmon";

@@ -1,5 +1,6 @@
 #include "manager/console/ctl_client.hpp"
 
+#include <cerrno>
 #include <filesystem>
 #include <system_error>
 
@@ -43,10 +44,25 @@ CallOutcome CtlClient::call(const std::string& command, const std::vector<std::s
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    if (left.count() <= 0 || zmq::poll(&item, 1, left) == 0) {
+    zmq::pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                                {nullptr, cancel_fd_, ZMQ_POLLIN, 0}};
+    int ready = 0;
+    if (left.count() > 0) {
+      try {
+        ready = zmq::poll(items, cancel_fd_ >= 0 ? 2 : 1, left);
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) throw;
+        continue;  // a signal handler ran (SIGINT's writes the cancel pipe): look again
+      }
+    }
+    if (ready == 0) {
       outcome.kind = CallOutcome::Kind::kNoManager;
       outcome.problem = "no reply within " + std::to_string(timeout_.count()) + " ms";
+      return outcome;
+    }
+    if ((items[1].revents & ZMQ_POLLIN) != 0) {
+      outcome.kind = CallOutcome::Kind::kCancelled;
+      outcome.problem = "interrupted";
       return outcome;
     }
     zmq::message_t frame;

@@ -20,6 +20,7 @@ struct CallOutcome {
     kReply,      // `reply` holds the manager's answer (ok or an error reply)
     kNoManager,  // nothing answered before the deadline, or the ipc socket file is missing
     kBadReply,   // something answered, but not with a reply we accept
+    kCancelled,  // the cancel descriptor became readable first (Ctrl+C in the shell)
   };
   Kind kind = Kind::kReply;
   protocol::ctl::Reply reply;
@@ -35,6 +36,10 @@ class CtlClient {
   // Sends the request and waits up to the timeout for its reply.
   CallOutcome call(const std::string& command, const std::vector<std::string>& args);
 
+  // A descriptor whose readability ends a wait early (kCancelled); -1: none.
+  // The client only polls it: whoever owns it empties it.
+  void set_cancel_fd(int fd) { cancel_fd_ = fd; }
+
   const std::string& endpoint() const { return endpoint_; }
   std::chrono::milliseconds timeout() const { return timeout_; }
 
@@ -43,6 +48,7 @@ class CtlClient {
   std::chrono::milliseconds timeout_;
   zmq::socket_t socket_;
   std::uint64_t next_id_ = 1;
+  int cancel_fd_ = -1;
 };
 
 // The path of an ipc:// endpoint's socket file ("" for other transports and

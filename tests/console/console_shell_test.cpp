@@ -58,6 +58,7 @@ json completion(const std::string& line) {
 std::vector<std::string> answer(const ctl::Request& r) {
   if (r.command == "help") return {FakeManager::ok(r, "", kHelp)};
   if (r.command == "complete") return {FakeManager::ok(r, "", completion(r.args.at(0)))};
+  if (r.command == "slow") return {};  // never answers
   if (r.command == "boom")
     return {FakeManager::error(r, "unknown_command", "unknown command 'boom'")};
   return {FakeManager::ok(r, "did " + r.command)};
@@ -162,6 +163,20 @@ TEST_F(ConsoleShellTest, CtrlCDropsTheLineAndCtrlDLeaves) {
       << shell.screen();
   shell.write("\x04");
   EXPECT_EQ(shell.wait_exit(), 0) << shell.screen();
+}
+
+TEST_F(ConsoleShellTest, CtrlCStopsWaitingForAReply) {
+  PtySession shell(NETMON_CTL_BINARY, {"--data-dir", dir_.path().string()}, env());
+  ASSERT_TRUE(shell.wait_for("netmon> ")) << shell.screen();
+  const auto mark = shell.mark();
+  shell.write("slow\r");
+  ASSERT_TRUE(got("slow", {})) << shell.screen();
+  shell.write("\x03");
+  ASSERT_TRUE(shell.wait_for("interrupted", mark)) << shell.screen();
+  ASSERT_TRUE(shell.wait_for("netmon> ", shell.screen().find("interrupted", mark)))
+      << shell.screen();
+  shell.write("reload\r");
+  ASSERT_TRUE(got("reload", {})) << shell.screen();
 }
 
 TEST_F(ConsoleShellTest, ErrorRepliesPrintTheirMessageWithoutTheProgramName) {
