@@ -414,15 +414,31 @@ std::string aliases_text(const json& command) {
   return out;
 }
 
+// Two columns, syntax and summary, the summary wrapped (not cut: it is the
+// one line that says what a command does). A syntax too long for its column
+// gets a line of its own.
 std::string render_help(const json& commands, const RenderOptions& options) {
-  Table table({"COMMAND", "WHAT IT DOES"}, {}, {0, 1});
+  // The column is as wide as the widest syntax that takes at most half the width.
+  std::size_t syntax_width = 0;
+  for (const auto& c : commands)
+    if (const std::size_t w = display_width(text_of(c, "syntax")); w <= options.width / 2)
+      syntax_width = std::max(syntax_width, w);
+  const std::size_t summary_column = syntax_width + kGap;
+  std::string out;
   for (const auto& c : commands) {
+    const std::string syntax = text_of(c, "syntax");
     std::string summary = text_of(c, "summary");
     if (const std::string aliases = aliases_text(c); !aliases.empty())
       summary += " (alias " + aliases + ")";
-    table.add({text_of(c, "syntax"), summary});
+    std::string wrapped = wrap(summary, summary_column, options.width);
+    if (display_width(syntax) > syntax_width) {
+      out += truncate_to(syntax, options.width) + "\n" + wrapped;
+    } else {
+      wrapped.replace(0, display_width(syntax), syntax);
+      out += wrapped.empty() ? syntax + "\n" : wrapped;
+    }
   }
-  return table.render(options) + "\n'help COMMAND' tells more.\n";
+  return out + "\n'help COMMAND' tells more.\n";
 }
 
 std::string render_help_command(const json& data, const RenderOptions& options) {

@@ -51,6 +51,8 @@ int ConsoleSession::error(int code, const std::string& message) {
 int ConsoleSession::run(const std::vector<std::string>& words) {
   if (words.empty()) return kExitOk;
   if (words.front() == "tail") return tail({words.begin() + 1, words.end()});
+  // Leaving is the client's: `netmon-ctl exit` has no shell to leave.
+  if (words.front() == "exit" || words.front() == "quit") return kExitOk;
   const CallOutcome outcome = client_.call(words.front(), {words.begin() + 1, words.end()});
   if (outcome.kind == CallOutcome::Kind::kNoManager) return no_manager(outcome.problem);
   if (outcome.kind == CallOutcome::Kind::kCancelled)

@@ -191,6 +191,24 @@ TEST(RenderData, HelpListsSyntaxSummaryAndAliases) {
       << render_data("", help, plain());
 }
 
+TEST(RenderData, HelpWrapsLongSummariesUnderTheirColumn) {
+  const json help = {
+      {"commands",
+       {{{"name", "a"}, {"syntax", "a"}, {"summary", std::string(50, 'x') + " tail-word"}},
+        {{"name", "export"},
+         {"syntax", "export FILE [--since T] [--until T] [--monitor M] [--check C]"},
+         {"summary", "writes results"}}}}};
+  RenderOptions narrow = plain();
+  narrow.width = 40;
+  const auto lines = lines_of(render_data("", help, narrow));
+  ASSERT_GE(lines.size(), 5u);
+  EXPECT_EQ(lines[0], "a  " + std::string(37, 'x').substr(0, 36) + "…");
+  EXPECT_EQ(lines[1], "   tail-word");
+  EXPECT_TRUE(lines[2].starts_with("export FILE")) << lines[2];
+  EXPECT_EQ(lines[3], "   writes results");
+  expect_fits(render_data("", help, narrow), 40);
+}
+
 TEST(RenderData, HelpOfACommandShowsEachTypesParameters) {
   const json help = {
       {"command",

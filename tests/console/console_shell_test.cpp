@@ -209,5 +209,15 @@ TEST_F(ConsoleShellTest, LogLinesPrintAboveThePromptAndKeepTheLineBeingTyped) {
   EXPECT_EQ(shell.wait_exit(), 0) << shell.screen();
 }
 
+TEST_F(ConsoleShellTest, ShellStopEndsTheShellFromAnotherThread) {
+  PtySession shell(NETMON_SHELL_DRIVER_BINARY, {"ipc://" + (dir_ / "ctl.sock").string()}, env());
+  ASSERT_TRUE(shell.wait_for("netmon> ")) << shell.screen();
+  shell.write("half a line");
+  ASSERT_TRUE(shell.wait_for("half a line")) << shell.screen();
+  ::kill(shell.pid(), SIGTERM);  // the driver's signal thread calls ShellStop::request
+  EXPECT_EQ(shell.wait_exit(), 0) << shell.screen();
+  EXPECT_EQ(shell.screen().find("stopping the manager"), std::string::npos) << shell.screen();
+}
+
 }  // namespace
 }  // namespace netmon::console
