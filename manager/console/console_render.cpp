@@ -312,9 +312,10 @@ std::string render_status(const json& data, const RenderOptions& options) {
   std::string out = fields.render(options);
   const json& down = array_of(data, "down");
   if (!down.empty()) {
-    Table table({"DOWN", "REASON", "SINCE"}, {}, {0, 1});
+    Table table({"DOWN", "REASON", "SINCE", "ERROR"}, {}, {3, 0, 1});
     for (const auto& row : down)
-      table.add({check_name(row), text_of(row, "reason"), time_text(field(row, "since"), options)});
+      table.add({check_name(row), text_of(row, "reason"), time_text(field(row, "since"), options),
+                 text_of(row, "error")});
     out += "\n" + table.render(options);
   }
   return out;
@@ -355,8 +356,9 @@ std::string render_checks(const json& checks, const RenderOptions& options, bool
     std::string line =
         (with_monitor ? check_name(c) : text_of(c, "id")) + ": " + params_text(field(c, "params"));
     if (field(c, "retries").is_number()) line += " retries=" + text_of(c, "retries");
-    if (field(c, "reason").is_string() && !text_of(c, "reason").empty())
-      line += " reason=" + text_of(c, "reason");
+    for (const char* key : {"reason", "error"})
+      if (field(c, key).is_string() && !text_of(c, key).empty())
+        line += std::string(" ") + key + "=" + text_of(c, key);
     out += wrap(line, 2, options.width);
   }
   return out;

@@ -38,6 +38,8 @@ class ConsoleSession {
   int run(const std::vector<std::string>& words);
 
   CtlClient& client() { return client_; }
+  // The shell's terminal may have been resized or recoloured since the last command.
+  void set_render_options(const RenderOptions& render) { options_.render = render; }
 
  private:
   int tail(const std::vector<std::string>& args);

@@ -242,6 +242,7 @@ void run_taken_line(Shell& shell) {
     add_history(line.c_str());
     if (!shell.options.history_file.empty()) write_history(shell.options.history_file.c_str());
   }
+  shell.session.set_render_options(stdout_render_options());
   const auto code = run_line(shell.session, line, shell.err, true);
   (void)InterruptPipe::instance().take();  // a Ctrl+C that ended the command is spent
   shell.out.flush();

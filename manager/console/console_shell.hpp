@@ -74,7 +74,10 @@ int run_script(const ShellOptions& options, std::istream& in, std::ostream& out,
 // run_shell waits for input (the line being typed is saved, cleared and
 // redrawn under them), and straight to stderr at any other time (before the
 // shell starts, while a command runs, after it ends). The same sink every
-// call; thread-safe like any spdlog sink.
+// call; thread-safe like any spdlog sink. To route a process's logs through
+// it, make it the only sink of every logger (spdlog::apply_all, and for
+// loggers created later), and give it the process's pattern
+// (sink->set_pattern): a sink added to a logger keeps its own formatter.
 std::shared_ptr<spdlog::sinks::sink> shell_log_sink();
 
 }  // namespace netmon::console

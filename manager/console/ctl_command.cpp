@@ -105,6 +105,10 @@ int ctl_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
         << " (--ctl takes an endpoint such as ipc:///var/lib/netmon/ctl.sock or "
            "tcp://127.0.0.1:5560)\n";
     return kExitUsage;
+  } catch (const std::exception& e) {
+    // Out of descriptors for a pipe, or of memory: nothing a user typed.
+    err << kProgram << ": " << e.what() << "\n";
+    return kExitFailure;
   }
 }
 

@@ -235,17 +235,21 @@ TEST(RenderData, HelpOfACommandShowsEachTypesParameters) {
 }
 
 TEST(RenderData, StatusShowsCountsAndDownChecks) {
-  const json status = {
-      {"manager", {{"uptime_ms", 90'061'000}, {"store_bytes", 1536}}},
-      {"endpoints", {{"broker_out", "tcp://127.0.0.1:5557"}}},
-      {"monitors", {{"CONNECTED", 2}}},
-      {"checks", {{"UP", 5}, {"DOWN", 1}}},
-      {"down", {{{"monitor", "e"}, {"check", "w"}, {"reason", "timeout"}, {"since", nullptr}}}}};
+  const json status = {{"manager", {{"uptime_ms", 90'061'000}, {"store_bytes", 1536}}},
+                       {"endpoints", {{"broker_out", "tcp://127.0.0.1:5557"}}},
+                       {"monitors", {{"CONNECTED", 2}}},
+                       {"checks", {{"UP", 5}, {"DOWN", 1}}},
+                       {"down",
+                        {{{"monitor", "e"},
+                          {"check", "w"},
+                          {"reason", "timeout"},
+                          {"since", nullptr},
+                          {"error", "no reply within 2 s"}}}}};
   const std::string text = render_data("", status, plain());
   EXPECT_NE(text.find("uptime    1d 1h"), std::string::npos) << text;
   EXPECT_NE(text.find("1.5 KiB"), std::string::npos) << text;
   EXPECT_NE(text.find("UP 5  DOWN 1  UNKNOWN -"), std::string::npos) << text;
-  EXPECT_NE(text.find("e/w   timeout  -"), std::string::npos) << text;
+  EXPECT_NE(text.find("e/w   timeout  -      no reply within 2 s"), std::string::npos) << text;
 }
 
 TEST(RenderData, ChangeRepliesPrintTheirMessageAlone) {
