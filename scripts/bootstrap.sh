@@ -15,7 +15,7 @@ packages=(
   # libraries
   libasio-dev libcli11-dev libcurl4-openssl-dev libldns-dev libmsgpack-cxx-dev
   libspdlog-dev libsqlite3-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev
-  libzmq3-dev cppzmq-dev zlib1g-dev
+  libzmq3-dev cppzmq-dev zlib1g-dev libedit-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real third-party servers and reference clients for the integration tier
