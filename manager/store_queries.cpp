@@ -128,6 +128,9 @@ double percentile_ms(std::vector<std::int64_t>& values, double fraction) {
   return static_cast<double>(*nth) / 1000.0;
 }
 
+// How many of a check's newest rows last_results reads for one it can use.
+constexpr std::int64_t kLastResultTries = 16;
+
 struct CheckTally {
   std::uint64_t results = 0;
   std::uint64_t successes = 0;
@@ -324,7 +327,7 @@ Expected<LastResults> StoreReader::last_results(const std::string& monitor) {
     auto newest = db_.prepare(
         R"sql(SELECT typeof(ts_us), ts_us, typeof(status), status, typeof(latency_us), latency_us,
                      typeof(reason), reason FROM records WHERE monitor_id = ?1 AND "check" = ?2
-              ORDER BY rowid DESC LIMIT 1)sql");
+              ORDER BY rowid DESC LIMIT ?3)sql");
     for (const auto& [id, name] : names) {
       if (name != monitor) continue;
       std::string after;
@@ -345,28 +348,32 @@ Expected<LastResults> StoreReader::last_results(const std::string& monitor) {
         next_check.reset();
         if (after == kLossCheckId && !after_blob) continue;
 
-        newest.bind(1, id);
+        newest.bind(1, id).bind(3, kLastResultTries);
         if (after_blob) {
           newest.bind_blob(2, after);
         } else {
           newest.bind(2, after);
         }
-        if (newest.step()) {
+        while (newest.step()) {
           TypedRow row(newest);
-          LastResult result;
-          result.check = to_valid_utf8(after);
           if (after_blob || !is_valid_utf8(after)) row.mark_damaged();
           const auto time = row.time(0);
           const auto status = row.status(2);
           const auto latency_us = row.integer(4);
+          LastResult result;
           result.reason = row.text(6);
-          if (row.damaged()) ++last.damaged;
-          if (time && status) {
-            result.time = *time;
-            result.status = std::string(to_string(*status));
-            result.latency_ms = latency_us ? static_cast<double>(*latency_us) / 1000.0 : 0.0;
-            last.checks.push_back(std::move(result));
+          if (latency_us && *latency_us >= 0) {
+            result.latency_ms = static_cast<double>(*latency_us) / 1000.0;
+          } else {
+            row.mark_damaged();
           }
+          if (row.damaged()) ++last.damaged;
+          if (!time || !status) continue;
+          result.check = to_valid_utf8(after);
+          result.time = *time;
+          result.status = std::string(to_string(*status));
+          last.checks.push_back(std::move(result));
+          break;
         }
         newest.reset();
       }

@@ -29,10 +29,12 @@ namespace netmon::manager {
 // What a query covers. Records match on their ts (the monitor's clock),
 // events on theirs (the manager's); a record whose ts cannot be read is
 // never excluded by `since` (as in export) but is not counted either.
+// The braced defaults let a designated initializer name only what it sets
+// ({.monitor = "edge-1"}) under -Wmissing-field-initializers.
 struct StoreFilter {
-  std::optional<std::chrono::system_clock::time_point> since;
-  std::string monitor;  // empty: every monitor
-  std::string check;    // empty: every check (of `monitor`, or of all)
+  std::optional<std::chrono::system_clock::time_point> since{};
+  std::string monitor{};  // empty: every monitor
+  std::string check{};    // empty: every check (of `monitor`, or of all)
 };
 
 struct StoredEvent {
@@ -80,13 +82,14 @@ struct StoreStats {
   std::uint64_t damaged = 0;
 };
 
-// The newest stored result of one check (newest as stored: the order the
-// manager applied them in).
+// The newest stored result of one check: newest as stored (the order the
+// manager applied them in), passing over rows without a readable time or
+// status.
 struct LastResult {
   std::string check;
   std::chrono::system_clock::time_point time;  // the result's ts
   std::string status;                          // up, down, timeout, error
-  double latency_ms = 0.0;
+  std::optional<double> latency_ms;            // empty when the row's is unreadable
   std::string reason;
 };
 
