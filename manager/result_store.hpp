@@ -87,12 +87,17 @@ class ResultStore {
 
   EpochProgress epoch_progress(std::uint64_t monitor_id, std::string_view epoch);
 
-  // The newest `count` results of one check, oldest first, in the order they
-  // were stored (the order the loop applied them to check states in). Rows
-  // that are not a result (a status that is none, an epoch or seq of another
-  // type) are passed over, not counted.
-  std::vector<StoredStatus> newest_results(std::uint64_t monitor_id, std::string_view check,
-                                           std::size_t count);
+  // For each wanted check (monitor id -> check id -> how many): its newest
+  // results, oldest first, in the order they were stored (the order the loop
+  // applied them to check states in). Rows that are not a result (a status
+  // that is none, an epoch or seq of another type) are passed over, not
+  // counted. One pass backwards over the records, ending when every check
+  // has its count: a check with fewer results makes it read the whole table
+  // (about 0.35 s per million records). No index serves it: one on the
+  // check would make every insert dearer (see tests/bench/store_bench.cpp).
+  std::map<std::uint64_t, std::map<std::string, std::vector<StoredStatus>, std::less<>>>
+  newest_results(
+      const std::map<std::uint64_t, std::map<std::string, std::size_t, std::less<>>>& wanted);
 
   // One batch = one transaction: insert()/add_event()/set_lost_ranges() while
   // the returned transaction lives, then its commit(). Destroyed uncommitted

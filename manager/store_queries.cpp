@@ -128,9 +128,6 @@ double percentile_ms(std::vector<std::int64_t>& values, double fraction) {
   return static_cast<double>(*nth) / 1000.0;
 }
 
-// How many of a check's newest rows last_results reads for one it can use.
-constexpr std::int64_t kLastResultTries = 16;
-
 struct CheckTally {
   std::uint64_t results = 0;
   std::uint64_t successes = 0;
@@ -311,75 +308,50 @@ Expected<StoreStats> StoreReader::stats(const StoreFilter& filter) {
   }
 }
 
-Expected<LastResults> StoreReader::last_results(const std::string& monitor) {
+Expected<LastResults> StoreReader::last_results(const std::string& monitor,
+                                                const std::vector<std::string>& checks) {
   try {
     LastResults last;
     std::uint64_t ignored = 0;  // a damaged name elsewhere is not this monitor's
-    const auto names = monitor_names(db_, ignored);
-    // Each check in turn by a seek on records_by_check (its next id after the
-    // last one), then its newest row: a few index lookups per check, however
-    // many records the store holds. The id is bound as stored, so the walk
-    // steps over a damaged one as well. Ids that are not text sort before
-    // any text and are not reached: they cannot be a configured check's.
-    auto next_check = db_.prepare(
-        R"sql(SELECT typeof("check"), "check" FROM records WHERE monitor_id = ?1
-              AND "check" > ?2 ORDER BY "check" LIMIT 1)sql");
-    auto newest = db_.prepare(
-        R"sql(SELECT typeof(ts_us), ts_us, typeof(status), status, typeof(latency_us), latency_us,
-                     typeof(reason), reason FROM records WHERE monitor_id = ?1 AND "check" = ?2
-              ORDER BY rowid DESC LIMIT ?3)sql");
-    for (const auto& [id, name] : names) {
-      if (name != monitor) continue;
-      std::string after;
-      bool after_blob = false;
-      while (true) {
-        next_check.bind(1, id);
-        if (after_blob) {
-          next_check.bind_blob(2, after);
-        } else {
-          next_check.bind(2, after);
-        }
-        if (!next_check.step()) {
-          next_check.reset();
-          break;
-        }
-        after_blob = next_check.column_text(0) == "blob";
-        after = after_blob ? next_check.column_blob(1) : next_check.column_text(1);
-        next_check.reset();
-        if (after == kLossCheckId && !after_blob) continue;
-
-        newest.bind(1, id).bind(3, kLastResultTries);
-        if (after_blob) {
-          newest.bind_blob(2, after);
-        } else {
-          newest.bind(2, after);
-        }
-        while (newest.step()) {
-          TypedRow row(newest);
-          if (after_blob || !is_valid_utf8(after)) row.mark_damaged();
-          const auto time = row.time(0);
-          const auto status = row.status(2);
-          const auto latency_us = row.integer(4);
-          LastResult result;
-          result.reason = row.text(6);
-          if (latency_us && *latency_us >= 0) {
-            result.latency_ms = static_cast<double>(*latency_us) / 1000.0;
-          } else {
-            row.mark_damaged();
-          }
-          if (row.damaged()) ++last.damaged;
-          if (!time || !status) continue;
-          result.check = to_valid_utf8(after);
-          result.time = *time;
-          result.status = std::string(to_string(*status));
-          last.checks.push_back(std::move(result));
-          break;
-        }
-        newest.reset();
-      }
+    const std::string monitors = monitor_condition(monitor_names(db_, ignored), monitor);
+    std::map<std::string, std::optional<LastResult>, std::less<>> wanted;
+    for (const std::string& check : checks) {
+      if (check != kLossCheckId) wanted.emplace(check, std::nullopt);
     }
-    std::sort(last.checks.begin(), last.checks.end(),
-              [](const LastResult& a, const LastResult& b) { return a.check < b.check; });
+    std::size_t missing = wanted.size();
+    if (monitor.empty() || missing == 0) return last;
+    // Newest first in stored order, the table walked backwards (as
+    // ResultStore::newest_results does) until every check has its row.
+    auto select = db_.prepare(
+        R"sql(SELECT typeof(ts_us), ts_us, typeof(status), status, typeof(latency_us), latency_us,
+                     typeof(reason), reason, "check" FROM records NOT INDEXED
+              WHERE typeof("check") = 'text' AND )sql" +
+        monitors + " ORDER BY rowid DESC");
+    while (missing > 0 && select.step()) {
+      const auto found = wanted.find(select.column_text(8));
+      if (found == wanted.end() || found->second) continue;
+      TypedRow row(select);
+      const auto time = row.time(0);
+      const auto status = row.status(2);
+      const auto latency_us = row.integer(4);
+      LastResult result;
+      result.reason = row.text(6);
+      if (latency_us && *latency_us >= 0) {
+        result.latency_ms = static_cast<double>(*latency_us) / 1000.0;
+      } else {
+        row.mark_damaged();
+      }
+      if (row.damaged()) ++last.damaged;
+      if (!time || !status) continue;
+      result.check = found->first;
+      result.time = *time;
+      result.status = std::string(to_string(*status));
+      found->second = std::move(result);
+      --missing;
+    }
+    for (auto& [check, result] : wanted) {
+      if (result) last.checks.push_back(std::move(*result));
+    }
     return last;
   } catch (const sqlite::SqliteError& e) {
     return store_error(db_, e);

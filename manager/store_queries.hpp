@@ -112,9 +112,12 @@ class StoreReader {
   Expected<EventList> events(const StoreFilter& filter, std::size_t limit);
   // Per (monitor, check) with at least one matching record, "_loss" aside.
   Expected<StoreStats> stats(const StoreFilter& filter);
-  // Each check of `monitor` that has stored results: its newest one. An
-  // unknown monitor has none.
-  Expected<LastResults> last_results(const std::string& monitor);
+  // The newest result of each of `checks` (the monitor's configured ones)
+  // that has one; an unknown monitor has none. One pass backwards over the
+  // records, ending when every check has its row: a check without results
+  // makes it read the whole table (about 0.35 s per million records).
+  Expected<LastResults> last_results(const std::string& monitor,
+                                     const std::vector<std::string>& checks);
   // The database file and its WAL, in bytes (what the store takes on disk).
   std::uint64_t store_bytes() const;
 

@@ -135,7 +135,7 @@ class CheckStatesRestored : public ::testing::Test {
   CheckStates restored() {
     CheckStates states;
     states.configure("edge-1", checks_);
-    states.restore("edge-1", store_);
+    states.restore(store_);
     return states;
   }
 
@@ -230,44 +230,41 @@ TEST_F(CheckStatesRestored, PassOverDamagedRowsAndLeaveChecksThatAppliedResultsA
   CheckStates states;
   states.configure("edge-1", checks_);
   states.apply("edge-1", "dns", netmon::CheckStatus::kDown, "e", 9);
-  states.restore("edge-1", store_);
+  states.restore(store_);
   EXPECT_EQ(entry_of(states, "web")->state, CheckState::kDown)
       << "a damaged row was read as a success or took a failure's place";
   EXPECT_EQ(entry_of(states, "dns")->failures, 1) << "a check with a live result was restored";
 }
 
+TEST_F(CheckStatesRestored, KeepEachMonitorsResultsApart) {
+  const std::uint64_t edge2 = store_.register_monitor("edge-2", "i2");
+  store("web", netmon::CheckStatus::kUp, "e", 1);
+  {
+    auto transaction = store_.transaction();
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+      store_.insert(
+          edge2, testing::result_record("edge-2", "f", seq, "web", netmon::CheckStatus::kDown), 1);
+    }
+    transaction.commit();
+  }
+  CheckStates states;
+  states.configure("edge-1", checks_);
+  states.configure("edge-2", checks_);
+  states.restore(store_);
+  for (const auto& entry : states.snapshot()) {
+    if (entry.check != "web") continue;
+    EXPECT_EQ(entry.state, entry.monitor == "edge-1" ? CheckState::kUp : CheckState::kDown)
+        << entry.monitor;
+  }
+}
+
 TEST_F(CheckStatesRestored, OfAMonitorTheStoreDoesNotKnowAreUnknown) {
   CheckStates states;
   states.configure("edge-7", checks_);
-  states.restore("edge-7", store_);
-  states.restore("edge-8", store_);
+  states.restore(store_);
   ASSERT_EQ(states.snapshot().size(), 2u);
   for (const auto& entry : states.snapshot())
     EXPECT_EQ(entry.state, CheckState::kUnknown);
-}
-
-// Restoring reads a check's newest rows through records_by_check; without
-// it every restored check scans the monitor's records. A store made before
-// the index gains it when the manager opens it.
-TEST(ResultStoreSchema, ReadsACheckNewestResultsThroughAnIndexThatOlderStoresGain) {
-  netmon::testing::TempDir dir;
-  { ResultStore store(dir.path(), sqlite::Synchronous::kNormal); }
-  {
-    sqlite::Database db(ResultStore::file_in(dir.path()), {});
-    db.exec("DROP INDEX records_by_check");
-  }
-  ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
-  sqlite::OpenOptions options;
-  options.read_only = true;
-  sqlite::Database db(ResultStore::file_in(dir.path()), options);
-  auto plan = db.prepare(
-      R"sql(EXPLAIN QUERY PLAN SELECT epoch FROM records WHERE monitor_id = 1 AND "check" = 'web'
-            ORDER BY rowid DESC LIMIT 3)sql");
-  std::string steps;
-  while (plan.step())
-    steps += std::string(plan.column_text(3)) + "; ";
-  EXPECT_NE(steps.find("USING INDEX records_by_check"), std::string::npos) << steps;
-  EXPECT_EQ(steps.find("TEMP B-TREE"), std::string::npos) << "the rows are sorted: " << steps;
 }
 
 }  // namespace
