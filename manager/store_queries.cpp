@@ -61,9 +61,18 @@ class TypedRow {
     return std::chrono::system_clock::time_point(std::chrono::microseconds(*us));
   }
 
+  // Valid UTF-8 text as it is stored, without a copy; empty for any other
+  // value (which text() repairs).
+  std::optional<std::string_view> clean_text(int column) const {
+    if (row_.column_text(column) != "text") return std::nullopt;
+    const std::string_view value = row_.column_text(column + 1);
+    if (!is_valid_utf8(value)) return std::nullopt;
+    return value;
+  }
+
   std::optional<netmon::CheckStatus> status(int column) {
-    const std::string value = text(column);
-    const auto status = parse_check_status(value);
+    const auto clean = clean_text(column);
+    const auto status = clean ? parse_check_status(*clean) : parse_check_status(text(column));
     if (!status) damaged_ = true;
     return status;
   }
@@ -221,15 +230,19 @@ Expected<StoreStats> StoreReader::stats(const StoreFilter& filter) {
     if (!filter.check.empty()) select.bind(3, filter.check);
     select.bind(4, kLossCheckId);
 
-    std::map<std::pair<std::string, std::string>, CheckTally> tallies;
+    // By monitor id, then check: a row's check is looked up as it is stored,
+    // without a copy (a million rows are a million lookups).
+    std::map<std::int64_t, std::map<std::string, CheckTally, std::less<>>> tallies;
     std::map<std::string, MonitorLoss> losses;
     const auto tally_row = [&](TypedRow& row) {
       const auto monitor_id = row.integer(0);
-      std::string check = row.text(2);
       // A text ts passes `ts_us >= ?1` (text sorts after numbers): it is
       // unreadable, not recent.
       const auto name = monitor_id ? names.find(*monitor_id) : names.end();
       if (!row.time(8) || name == names.end()) return row.mark_damaged();
+      const auto clean = row.clean_text(2);
+      const std::string repaired = clean ? std::string() : row.text(2);
+      const std::string_view check = clean ? *clean : std::string_view(repaired);
       if (check == kLossCheckId) {
         MonitorLoss& loss = losses[name->second];
         ++loss.loss_records;
@@ -241,18 +254,31 @@ Expected<StoreStats> StoreReader::stats(const StoreFilter& filter) {
       }
       const auto status = row.status(4);
       if (!status) return;
-      CheckTally& tally = tallies[{name->second, std::move(check)}];
-      ++tally.results;
+      auto& checks = tallies[*monitor_id];
+      auto tally = checks.find(check);
+      if (tally == checks.end()) tally = checks.emplace(std::string(check), CheckTally{}).first;
+      ++tally->second.results;
       if (*status != netmon::CheckStatus::kUp) return;
-      ++tally.successes;
+      ++tally->second.successes;
       const auto latency_us = row.integer(6);
       if (!latency_us || *latency_us < 0) return row.mark_damaged();
-      tally.latencies_us.push_back(*latency_us);
+      tally->second.latencies_us.push_back(*latency_us);
     };
     while (select.step()) {
       TypedRow row(select);
       tally_row(row);
       if (row.damaged()) ++stats.damaged;
+    }
+    // Two monitor ids whose names read back the same (repaired) are one monitor.
+    std::map<std::pair<std::string, std::string>, CheckTally> by_name;
+    for (auto& [monitor_id, checks] : tallies) {
+      for (auto& [check, tally] : checks) {
+        CheckTally& merged = by_name[{names.at(monitor_id), check}];
+        merged.results += tally.results;
+        merged.successes += tally.successes;
+        merged.latencies_us.insert(merged.latencies_us.end(), tally.latencies_us.begin(),
+                                   tally.latencies_us.end());
+      }
     }
 
     std::map<std::pair<std::string, std::string>, std::uint64_t> episodes;
@@ -274,7 +300,7 @@ Expected<StoreStats> StoreReader::stats(const StoreFilter& filter) {
       if (row.damaged()) ++stats.damaged;
     }
 
-    for (auto& [key, tally] : tallies) {
+    for (auto& [key, tally] : by_name) {
       CheckStats check;
       check.monitor = key.first;
       check.check = key.second;
