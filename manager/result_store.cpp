@@ -1,6 +1,7 @@
 #include "manager/result_store.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/protocol/codec.hpp"
@@ -319,7 +320,8 @@ EpochProgress ResultStore::epoch_progress(std::uint64_t monitor_id, std::string_
 
 std::map<std::uint64_t, std::map<std::string, std::vector<StoredStatus>, std::less<>>>
 ResultStore::newest_results(
-    const std::map<std::uint64_t, std::map<std::string, std::size_t, std::less<>>>& wanted) {
+    const std::map<std::uint64_t, std::map<std::string, std::size_t, std::less<>>>& wanted,
+    std::size_t max_rows) {
   std::map<std::uint64_t, std::map<std::string, std::vector<StoredStatus>, std::less<>>> newest;
   std::size_t missing = 0;
   for (const auto& [monitor_id, checks] : wanted) {
@@ -335,7 +337,9 @@ ResultStore::newest_results(
       R"sql(SELECT monitor_id, "check", epoch, seq, status FROM records NOT INDEXED
             WHERE typeof(monitor_id) = 'integer' AND typeof("check") = 'text'
             AND typeof(epoch) = 'text' AND typeof(seq) = 'integer' AND seq > 0
-            ORDER BY rowid DESC)sql");
+            ORDER BY rowid DESC LIMIT ?1)sql");
+  select.bind(1, static_cast<std::int64_t>(
+                     std::min<std::size_t>(max_rows, std::numeric_limits<std::int64_t>::max())));
   while (missing > 0 && select.step()) {
     const auto monitor_it = wanted.find(static_cast<std::uint64_t>(select.column_int64(0)));
     if (monitor_it == wanted.end()) continue;

@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <utility>
 
 #include "common/text.hpp"
@@ -339,22 +340,27 @@ Expected<LastResults> StoreReader::last_results(const std::string& monitor,
   try {
     LastResults last;
     std::uint64_t ignored = 0;  // a damaged name elsewhere is not this monitor's
-    const std::string monitors = monitor_condition(monitor_names(db_, ignored), monitor);
+    std::set<std::int64_t> ids;
+    for (const auto& [id, name] : monitor_names(db_, ignored)) {
+      if (name == monitor) ids.insert(id);
+    }
     std::map<std::string, std::optional<LastResult>, std::less<>> wanted;
     for (const std::string& check : checks) {
       if (check != kLossCheckId) wanted.emplace(check, std::nullopt);
     }
     std::size_t missing = wanted.size();
-    if (monitor.empty() || missing == 0) return last;
-    // Newest first in stored order, the table walked backwards (as
-    // ResultStore::newest_results does) until every check has its row.
+    if (ids.empty() || missing == 0) return last;
+    // Newest first in stored order, the table walked backwards as
+    // ResultStore::newest_results walks it, as far back as it does: the
+    // monitor is matched here so that the LIMIT counts every row read.
     auto select = db_.prepare(
         R"sql(SELECT typeof(ts_us), ts_us, typeof(status), status, typeof(latency_us), latency_us,
-                     typeof(reason), reason, "check" FROM records NOT INDEXED
-              WHERE typeof("check") = 'text' AND )sql" +
-        monitors + " ORDER BY rowid DESC");
+                     typeof(reason), reason, typeof("check"), "check", monitor_id
+              FROM records NOT INDEXED ORDER BY rowid DESC LIMIT ?1)sql");
+    select.bind(1, static_cast<std::int64_t>(kNewestRowsRead));
     while (missing > 0 && select.step()) {
-      const auto found = wanted.find(select.column_text(8));
+      if (select.column_text(8) != "text" || !ids.contains(select.column_int64(10))) continue;
+      const auto found = wanted.find(select.column_text(9));
       if (found == wanted.end() || found->second) continue;
       TypedRow row(select);
       const auto time = row.time(0);

@@ -27,8 +27,12 @@
 namespace netmon::manager {
 
 // What a query covers. Records match on their ts (the monitor's clock),
-// events on theirs (the manager's); a record whose ts cannot be read is
-// never excluded by `since` (as in export) but is not counted either.
+// events on theirs (the manager's); a row whose ts cannot be read is skipped
+// (and counted as damaged). With `since`, every query but last_results reads
+// the whole table still: there is no index on ts (one would cost each insert
+// +0.45 us of CPU, +17%; tests/bench/store_bench.cpp), so they take time in
+// proportion to the store (1,000,000 records: stats 65 ms with --since 1h,
+// 0.5 s over everything).
 // The braced defaults let a designated initializer name only what it sets
 // ({.monitor = "edge-1"}) under -Wmissing-field-initializers.
 struct StoreFilter {
@@ -66,6 +70,7 @@ struct CheckStats {
   // Changes to DOWN that the manager recorded (events table) in the window.
   // Counted from the events, not derived from the records: they are what the
   // manager decided under the retries it had then, and what `events` shows.
+  // (A check with such events but no records in the window has no row.)
   std::uint64_t down_episodes = 0;
 };
 
@@ -113,9 +118,9 @@ class StoreReader {
   // Per (monitor, check) with at least one matching record, "_loss" aside.
   Expected<StoreStats> stats(const StoreFilter& filter);
   // The newest result of each of `checks` (the monitor's configured ones)
-  // that has one; an unknown monitor has none. One pass backwards over the
-  // records, ending when every check has its row: a check without results
-  // makes it read the whole table (about 0.35 s per million records).
+  // that has one among the newest kNewestRowsRead records (result_store.hpp);
+  // an unknown monitor has none. One pass backwards over the records, ending
+  // early when every check has its row.
   Expected<LastResults> last_results(const std::string& monitor,
                                      const std::vector<std::string>& checks);
   // The database file and its WAL, in bytes (what the store takes on disk).

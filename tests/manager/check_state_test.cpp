@@ -258,6 +258,23 @@ TEST_F(CheckStatesRestored, KeepEachMonitorsResultsApart) {
   }
 }
 
+// A configured check without results would make the search read the whole
+// store at every start: it reads back only as far as it is told.
+TEST_F(CheckStatesRestored, TheSearchForACheckNewestResultsReadsOnlyTheNewestRows) {
+  store("web", netmon::CheckStatus::kDown, "e", 1);
+  for (std::uint64_t seq = 2; seq <= 6; ++seq)
+    store("dns", netmon::CheckStatus::kUp, "e", seq);
+  const std::map<std::uint64_t, std::map<std::string, std::size_t, std::less<>>> wanted = {
+      {monitor_id_, {{"web", 2}, {"dns", 1}}}};
+  auto newest = store_.newest_results(wanted, 5);
+  EXPECT_FALSE(newest[monitor_id_].contains("web")) << "read further back than 5 rows";
+  EXPECT_EQ(newest[monitor_id_]["dns"],
+            (std::vector<StoredStatus>{{"e", 6, netmon::CheckStatus::kUp}}));
+  newest = store_.newest_results(wanted, 6);
+  EXPECT_EQ(newest[monitor_id_]["web"],
+            (std::vector<StoredStatus>{{"e", 1, netmon::CheckStatus::kDown}}));
+}
+
 TEST_F(CheckStatesRestored, OfAMonitorTheStoreDoesNotKnowAreUnknown) {
   CheckStates states;
   states.configure("edge-7", checks_);
