@@ -28,11 +28,10 @@ namespace netmon::manager {
 
 // What a query covers. Records match on their ts (the monitor's clock),
 // events on theirs (the manager's); a row whose ts cannot be read is skipped
-// (and counted as damaged). With `since`, every query but last_results reads
-// the whole table still: there is no index on ts (one would cost each insert
-// +0.45 us of CPU, +17%; tests/bench/store_bench.cpp), so they take time in
-// proportion to the store (1,000,000 records: stats 65 ms with --since 1h,
-// 0.5 s over everything).
+// (and counted as damaged). stats reads every record even with `since`:
+// there is no index on ts, since one would cost each insert 0.45 us of CPU
+// (+17%, tests/bench/store_bench.cpp), so stats takes time in proportion to
+// the store (1,000,000 records: 65 ms with a 1 h window, 0.5 s over all).
 // The braced defaults let a designated initializer name only what it sets
 // ({.monitor = "edge-1"}) under -Wmissing-field-initializers.
 struct StoreFilter {
