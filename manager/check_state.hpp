@@ -49,7 +49,10 @@ class CheckStates {
   // the state exactly; the failure count is exact below `retries` and else
   // `retries` (DOWN: a larger count would show in no message, since only a
   // change to DOWN reports it and one needs a success first). Reads the
-  // store once for every monitor (ResultStore::newest_results).
+  // store once for every monitor (ResultStore::newest_results, so a check
+  // without a result among the newest 2,000,000 records stays UNKNOWN).
+  // Meant for the start: a check a reload adds later would take up the
+  // results of an earlier check that had its id.
   void restore(ResultStore& store);
 
   struct Entry {
