@@ -234,6 +234,7 @@ Expected<StoreStats> StoreReader::stats(const StoreFilter& filter) {
     // By monitor id, then check: a row's check is looked up as it is stored,
     // without a copy (a million rows are a million lookups).
     std::map<std::int64_t, std::map<std::string, CheckTally, std::less<>>> tallies;
+    std::size_t tallied_checks = 0;
     std::map<std::string, MonitorLoss> losses;
     const auto tally_row = [&](TypedRow& row) {
       const auto monitor_id = row.integer(0);
@@ -257,7 +258,14 @@ Expected<StoreStats> StoreReader::stats(const StoreFilter& filter) {
       if (!status) return;
       auto& checks = tallies[*monitor_id];
       auto tally = checks.find(check);
-      if (tally == checks.end()) tally = checks.emplace(std::string(check), CheckTally{}).first;
+      if (tally == checks.end()) {
+        if (tallied_checks == kMaxStatsChecks) {
+          ++stats.records_left_out;
+          return;
+        }
+        ++tallied_checks;
+        tally = checks.emplace(std::string(check), CheckTally{}).first;
+      }
       ++tally->second.results;
       if (*status != netmon::CheckStatus::kUp) return;
       ++tally->second.successes;

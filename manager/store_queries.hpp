@@ -80,10 +80,17 @@ struct MonitorLoss {
   std::uint64_t lost = 0;  // results really lost: the reconciled count where the manager set it
 };
 
+// At most this many (monitor, check) rows: results under any check id are
+// stored (a forged topic names any), and one row each for a flood of made-up
+// ids would fill memory and the reply.
+inline constexpr std::size_t kMaxStatsChecks = 10'000;
+
 struct StoreStats {
   std::vector<CheckStats> checks;   // by monitor, then check
   std::vector<MonitorLoss> losses;  // by monitor; monitors without a loss are absent
   std::uint64_t damaged = 0;
+  // Records of checks beyond kMaxStatsChecks (the first ones met keep theirs).
+  std::uint64_t records_left_out = 0;
 };
 
 // The newest stored result of one check: newest as stored (the order the

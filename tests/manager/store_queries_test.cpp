@@ -225,6 +225,24 @@ TEST_F(StoreQueries, StatsLeaveLossRecordsOutOfTheChecksAndReportThemPerMonitor)
   EXPECT_EQ(stats->losses[0].lost, 4u) << "2 reconciled + 2 as reported";
 }
 
+// Attack review: a forged topic stores results under any check id, and stats
+// made a row for each.
+TEST_F(StoreQueries, StatsHaveARowForAtMostTheFirstTenThousandChecks) {
+  raw(R"sql(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10005)
+            INSERT INTO records(monitor_id, epoch, seq, "check", type, target, ts_us, status,
+                                reason, error, latency_us, details, stored_us)
+            SELECT 1, 'e', i, 'forged-' || i, 'tcp', 't', 1, 'up', '', '', 1, '{}', 1 FROM n)sql");
+  add_result(edge1_, "e", 20'000, "forged-1", netmon::CheckStatus::kUp, kT0);
+  auto stats = reader().stats({});
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->checks.size(), kMaxStatsChecks);
+  EXPECT_EQ(stats->records_left_out, 5u);
+  std::uint64_t results = 0;
+  for (const CheckStats& check : stats->checks)
+    results += check.results;
+  EXPECT_EQ(results, 10'001u) << "a check that has a row lost a record";
+}
+
 TEST_F(StoreQueries, LastResultsAreEachChecksNewestStoredResult) {
   add_result(edge1_, "e", 1, "web", netmon::CheckStatus::kUp, kT0 + 50s, 3ms);
   // Stored later with an older timestamp: a monitor's clock may step back,
