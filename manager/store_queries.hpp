@@ -58,7 +58,8 @@ struct EventList {
 // One (monitor, check) over the records that match. Latency figures are over
 // the successes (status up) only: a timeout's "latency" is its timeout and a
 // refusal's is how fast it failed, neither how fast the service answers.
-// They are empty when there is no success.
+// They are empty when there is no success. Exact, from every success's
+// latency held while the query runs: 8 bytes per success in the window.
 struct CheckStats {
   std::string monitor;
   std::string check;

@@ -40,8 +40,8 @@ constexpr int kChecksPerMonitor = 25;
 constexpr int kResultsPerCheck = 10'000;
 constexpr auto kInterval = std::chrono::seconds(60);
 constexpr int kRetries = 3;
-const Clock::time_point kStart = Clock::time_point(std::chrono::seconds(1'795'000'000));
-const Clock::time_point kEnd = kStart + kResultsPerCheck * kInterval;
+constexpr Clock::time_point kStart{std::chrono::seconds(1'795'000'000)};
+constexpr Clock::time_point kEnd = kStart + kResultsPerCheck * kInterval;
 
 std::string monitor_name(int m) {
   return "edge-" + std::to_string(m);
@@ -88,6 +88,7 @@ struct BigStore {
   BigStore() {
     ResultStore store(dir.path(), sqlite::Synchronous::kOff);
     std::vector<std::uint64_t> ids;
+    ids.reserve(kMonitors);
     for (int m = 0; m < kMonitors; ++m)
       ids.push_back(store.register_monitor(monitor_name(m), "bench"));
     // The monitors' rounds interleave as they would arrive; one transaction

@@ -15,7 +15,7 @@ using testing::loss_record;
 using testing::result_record;
 using Clock = std::chrono::system_clock;
 
-const Clock::time_point kT0 = Clock::time_point(std::chrono::seconds(1'795'000'000));  // 2026-11-18
+constexpr Clock::time_point kT0{std::chrono::seconds(1'795'000'000)};  // 2026-11-18
 
 std::int64_t to_us_of(Clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
