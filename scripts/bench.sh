@@ -93,8 +93,10 @@ store   Builds netmon_store_bench in Release (same build directory rules as
         10,000 results at 60 s, with DOWN runs and their events; about a
         minute), then times the console's queries on it (StoreReader: stats
         over everything, the last 24 h and 1 h, one check; events; last
-        results of a monitor), the restore of 100 check states, and ingest
-        in batches of 1,000 with and without the records_by_check index.
+        results of a monitor, also with a check that has no results), the
+        restore of 100 check states (also with one that has no results),
+        and ingest in batches of 1,000 as the store is and with an index on
+        (monitor_id, check) or on ts_us added (what they would cost).
 
         Flags: Google Benchmark's own, e.g. --benchmark_filter=stats
           --benchmark_format=json --benchmark_out=FILE
