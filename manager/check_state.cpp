@@ -57,18 +57,29 @@ std::optional<StateChange> CheckStates::apply(const std::string& monitor, const 
   return StateChange{before, state.state, state.failures};
 }
 
-void CheckStates::restore(const std::string& monitor, ResultStore& store) {
-  const auto monitor_it = states_.find(monitor);
-  if (monitor_it == states_.end()) return;
-  const auto monitor_id = store.monitor_id(monitor);
-  if (!monitor_id) return;
-  for (auto& [check, state] : monitor_it->second) {
-    // Seqs start at 1: 0 means no result was applied.
-    if (state.newest_seq != 0) continue;
-    const auto newest = store.newest_results(*monitor_id, check,
-                                             static_cast<std::size_t>(std::max(state.retries, 1)));
-    for (const StoredStatus& result : newest)
-      apply(monitor, check, result.status, result.epoch, result.seq);
+void CheckStates::restore(ResultStore& store) {
+  const std::map<std::string, std::uint64_t> ids = store.monitor_ids();
+  std::map<std::uint64_t, std::map<std::string, std::size_t, std::less<>>> wanted;
+  for (const auto& [monitor, checks] : states_) {
+    const auto id = ids.find(monitor);
+    if (id == ids.end()) continue;
+    for (const auto& [check, state] : checks) {
+      // Seqs start at 1: 0 means no result was applied.
+      if (state.newest_seq == 0) {
+        wanted[id->second][check] = static_cast<std::size_t>(std::max(state.retries, 1));
+      }
+    }
+  }
+  const auto newest = store.newest_results(wanted);
+  for (const auto& [monitor, checks] : states_) {
+    const auto id = ids.find(monitor);
+    if (id == ids.end()) continue;
+    const auto found = newest.find(id->second);
+    if (found == newest.end()) continue;
+    for (const auto& [check, results] : found->second) {
+      for (const StoredStatus& result : results)
+        apply(monitor, check, result.status, result.epoch, result.seq);
+    }
   }
 }
 

@@ -10,11 +10,6 @@
 namespace netmon::manager {
 namespace {
 
-// records_by_check: a check's rows in the order they were stored (the rowid
-// ends every index entry). Restoring check states at start, and the console's
-// last results, read a check's newest rows through it with a few lookups;
-// without it they scan every record of a monitor, per check. IF NOT EXISTS:
-// an older store gains it at its first start with this schema.
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS monitors(
   id INTEGER PRIMARY KEY,
@@ -43,7 +38,6 @@ CREATE TABLE IF NOT EXISTS records(
   details TEXT NOT NULL,
   stored_us INTEGER NOT NULL,
   UNIQUE(monitor_id, epoch, seq));
-CREATE INDEX IF NOT EXISTS records_by_check ON records(monitor_id, "check");
 CREATE TABLE IF NOT EXISTS events(
   id INTEGER PRIMARY KEY,
   ts_us INTEGER NOT NULL,
@@ -324,27 +318,46 @@ EpochProgress ResultStore::epoch_progress(std::uint64_t monitor_id, std::string_
   return progress;
 }
 
-std::vector<StoredStatus> ResultStore::newest_results(std::uint64_t monitor_id,
-                                                      std::string_view check, std::size_t count) {
-  // records_by_check serves the equality and the rowid order.
-  auto select = db_.prepare(
-      R"sql(SELECT epoch, seq, status FROM records WHERE monitor_id = ?1 AND "check" = ?2
-            AND typeof(epoch) = 'text' AND typeof(seq) = 'integer' AND seq > 0
-            AND status IN ('up', 'down', 'timeout', 'error')
-            ORDER BY rowid DESC LIMIT ?3)sql");
-  select.bind(1, to_i64(monitor_id))
-      .bind(2, check)
-      .bind(3, static_cast<std::int64_t>(
-                   std::min<std::size_t>(count, std::numeric_limits<std::int64_t>::max())));
-  std::vector<StoredStatus> results;
-  while (select.step()) {
-    if (const auto status = parse_check_status(select.column_text(2))) {
-      results.push_back({std::string(select.column_text(0)),
-                         static_cast<std::uint64_t>(select.column_int64(1)), *status});
-    }
+std::map<std::uint64_t, std::map<std::string, std::vector<StoredStatus>, std::less<>>>
+ResultStore::newest_results(
+    const std::map<std::uint64_t, std::map<std::string, std::size_t, std::less<>>>& wanted,
+    std::size_t max_rows) {
+  std::map<std::uint64_t, std::map<std::string, std::vector<StoredStatus>, std::less<>>> newest;
+  std::size_t missing = 0;
+  for (const auto& [monitor_id, checks] : wanted) {
+    for (const auto& [check, count] : checks)
+      missing += count;
   }
-  std::reverse(results.begin(), results.end());
-  return results;
+  if (missing == 0) return newest;
+  // Newest first in rowid order, which is the order rows were stored in (no
+  // row is ever deleted). NOT INDEXED: the table's own b-tree walked
+  // backwards, never the (monitor_id, epoch, seq) index plus a sort of all
+  // its rows.
+  auto select = db_.prepare(
+      R"sql(SELECT monitor_id, "check", epoch, seq, status FROM records NOT INDEXED
+            WHERE typeof(monitor_id) = 'integer' AND typeof("check") = 'text'
+            AND typeof(epoch) = 'text' AND typeof(seq) = 'integer' AND seq > 0
+            ORDER BY rowid DESC LIMIT ?1)sql");
+  select.bind(1, static_cast<std::int64_t>(
+                     std::min<std::size_t>(max_rows, std::numeric_limits<std::int64_t>::max())));
+  while (missing > 0 && select.step()) {
+    const auto monitor_it = wanted.find(static_cast<std::uint64_t>(select.column_int64(0)));
+    if (monitor_it == wanted.end()) continue;
+    const auto check_it = monitor_it->second.find(select.column_text(1));
+    if (check_it == monitor_it->second.end()) continue;
+    const auto status = parse_check_status(select.column_text(4));
+    if (!status) continue;
+    auto& results = newest[monitor_it->first][check_it->first];
+    if (results.size() == check_it->second) continue;
+    results.push_back({std::string(select.column_text(2)),
+                       static_cast<std::uint64_t>(select.column_int64(3)), *status});
+    --missing;
+  }
+  for (auto& [monitor_id, checks] : newest) {
+    for (auto& [check, results] : checks)
+      std::reverse(results.begin(), results.end());
+  }
+  return newest;
 }
 
 void ResultStore::set_lost_ranges(std::uint64_t monitor_id, std::string_view epoch,

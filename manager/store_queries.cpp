@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <utility>
 
 #include "common/text.hpp"
@@ -61,9 +62,18 @@ class TypedRow {
     return std::chrono::system_clock::time_point(std::chrono::microseconds(*us));
   }
 
+  // Valid UTF-8 text as it is stored, without a copy; empty for any other
+  // value (which text() repairs).
+  std::optional<std::string_view> clean_text(int column) const {
+    if (row_.column_text(column) != "text") return std::nullopt;
+    const std::string_view value = row_.column_text(column + 1);
+    if (!is_valid_utf8(value)) return std::nullopt;
+    return value;
+  }
+
   std::optional<netmon::CheckStatus> status(int column) {
-    const std::string value = text(column);
-    const auto status = parse_check_status(value);
+    const auto clean = clean_text(column);
+    const auto status = clean ? parse_check_status(*clean) : parse_check_status(text(column));
     if (!status) damaged_ = true;
     return status;
   }
@@ -221,15 +231,20 @@ Expected<StoreStats> StoreReader::stats(const StoreFilter& filter) {
     if (!filter.check.empty()) select.bind(3, filter.check);
     select.bind(4, kLossCheckId);
 
-    std::map<std::pair<std::string, std::string>, CheckTally> tallies;
+    // By monitor id, then check: a row's check is looked up as it is stored,
+    // without a copy (a million rows are a million lookups).
+    std::map<std::int64_t, std::map<std::string, CheckTally, std::less<>>> tallies;
+    std::size_t tallied_checks = 0;
     std::map<std::string, MonitorLoss> losses;
     const auto tally_row = [&](TypedRow& row) {
       const auto monitor_id = row.integer(0);
-      std::string check = row.text(2);
       // A text ts passes `ts_us >= ?1` (text sorts after numbers): it is
       // unreadable, not recent.
       const auto name = monitor_id ? names.find(*monitor_id) : names.end();
       if (!row.time(8) || name == names.end()) return row.mark_damaged();
+      const auto clean = row.clean_text(2);
+      const std::string repaired = clean ? std::string() : row.text(2);
+      const std::string_view check = clean ? *clean : std::string_view(repaired);
       if (check == kLossCheckId) {
         MonitorLoss& loss = losses[name->second];
         ++loss.loss_records;
@@ -241,18 +256,38 @@ Expected<StoreStats> StoreReader::stats(const StoreFilter& filter) {
       }
       const auto status = row.status(4);
       if (!status) return;
-      CheckTally& tally = tallies[{name->second, std::move(check)}];
-      ++tally.results;
+      auto& checks = tallies[*monitor_id];
+      auto tally = checks.find(check);
+      if (tally == checks.end()) {
+        if (tallied_checks == kMaxStatsChecks) {
+          ++stats.records_left_out;
+          return;
+        }
+        ++tallied_checks;
+        tally = checks.emplace(std::string(check), CheckTally{}).first;
+      }
+      ++tally->second.results;
       if (*status != netmon::CheckStatus::kUp) return;
-      ++tally.successes;
+      ++tally->second.successes;
       const auto latency_us = row.integer(6);
       if (!latency_us || *latency_us < 0) return row.mark_damaged();
-      tally.latencies_us.push_back(*latency_us);
+      tally->second.latencies_us.push_back(*latency_us);
     };
     while (select.step()) {
       TypedRow row(select);
       tally_row(row);
       if (row.damaged()) ++stats.damaged;
+    }
+    // Two monitor ids whose names read back the same (repaired) are one monitor.
+    std::map<std::pair<std::string, std::string>, CheckTally> by_name;
+    for (auto& [monitor_id, checks] : tallies) {
+      for (auto& [check, tally] : checks) {
+        CheckTally& merged = by_name[{names.at(monitor_id), check}];
+        merged.results += tally.results;
+        merged.successes += tally.successes;
+        merged.latencies_us.insert(merged.latencies_us.end(), tally.latencies_us.begin(),
+                                   tally.latencies_us.end());
+      }
     }
 
     std::map<std::pair<std::string, std::string>, std::uint64_t> episodes;
@@ -274,7 +309,7 @@ Expected<StoreStats> StoreReader::stats(const StoreFilter& filter) {
       if (row.damaged()) ++stats.damaged;
     }
 
-    for (auto& [key, tally] : tallies) {
+    for (auto& [key, tally] : by_name) {
       CheckStats check;
       check.monitor = key.first;
       check.check = key.second;
@@ -308,71 +343,55 @@ Expected<StoreStats> StoreReader::stats(const StoreFilter& filter) {
   }
 }
 
-Expected<LastResults> StoreReader::last_results(const std::string& monitor) {
+Expected<LastResults> StoreReader::last_results(const std::string& monitor,
+                                                const std::vector<std::string>& checks) {
   try {
     LastResults last;
     std::uint64_t ignored = 0;  // a damaged name elsewhere is not this monitor's
-    const auto names = monitor_names(db_, ignored);
-    // Each check in turn by a seek on records_by_check (its next id after the
-    // last one), then its newest row: a few index lookups per check, however
-    // many records the store holds. The id is bound as stored, so the walk
-    // steps over a damaged one as well. Ids that are not text sort before
-    // any text and are not reached: they cannot be a configured check's.
-    auto next_check = db_.prepare(
-        R"sql(SELECT typeof("check"), "check" FROM records WHERE monitor_id = ?1
-              AND "check" > ?2 ORDER BY "check" LIMIT 1)sql");
-    auto newest = db_.prepare(
-        R"sql(SELECT typeof(ts_us), ts_us, typeof(status), status, typeof(latency_us), latency_us,
-                     typeof(reason), reason FROM records WHERE monitor_id = ?1 AND "check" = ?2
-              ORDER BY rowid DESC LIMIT 1)sql");
-    for (const auto& [id, name] : names) {
-      if (name != monitor) continue;
-      std::string after;
-      bool after_blob = false;
-      while (true) {
-        next_check.bind(1, id);
-        if (after_blob) {
-          next_check.bind_blob(2, after);
-        } else {
-          next_check.bind(2, after);
-        }
-        if (!next_check.step()) {
-          next_check.reset();
-          break;
-        }
-        after_blob = next_check.column_text(0) == "blob";
-        after = after_blob ? next_check.column_blob(1) : next_check.column_text(1);
-        next_check.reset();
-        if (after == kLossCheckId && !after_blob) continue;
-
-        newest.bind(1, id);
-        if (after_blob) {
-          newest.bind_blob(2, after);
-        } else {
-          newest.bind(2, after);
-        }
-        if (newest.step()) {
-          TypedRow row(newest);
-          LastResult result;
-          result.check = to_valid_utf8(after);
-          if (after_blob || !is_valid_utf8(after)) row.mark_damaged();
-          const auto time = row.time(0);
-          const auto status = row.status(2);
-          const auto latency_us = row.integer(4);
-          result.reason = row.text(6);
-          if (row.damaged()) ++last.damaged;
-          if (time && status) {
-            result.time = *time;
-            result.status = std::string(to_string(*status));
-            result.latency_ms = latency_us ? static_cast<double>(*latency_us) / 1000.0 : 0.0;
-            last.checks.push_back(std::move(result));
-          }
-        }
-        newest.reset();
-      }
+    std::set<std::int64_t> ids;
+    for (const auto& [id, name] : monitor_names(db_, ignored)) {
+      if (name == monitor) ids.insert(id);
     }
-    std::sort(last.checks.begin(), last.checks.end(),
-              [](const LastResult& a, const LastResult& b) { return a.check < b.check; });
+    std::map<std::string, std::optional<LastResult>, std::less<>> wanted;
+    for (const std::string& check : checks) {
+      if (check != kLossCheckId) wanted.emplace(check, std::nullopt);
+    }
+    std::size_t missing = wanted.size();
+    if (ids.empty() || missing == 0) return last;
+    // Newest first in stored order, the table walked backwards as
+    // ResultStore::newest_results walks it, as far back as it does: the
+    // monitor is matched here so that the LIMIT counts every row read.
+    auto select = db_.prepare(
+        R"sql(SELECT typeof(ts_us), ts_us, typeof(status), status, typeof(latency_us), latency_us,
+                     typeof(reason), reason, typeof("check"), "check", monitor_id
+              FROM records NOT INDEXED ORDER BY rowid DESC LIMIT ?1)sql");
+    select.bind(1, static_cast<std::int64_t>(kNewestRowsRead));
+    while (missing > 0 && select.step()) {
+      if (select.column_text(8) != "text" || !ids.contains(select.column_int64(10))) continue;
+      const auto found = wanted.find(select.column_text(9));
+      if (found == wanted.end() || found->second) continue;
+      TypedRow row(select);
+      const auto time = row.time(0);
+      const auto status = row.status(2);
+      const auto latency_us = row.integer(4);
+      LastResult result;
+      result.reason = row.text(6);
+      if (latency_us && *latency_us >= 0) {
+        result.latency_ms = static_cast<double>(*latency_us) / 1000.0;
+      } else {
+        row.mark_damaged();
+      }
+      if (row.damaged()) ++last.damaged;
+      if (!time || !status) continue;
+      result.check = found->first;
+      result.time = *time;
+      result.status = std::string(to_string(*status));
+      found->second = std::move(result);
+      --missing;
+    }
+    for (auto& [check, result] : wanted) {
+      if (result) last.checks.push_back(std::move(*result));
+    }
     return last;
   } catch (const sqlite::SqliteError& e) {
     return store_error(db_, e);
