@@ -131,6 +131,7 @@ ParsedCommand<ManagerCommand> parse_manager_args(int argc, const char* const* ar
   app.add_flag("--check-config", raw.check_config,
                "validate --config, print the result and exit (0 valid, 2 invalid)");
   add_log_level_option(app, command.log_level);
+  add_local_time_option(app);
 
   CLI::App* export_command = app.add_subcommand("export", kExportDescription);
   export_command

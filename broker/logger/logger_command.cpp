@@ -55,6 +55,7 @@ ParsedCommand<LoggerCommand> parse_logger_args(int argc, const char* const* argv
       ->check(CLI::Range(1u, 1000u))
       ->capture_default_str();
   add_log_level_option(app, command.log_level);
+  add_local_time_option(app);
   if (auto stop = parse_command_line(app, argc, argv)) return *stop;
   options.format = json ? OutputFormat::kJson : OutputFormat::kHuman;
   if (!status_text.empty()) options.filter.status = parse_check_status(status_text);
