@@ -1,7 +1,7 @@
 // netmon-logger as a real process: ready once connected, lines to a rotated
 // --output file, SIGTERM exits 0 with a summary line; and logger_main
 // in-process: --help, usage errors (exit 2), an unusable --broker (exit 1),
-// result lines on `out` until it fails (exit 1).
+// result lines on `out` until it fails (exit 1), --color and --local-time.
 #include "broker/logger/logger_command.hpp"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <fstream>
 #include <ostream>
@@ -103,8 +105,12 @@ TEST(LoggerCommand, HelpExitsZeroAndPrintsTheUsageOnOut) {
 }
 
 TEST(LoggerCommand, UsageErrorsExitTwoNamingTheOptionInProcess) {
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"--bogus"}, {"--status", "sideways"}, {"--keep", "0"}, {"--log-level", "loud"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--bogus"},
+                                             {"--status", "sideways"},
+                                             {"--keep", "0"},
+                                             {"--log-level", "loud"},
+                                             {"--color", "sometimes"}}) {
     const auto run = run_logger(args);
     EXPECT_EQ(run.exit_code, kExitUsage) << args[0];
     EXPECT_EQ(run.err.rfind("netmon-logger: ", 0), 0u) << run.err;
@@ -127,13 +133,22 @@ TEST(LoggerCommand, AnUnusableBrokerExitsOneAndLeavesTheSignalMaskAsItWas) {
 // its own ZeroMQ context, so no inproc): without --output the lines go to the
 // `out` it is given. It stops when `out` fails, as when its pipe closes; a
 // signal would not do in-process (it would reach the test's own threads).
-TEST(LoggerCommand, WritesResultLinesToOutInProcessAndExitsOneWhenOutFails) {
+struct InProcessRun {
+  std::string out;  // what was on `out` once `needle` was
+  int exit_code = -1;
+  std::string err;
+};
+
+// Runs logger_main with `args` (after --broker), publishes `record` until a
+// line containing `needle` is on `out`, then fails `out` and publishes
+// until logger_main returns.
+InProcessRun run_in_process(const std::vector<std::string>& args, const protocol::Record& record,
+                            const std::string& needle) {
   zmq::context_t context;
   ResultBroker broker(context, {"tcp://127.0.0.1:0", "tcp://127.0.0.1:0"});
   zmq::socket_t publisher(context, zmq::socket_type::pub);
   publisher.connect(broker.in_endpoint());
-  const auto publish = [&](std::uint64_t seq) {
-    const auto record = testing::result_record("edge-1", "echo", seq);
+  const auto publish = [&] {
     publisher.send(zmq::buffer(protocol::record_topic(record)), zmq::send_flags::sndmore);
     publisher.send(zmq::buffer(protocol::encode_record(record)), zmq::send_flags::none);
   };
@@ -141,34 +156,33 @@ TEST(LoggerCommand, WritesResultLinesToOutInProcessAndExitsOneWhenOutFails) {
   testing::CaptureStreambuf out_buffer;
   std::ostream out(&out_buffer);
   std::ostringstream err;
-  const std::vector<std::string> args{"netmon-logger", "--broker", broker.out_endpoint(), "--json"};
+  std::vector<std::string> all{"netmon-logger", "--broker", broker.out_endpoint()};
+  all.insert(all.end(), args.begin(), args.end());
   std::vector<const char*> argv;
-  for (const auto& arg : args)
+  for (const auto& arg : all)
     argv.push_back(arg.c_str());
   std::atomic<int> exit_code{-1};
   std::thread logger(
       [&] { exit_code = logger_main(static_cast<int>(argv.size()), argv.data(), out, err); });
 
-  // Slow joiner: repeat seq 1 until its line is on `out`.
+  // Slow joiner: repeat the record until its line is on `out`.
   const bool seen = netmon::testing::await(
       [&] {
-        if (out_buffer.text().find(R"("kind":"result")") != std::string::npos) return true;
-        publish(1);
+        if (out_buffer.text().find(needle) != std::string::npos) return true;
+        publish();
         return false;
       },
       kDeadline);
-  EXPECT_TRUE(seen) << "no result line on out";
-  const std::string text = out_buffer.text();
-  EXPECT_NE(text.find(R"("monitor":"edge-1")"), std::string::npos) << text;
-  EXPECT_NE(text.find(R"("seq":1,)"), std::string::npos) << text;
-  EXPECT_TRUE(!text.empty() && text.back() == '\n') << text;
+  EXPECT_TRUE(seen) << "no line with '" << needle << "' on out: " << out_buffer.text();
+  InProcessRun run;
+  run.out = out_buffer.text();
 
   // Fail `out`; the next line written ends the run.
   out_buffer.close();
   const bool stopped = netmon::testing::await(
       [&] {
         if (exit_code != -1) return true;
-        publish(2);
+        publish();
         return false;
       },
       kDeadline);
@@ -177,8 +191,51 @@ TEST(LoggerCommand, WritesResultLinesToOutInProcessAndExitsOneWhenOutFails) {
     std::terminate();  // joining would hang; the thread uses this frame
   }
   logger.join();
-  EXPECT_EQ(exit_code, kExitFailure);
-  EXPECT_EQ(err.str(), "");
+  run.exit_code = exit_code;
+  run.err = err.str();
+  return run;
+}
+
+TEST(LoggerCommand, WritesResultLinesToOutInProcessAndExitsOneWhenOutFails) {
+  const auto run =
+      run_in_process({"--json"}, testing::result_record("edge-1", "echo", 1), R"("kind":"result")");
+  EXPECT_NE(run.out.find(R"("monitor":"edge-1")"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find(R"("seq":1,)"), std::string::npos) << run.out;
+  EXPECT_TRUE(!run.out.empty() && run.out.back() == '\n') << run.out;
+  EXPECT_EQ(run.exit_code, kExitFailure);
+  EXPECT_EQ(run.err, "");
+}
+
+TEST(LoggerCommand, ColoursAndLocalTimeAreWhatTheFlagsSay) {
+  const char* saved = std::getenv("TZ");
+  const std::string saved_tz = saved ? saved : "";
+  setenv("TZ", "CET-1", 1);
+  tzset();
+  const auto down = testing::result_record("edge-1", "port", 1, CheckStatus::kDown);
+  const auto run = run_in_process({"--color", "always", "--local-time"}, down, "connect_refused");
+  set_output_time_zone(TimeZone::kUtc);
+  if (saved) {
+    setenv("TZ", saved_tz.c_str(), 1);
+  } else {
+    unsetenv("TZ");
+  }
+  tzset();
+  EXPECT_EQ(run.out.rfind("2026-11-21T06:36:50.265+01:00  edge-1       port ", 0), 0u) << run.out;
+  EXPECT_NE(run.out.find("\x1b[31mdown   \x1b[0m"), std::string::npos) << run.out;
+
+  // auto: `out` here is no terminal.
+  const auto plain = run_in_process({}, down, "connect_refused");
+  EXPECT_EQ(plain.out.rfind("2026-11-21T05:36:50.265Z  edge-1", 0), 0u) << plain.out;
+  EXPECT_EQ(plain.out.find('\x1b'), std::string::npos) << plain.out;
+}
+
+TEST(LoggerCommand, AutoColourNeedsATerminalAndNoNoColor) {
+  EXPECT_TRUE(use_color(ColorMode::kAuto, true, nullptr));
+  EXPECT_TRUE(use_color(ColorMode::kAuto, true, "")) << "an empty NO_COLOR does not count";
+  EXPECT_FALSE(use_color(ColorMode::kAuto, true, "1"));
+  EXPECT_FALSE(use_color(ColorMode::kAuto, false, nullptr));
+  EXPECT_TRUE(use_color(ColorMode::kAlways, false, "1"));
+  EXPECT_FALSE(use_color(ColorMode::kNever, true, nullptr));
 }
 
 }  // namespace
