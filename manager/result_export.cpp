@@ -318,33 +318,35 @@ Expected<ExportOptions> make_export_options(const ExportFlags& flags,
 Expected<ExportOptions> parse_export_flags(std::span<const std::string> args,
                                            std::chrono::system_clock::time_point now) {
   ExportFlags flags;
-  const std::pair<std::string_view, std::string*> known[] = {
-      {"--since", &flags.since}, {"--until", &flags.until},   {"--monitor", &flags.monitor},
-      {"--check", &flags.check}, {"--format", &flags.format},
+  struct Flag {
+    std::string_view name;
+    std::string* value;
+    std::string_view example;  // for "needs a value"
+  };
+  const Flag known[] = {
+      {"--since", &flags.since, "1h"},         {"--until", &flags.until, "1h"},
+      {"--monitor", &flags.monitor, "edge-1"}, {"--check", &flags.check, "web"},
+      {"--format", &flags.format, "csv"},
   };
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     const std::string_view name = arg.substr(0, arg.find('='));
-    std::string* value = nullptr;
-    for (const auto& [flag, target] : known) {
-      if (name == flag) value = target;
+    const Flag* flag = nullptr;
+    for (const Flag& candidate : known) {
+      if (name == candidate.name) flag = &candidate;
     }
-    if (value == nullptr) {
+    if (flag == nullptr) {
       return Error{"export: unknown argument '" + std::string(arg) +
                    "' (allowed: --since TIME, --until TIME, --monitor NAME, --check ID, --format "
                    "jsonl|json|csv)"};
     }
     if (name.size() < arg.size()) {
-      *value = std::string(arg.substr(name.size() + 1));
+      *flag->value = std::string(arg.substr(name.size() + 1));
     } else if (i + 1 < args.size()) {
-      *value = args[++i];
+      *flag->value = args[++i];
     } else {
       return Error{std::string(name) + " needs a value (e.g. " + std::string(name) + " " +
-                   (name == "--since" || name == "--until" ? "1h"
-                    : name == "--format"                   ? "csv"
-                    : name == "--monitor"                  ? "edge-1"
-                                                           : "web") +
-                   ")"};
+                   std::string(flag->example) + ")"};
     }
   }
   return make_export_options(flags, now);
