@@ -3,6 +3,8 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <cstdlib>
+
 #include "common/timestamp.hpp"
 
 namespace netmon {
@@ -24,6 +26,14 @@ class TimestampFlag final : public spdlog::custom_flag_formatter {
   }
 };
 
+// Levels are coloured on a terminal, unless NO_COLOR (https://no-color.org)
+// is set and not empty.
+spdlog::color_mode log_color_mode() {
+  const char* no_color = std::getenv("NO_COLOR");
+  return no_color != nullptr && *no_color != '\0' ? spdlog::color_mode::never
+                                                  : spdlog::color_mode::automatic;
+}
+
 }  // namespace
 
 std::unique_ptr<spdlog::formatter> make_log_formatter() {
@@ -39,7 +49,7 @@ void setup_logging(const std::string& level) {
 
 std::shared_ptr<spdlog::logger> component_logger(const std::string& component) {
   if (auto existing = spdlog::get(component)) return existing;
-  auto logger = spdlog::stderr_color_mt(component);
+  auto logger = spdlog::stderr_color_mt(component, log_color_mode());
   logger->set_formatter(make_log_formatter());
   logger->set_level(spdlog::get_level());
   return logger;

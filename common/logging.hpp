@@ -3,7 +3,8 @@
 // with the same pattern, so every process's lines read alike:
 //   2026-12-04T21:00:00.123Z info  [monitor] connected endpoint=...
 // The time is format_timestamp's (common/timestamp.hpp): UTC, or local time
-// with its offset when the program was started with --local-time.
+// with its offset when the program was started with --local-time. Levels are
+// coloured on a terminal unless NO_COLOR is set (and not empty).
 
 #include <spdlog/formatter.h>
 #include <spdlog/spdlog.h>

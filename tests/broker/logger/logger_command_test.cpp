@@ -5,7 +5,11 @@
 #include "broker/logger/logger_command.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <pthread.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -16,6 +20,7 @@
 #include <ostream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "broker/result_broker.hpp"
 #include "common/protocol/codec.hpp"
@@ -227,6 +232,70 @@ TEST(LoggerCommand, ColoursAndLocalTimeAreWhatTheFlagsSay) {
   const auto plain = run_in_process({}, down, "connect_refused");
   EXPECT_EQ(plain.out.rfind("2026-11-21T05:36:50.265Z  edge-1", 0), 0u) << plain.out;
   EXPECT_EQ(plain.out.find('\x1b'), std::string::npos) << plain.out;
+}
+
+// netmon-logger on a pseudo-terminal, as a user runs it: what --color auto
+// sees. Publishes `record` until a line containing `needle` is on the
+// terminal (or the deadline passes), then stops the logger; what it printed.
+std::string run_on_terminal(const protocol::Record& record, const std::string& needle,
+                            bool no_color) {
+  zmq::context_t context;
+  ResultBroker broker(context, {"tcp://127.0.0.1:0", "tcp://127.0.0.1:0"});
+  zmq::socket_t publisher(context, zmq::socket_type::pub);
+  publisher.connect(broker.in_endpoint());
+  // Built before fork: the child only calls execve (this process has threads).
+  std::vector<std::string> env_text;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (std::string_view(*entry).rfind("NO_COLOR=", 0) != 0) env_text.emplace_back(*entry);
+  }
+  if (no_color) env_text.emplace_back("NO_COLOR=1");
+  std::vector<char*> env;
+  for (auto& entry : env_text)
+    env.push_back(entry.data());
+  env.push_back(nullptr);
+  const std::string endpoint = broker.out_endpoint();
+  std::vector<char*> argv{const_cast<char*>(NETMON_LOGGER_BINARY),        // NOLINT
+                          const_cast<char*>("--broker"),                  // NOLINT
+                          const_cast<char*>(endpoint.c_str()), nullptr};  // NOLINT
+
+  int terminal = -1;
+  const pid_t pid = forkpty(&terminal, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    execve(argv[0], argv.data(), env.data());
+    _exit(127);
+  }
+  EXPECT_GT(pid, 0) << "forkpty failed";
+  if (pid <= 0) return "";
+  std::string text;
+  const auto end = Clock::now() + kDeadline;
+  while (text.find(needle) == std::string::npos && Clock::now() < end) {
+    publisher.send(zmq::buffer(protocol::record_topic(record)), zmq::send_flags::sndmore);
+    publisher.send(zmq::buffer(protocol::encode_record(record)), zmq::send_flags::none);
+    pollfd item{terminal, POLLIN, 0};
+    // Waits for output at most 100 ms, then publishes again (slow joiner).
+    if (poll(&item, 1, 100) <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = read(terminal, buffer, sizeof buffer);
+    if (n <= 0) break;  // the logger exited
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(terminal);
+  return text;
+}
+
+// Result lines and the process's own log lines alike.
+TEST(LoggerCommand, ColoursOnATerminalUnlessNoColorIsSet) {
+  const auto down = testing::result_record("edge-1", "port", 1, CheckStatus::kDown);
+  const std::string coloured = run_on_terminal(down, "connect_refused", false);
+  EXPECT_NE(coloured.find("\x1b[31mdown   \x1b[0m"), std::string::npos) << coloured;
+  EXPECT_NE(coloured.find("\x1b[32minfo"), std::string::npos)
+      << "the ready log line's level: " << coloured;
+  const std::string plain = run_on_terminal(down, "connect_refused", true);
+  EXPECT_NE(plain.find("connect_refused"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find('\x1b'), std::string::npos) << "no colour at all: " << plain;
 }
 
 TEST(LoggerCommand, AutoColourNeedsATerminalAndNoNoColor) {
