@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <thread>
 
@@ -70,15 +69,18 @@ ParsedCommand<LoggerCommand> parse_logger_args(int argc, const char* const* argv
   app.add_option("--keep", command.keep, "rotated files kept: FILE.1 (newest) .. FILE.N")
       ->check(CLI::Range(1u, 1000u))
       ->capture_default_str();
-  app.add_option("--color", command.color,
-                 "colour statuses on human lines: auto (on a terminal, unless NO_COLOR is set), "
-                 "always, never")
-      ->transform(
-          CLI::CheckedTransformer(std::map<std::string, ColorMode>{{"auto", ColorMode::kAuto},
-                                                                   {"always", ColorMode::kAlways},
-                                                                   {"never", ColorMode::kNever}},
-                                  CLI::ignore_case))
-      ->default_str("auto");
+  app.add_option_function<std::string>(
+         "--color",
+         [&command](const std::string& text) {
+           command.color = text == "always"  ? ColorMode::kAlways
+                           : text == "never" ? ColorMode::kNever
+                                             : ColorMode::kAuto;
+         },
+         "colour statuses on human lines: auto (on a terminal, unless NO_COLOR is set), always, "
+         "never")
+      ->check(CLI::Validator(CLI::IsMember({"auto", "always", "never"})).description(""))
+      ->default_str("auto")
+      ->type_name("auto|always|never");
   add_log_level_option(app, command.log_level);
   add_local_time_option(app);
   if (auto stop = parse_command_line(app, argc, argv)) return *stop;
