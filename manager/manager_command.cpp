@@ -124,21 +124,28 @@ ParsedCommand<ManagerCommand> parse_manager_args(int argc, const char* const* ar
   export_command
       ->add_option("--data-dir", command.export_options.data_dir, "the manager's data dir")
       ->required();
-  export_command->add_option(
-      "--since", flags.since,
-      "only results at or after TIME: RFC 3339 (2026-11-21T08:00:00Z, offsets allowed) or a "
-      "duration back from now (90s, 15m, 1h, 2d)");
-  export_command->add_option("--until", flags.until,
-                             "only results before TIME (the forms of --since)");
-  export_command->add_option("--monitor", flags.monitor, "only this monitor's records");
-  export_command->add_option(
-      "--check", flags.check,
-      "only this check id's records, and the loss records (check _loss) of the monitors");
+  export_command
+      ->add_option(
+          "--since", flags.since,
+          "only results at or after TIME: RFC 3339 (2026-11-21T08:00:00Z, offsets allowed) or a "
+          "duration back from now (90s, 15m, 1h, 2d)")
+      ->type_name("TIME");
+  export_command
+      ->add_option("--until", flags.until, "only results before TIME (the forms of --since)")
+      ->type_name("TIME");
+  export_command->add_option("--monitor", flags.monitor, "only this monitor's records")
+      ->type_name("NAME");
+  export_command
+      ->add_option(
+          "--check", flags.check,
+          "only this check id's records, and the loss records (check _loss) of the monitors")
+      ->type_name("ID");
   export_command
       ->add_option("--format", flags.format,
                    "jsonl: one object per line; json: one array; csv: RFC 4180 with a header "
                    "row, details as JSON text. Keys: monitor, epoch, seq, check, type, target, "
                    "timestamp, status, reason, error, latency_ms, details (and damaged)")
+      ->type_name("jsonl|json|csv")
       ->capture_default_str();
   add_local_time_option(*export_command);
   app.require_subcommand(0, 1);
