@@ -47,10 +47,6 @@ bool is_continuation(char c) {
   return (static_cast<unsigned char>(c) & 0xc0) == 0x80;
 }
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
 std::string_view trim_front(std::string_view text) {
   while (!text.empty() && text.front() == ' ')
     text.remove_prefix(1);
@@ -92,27 +88,29 @@ std::string fit_column(std::string_view text, std::size_t width) {
 
 std::string event_detail(const protocol::Event& event) {
   std::string_view text = event.text;
-  const std::string subject =
-      event.check.empty() ? event.monitor : event.monitor + "/" + event.check;
-  const std::string_view word = event.check.empty() ? "monitor " : "check ";
-  if (!starts_with(text, std::string(word) + subject)) return event.text;
-  text.remove_prefix(word.size() + subject.size());
-  if (starts_with(text, ":")) text.remove_prefix(1);
+  const std::string subject = (event.check.empty() ? "monitor " + event.monitor
+                                                   : "check " + event.monitor + "/" + event.check);
+  // Only the whole name: "monitor edge-10" does not restate edge-1.
+  if (!text.starts_with(subject) || (text.size() > subject.size() && text[subject.size()] != ' ' &&
+                                     text[subject.size()] != ':')) {
+    return event.text;
+  }
+  text.remove_prefix(subject.size());
+  if (text.starts_with(':')) text.remove_prefix(1);
   text = trim_front(text);
-  if (const std::string transition = event.from + " -> " + event.to;
-      starts_with(text, transition)) {
+  if (const std::string transition = event.from + " -> " + event.to; text.starts_with(transition)) {
     text = trim_front(text.substr(transition.size()));
   }
   // "(why)" after the transition is all there is left to say: without brackets.
-  if (starts_with(text, "(") && !text.empty() && text.back() == ')' &&
-      text.find('(', 1) == std::string_view::npos) {
+  if (text.starts_with('(') && text.ends_with(')') && text.find('(', 1) == std::string_view::npos) {
     text = text.substr(1, text.size() - 2);
   }
   // status=down beside a change to DOWN says it twice (status=timeout does not).
   std::string detail(text);
   const std::string status = "status=" + lower(event.to);
   if (detail == status) return "";
-  if (starts_with(detail, status + " ")) return detail.substr(status.size() + 1);
+  if (detail.starts_with(status + " ")) return detail.substr(status.size() + 1);
+  if (detail.ends_with(" " + status)) return detail.substr(0, detail.size() - status.size() - 1);
   if (const auto at = detail.find(" " + status + " "); at != std::string::npos) {
     detail.erase(at, status.size() + 1);
   }

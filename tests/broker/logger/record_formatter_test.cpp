@@ -136,6 +136,17 @@ TEST(RecordFormatter, EventLinesSayEachThingOnce) {
                                 "consecutive failures"};
   EXPECT_EQ(event_detail(timeout), "status=timeout after 3 consecutive failures")
       << "a status the new state does not say stays";
+  for (const char* text : {"check edge-1/port UP -> DOWN after 3 status=down",
+                           "check edge-1/port UP -> DOWN after status=down 3"}) {
+    const protocol::Event anywhere{fixed_time(), "edge-1", "port", "UP", "DOWN", text};
+    EXPECT_EQ(event_detail(anywhere).find("status=down"), std::string::npos) << text;
+  }
+  const protocol::Event other{fixed_time(), "edge-1", "port",
+                              "UP",         "DOWN",   "check edge-10/port UP -> DOWN"};
+  EXPECT_EQ(event_detail(other), other.text) << "another subject's text is kept whole";
+  const protocol::Event longer{fixed_time(), "edge-1",    "",
+                               "LOST",       "CONNECTED", "monitor edge-10: said HELLO"};
+  EXPECT_EQ(event_detail(longer), longer.text) << "edge-10 is not edge-1";
   const protocol::Event up{fixed_time(), "edge-1", "echo",
                            "UNKNOWN",    "UP",     "check edge-1/echo UNKNOWN -> UP status=up"};
   EXPECT_EQ(formatter.event(up),
