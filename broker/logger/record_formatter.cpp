@@ -161,10 +161,11 @@ std::string RecordFormatter::record(const protocol::Record& record,
                      fit_column(printable(result.type), kKindWidth) + " " +
                      fit_column(printable(result.target), kTargetWidth) + " " +
                      paint(fit_column(status, kStatusWidth), status) + milliseconds(result.latency);
-  if (result.status != CheckStatus::kUp) {
-    line += "  " + (result.reason.empty() ? std::string(status) : printable(result.reason));
-    if (!result.error.empty()) line += ": " + printable(result.error);
-  }
+  // Why it failed: "reason: error", or whichever of them there is (the status
+  // column already says timeout or error).
+  std::string why = printable(result.reason);
+  if (!result.error.empty()) why += (why.empty() ? "" : ": ") + printable(result.error);
+  if (result.status != CheckStatus::kUp && !why.empty()) line += "  " + why;
   return line;
 }
 

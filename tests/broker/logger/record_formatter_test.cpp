@@ -39,6 +39,22 @@ TEST(RecordFormatter, LeavesReasonOutOfAnUpLine) {
             "          up          0.554 ms");
 }
 
+TEST(RecordFormatter, SaysTheStatusOnceWhenAFailureHasNoReason) {
+  auto record = http_down_record();
+  auto& result = std::get<CheckResult>(record.body);
+  result.status = CheckStatus::kTimeout;
+  result.reason = "";
+  result.error = "no answer within 5000 ms";
+  const RecordFormatter formatter(OutputFormat::kHuman);
+  EXPECT_EQ(formatter.record(record, fixed_time()),
+            "2026-11-21T05:36:50.265Z  edge-1       web              http       "
+            "http://127.0.0.1:8080/       timeout    12.345 ms  no answer within 5000 ms");
+  result.error = "";
+  EXPECT_EQ(formatter.record(record, fixed_time()),
+            "2026-11-21T05:36:50.265Z  edge-1       web              http       "
+            "http://127.0.0.1:8080/       timeout    12.345 ms");
+}
+
 TEST(RecordFormatter, CutsLongValuesWithAnEllipsisSoTheColumnsStay) {
   auto record = http_down_record();
   record.key.monitor = "edge-with-a-long-name";
