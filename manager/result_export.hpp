@@ -39,8 +39,8 @@ struct ExportOptions {
   std::optional<std::chrono::system_clock::time_point> until;
   std::string monitor;  // only this monitor's records; empty: every monitor
   // Only this check id's records (of every monitor unless `monitor`), and
-  // the loss records (check "_loss") of their monitors: a loss concerns every
-  // check. Empty: every check.
+  // every loss record (check "_loss") of the monitors exported: a loss may
+  // hide any check's results. Empty: every check.
   std::string check;
   ExportFormat format = ExportFormat::kJsonl;
 };
