@@ -15,7 +15,7 @@ std::vector<ProbeStatistics::Row> rows_of(const std::vector<ProbeCheck>& checks)
   std::vector<ProbeStatistics::Row> rows;
   rows.reserve(checks.size());
   for (const ProbeCheck& check : checks)
-    rows.push_back({check.group, check.label});
+    rows.push_back({check.group, check.prepared.spec.type, check.label});
   return rows;
 }
 
