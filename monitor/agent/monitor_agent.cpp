@@ -397,7 +397,11 @@ void MonitorAgent::Impl::turn() {
   commit_and_publish(now);
   if (dealer_ && (items[1].revents & ZMQ_POLLIN)) receive_control(now);
   if (dealer_watch_ && dealer_watch_->dropped()) {
-    log_->info("connection to manager={} closed; saying HELLO again", options_.manager);
+    if (welcomed_) {
+      log_->warn("manager lost manager={} reason=connection_closed", options_.manager);
+    } else {
+      log_->info("connection to manager={} closed before WELCOME", options_.manager);
+    }
     retry_later(now);
   }
   on_timers(now);
