@@ -36,9 +36,10 @@ constexpr const char* kDescription =
     "rounds and at the end.\n";
 
 constexpr const char* kUsage =
-    "Usage: netmon-probe [HOST...] [-t HOST...] [-p PORT...] [--check 'TYPE key=value ...']...\n"
-    "                    [--checks FILE]... [-i INTERVAL] [-c COUNT] [--timeout T]\n"
-    "                    [--no-ping] [-o FILE] [-v]\n";
+    "Usage: netmon-probe [HOST...] [-t HOST...] [-p PORT...]\n"
+    "                    [--check 'TYPE key=value ...']... [--checks FILE]...\n"
+    "                    [-i INTERVAL] [-c COUNT] [--timeout T] [--no-ping]\n"
+    "                    [-o FILE] [-v]\n";
 
 // CLI11's help with our synopsis instead of its generic usage line.
 class ProbeHelpFormatter : public CLI::Formatter {
