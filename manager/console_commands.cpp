@@ -40,9 +40,14 @@ ctl::Reply usage(std::string_view syntax, const std::string& problem) {
   return fail("usage", problem + " (usage: " + std::string(syntax) + ")");
 }
 
+// The console's documents are UTC whatever --local-time says (PROTOCOL.md §12).
+std::string utc_timestamp(WallTime time) {
+  return format_timestamp(time, TimeZone::kUtc);
+}
+
 json time_or_null(WallTime time) {
   if (time == WallTime{}) return nullptr;
-  return format_timestamp(time);
+  return utc_timestamp(time);
 }
 
 json monitor_json(const MonitorStatus& m) {
@@ -92,7 +97,7 @@ json check_json(const CheckStatus& c) {
                  {"reason", ""},
                  {"error", ""}};
   if (c.last) {
-    object["last_result"] = format_timestamp(c.last->time);
+    object["last_result"] = utc_timestamp(c.last->time);
     object["last_status"] = c.last->status;
     object["last_latency_ms"] = c.last->latency_ms ? json(*c.last->latency_ms) : json(nullptr);
     object["reason"] = c.last->reason;
@@ -123,8 +128,8 @@ std::variant<QueryArgs, std::string> parse_query_args(const std::vector<std::str
     if (arg == "--since") {
       if (i + 1 == args.size())
         return std::string("--since needs a value (90s, 1h, 2d or RFC 3339)");
-      auto since = parse_since(args[++i], std::chrono::system_clock::now());
-      if (!since) return "--since " + since.error().message;
+      auto since = parse_export_time("--since", args[++i], std::chrono::system_clock::now());
+      if (!since) return since.error().message;
       parsed.filter.since = *since;
     } else if (arg.starts_with("-")) {
       return "unknown option " + arg;
@@ -141,27 +146,6 @@ std::variant<QueryArgs, std::string> parse_query_args(const std::vector<std::str
     }
   }
   return parsed;
-}
-
-// export's flags after FILE. (--since and --format for now.)
-Expected<ExportOptions> parse_export_flags(std::span<const std::string> args,
-                                           std::chrono::system_clock::time_point now) {
-  ExportOptions options;
-  for (std::size_t i = 0; i < args.size(); i += 2) {
-    if (i + 1 == args.size()) return Error{args[i] + " needs a value"};
-    if (args[i] == "--since") {
-      auto since = parse_since(args[i + 1], now);
-      if (!since) return Error{"--since " + since.error().message};
-      options.since = *since;
-    } else if (args[i] == "--format") {
-      auto format = parse_export_format(args[i + 1]);
-      if (!format) return Error{"--format " + format.error().message};
-      options.format = *format;
-    } else {
-      return Error{"unknown option " + args[i]};
-    }
-  }
-  return options;
 }
 
 std::string plural(std::size_t count, std::string_view one, std::string_view many) {
@@ -655,7 +639,7 @@ ConsoleCommands::Answer ConsoleCommands::events(const Call& call) {
     if (!list) return fail("store_error", list.error().message);
     json events = json::array();
     for (const auto& e : list->events) {
-      events.push_back({{"time", format_timestamp(e.time)},
+      events.push_back({{"time", utc_timestamp(e.time)},
                         {"monitor", e.monitor},
                         {"check", e.check},
                         {"from", e.from},
@@ -702,7 +686,7 @@ ConsoleCommands::Answer ConsoleCommands::stats(const Call& call) {
       losses.push_back(
           {{"monitor", loss.monitor}, {"loss_records", loss.loss_records}, {"lost", loss.lost}});
     }
-    return ok("", {{"since", filter.since ? json(format_timestamp(*filter.since)) : json(nullptr)},
+    return ok("", {{"since", filter.since ? json(utc_timestamp(*filter.since)) : json(nullptr)},
                    {"stats", list},
                    {"losses", losses},
                    {"damaged", stats->damaged}});

@@ -895,7 +895,9 @@ std::vector<CheckStatus> Manager::Loop::build_check_rows(TimePoint now) const {
         status.down_since = down->second;
       }
       // A state nobody confirmed lately is not shown as current.
-      const bool old = newest == newest_.end() || now - newest->second.received > 2 * spec.interval;
+      // Two intervals, or one and a timeout: a check may wait longer than its interval.
+      const auto fresh_for = std::max(2 * spec.interval, spec.interval + spec.timeout);
+      const bool old = newest == newest_.end() || now - newest->second.received > fresh_for;
       if (current != CheckState::kUnknown && (!connected || old)) status.state = "STALE";
       checks.push_back(std::move(status));
     }
