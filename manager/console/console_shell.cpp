@@ -254,9 +254,12 @@ void run_taken_line(Shell& shell) {
   shell.last_code = *code;
 }
 
-// Clears the prompt and the line being typed (all the rows it wraps onto),
-// prints `lines` where they were, and lets libedit draw prompt and line anew
-// below them, with the cursor where it was.
+// Clears the prompt and the line being typed, prints `lines` where they
+// were, and lets libedit draw prompt and line anew below them, with the
+// cursor where it was. A line wrapped onto several rows is cleared from the
+// row of the cursor as libedit last reported it (rl_point, which its
+// callback mode updates on completion, not on every key), so a long line
+// typed since its last TAB may leave a row of itself above the log lines.
 void print_above_prompt(const std::deque<std::string>& lines, const std::string& prompt) {
   int rows = 0;
   int columns = 0;
@@ -326,7 +329,6 @@ int run_shell(const ShellOptions& options, std::ostream& out, std::ostream& err)
   g_shell = &shell;
   auto show_prompt = [&] {
     rl_callback_handler_install(options.prompt.c_str(), on_line);
-    rl_add_defun("netmon-end-of-input", on_ctrl_d, 4);
     relay.set_waiting(true);
   };
   auto hide_prompt = [&] {
@@ -334,6 +336,7 @@ int run_shell(const ShellOptions& options, std::ostream& out, std::ostream& err)
     rl_callback_handler_remove();
   };
   show_prompt();
+  rl_add_defun("netmon-end-of-input", on_ctrl_d, 4);  // libedit exists once a handler is installed
   bool stopped = false;
   while (!shell.done) {
     pollfd fds[4] = {{STDIN_FILENO, POLLIN, 0},

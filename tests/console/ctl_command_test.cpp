@@ -137,6 +137,10 @@ TEST_F(CtlCommandTest, NoSocketFileExits3NamingTheEndpointAndTheFlag) {
             std::string::npos)
       << run.err;
   EXPECT_NE(run.err.find("--data-dir " + dir_.path().string()), std::string::npos) << run.err;
+
+  const auto json_run = ctl({"--json", "--data-dir", dir_.path().string(), "status"});
+  EXPECT_EQ(json_run.exit_code, 3);
+  EXPECT_EQ(json::parse(json_run.out)["error"]["code"], "no_manager") << json_run.out;
 }
 
 TEST_F(CtlCommandTest, ASilentManagerExits3AfterTheTimeout) {
