@@ -115,7 +115,7 @@ std::string bytes_text(const json& value) {
 // MM-DD HH:MM; anything else as it came.
 std::string time_text(const json& value, const RenderOptions& options) {
   if (!value.is_string()) return text_of(value);
-  const std::string text = clean(value.get_ref<const std::string&>());
+  std::string text = clean(value.get_ref<const std::string&>());
   if (text.size() < 19 || text[10] != 'T') return text;
   if (!options.today.empty() && text.compare(0, 10, options.today) == 0) return text.substr(11, 8);
   return text.substr(5, 5) + " " + text.substr(11, 5);
@@ -494,10 +494,6 @@ std::string render_candidates(const json& candidates) {
   return out;
 }
 
-std::string with_message(const std::string& message, std::string body) {
-  return message.empty() ? body : clean(message) + "\n" + body;
-}
-
 }  // namespace
 
 std::size_t display_width(std::string_view text) {
@@ -578,7 +574,8 @@ std::string render_data(const std::string& message, const json& data,
       return message.empty() ? "" : clean(message) + "\n";
   }
   if (data.is_null()) return message.empty() ? "" : clean(message) + "\n";
-  return with_message(message, data.dump(2) + "\n");
+  const std::string pretty = data.dump(2) + "\n";
+  return message.empty() ? pretty : clean(message) + "\n" + pretty;
 }
 
 }  // namespace netmon::console

@@ -188,8 +188,8 @@ char** complete(const char* text, int, int) {
   if (matches.empty()) return nullptr;
   // A parameter name ("url=") or a monitor ("edge-1/") goes on; anything else is a whole word.
   const std::string& only = matches.front();
-  rl_completion_append_character =
-      matches.size() == 1 && (only.ends_with('=') || only.ends_with('/')) ? '\0' : ' ';
+  const bool goes_on = matches.size() == 1 && (only.ends_with('=') || only.ends_with('/'));
+  rl_completion_append_character = goes_on ? 0 : ' ';
   // libedit's convention: [0] replaces the word (the candidates' common
   // prefix), then the candidates, then NULL; one candidate alone is [0].
   std::string common = matches.front();

@@ -22,15 +22,17 @@ using testing::FakeManager;
 using testing::PtySession;
 namespace ctl = protocol::ctl;
 
-const json kHelp = {{"commands",
-                     {{{"name", "status"},
-                       {"aliases", json::array()},
-                       {"syntax", "status"},
-                       {"summary", "the cluster on one screen"}},
-                      {{"name", "stats"},
-                       {"aliases", json::array()},
-                       {"syntax", "stats [MONITOR[/CHECK]]"},
-                       {"summary", "latency statistics"}}}}};
+json help_data() {
+  return {{"commands",
+           {{{"name", "status"},
+             {"aliases", json::array()},
+             {"syntax", "status"},
+             {"summary", "the cluster on one screen"}},
+            {{"name", "stats"},
+             {"aliases", json::array()},
+             {"syntax", "stats [MONITOR[/CHECK]]"},
+             {"summary", "latency statistics"}}}}};
+}
 
 // What the fake completes: the command names, "edge-1/" for a monitor, and
 // the http type's parameters – as the manager's `complete` would.
@@ -56,7 +58,7 @@ json completion(const std::string& line) {
 }
 
 std::vector<std::string> answer(const ctl::Request& r) {
-  if (r.command == "help") return {FakeManager::ok(r, "", kHelp)};
+  if (r.command == "help") return {FakeManager::ok(r, "", help_data())};
   if (r.command == "complete") return {FakeManager::ok(r, "", completion(r.args.at(0)))};
   if (r.command == "slow") return {};  // never answers
   if (r.command == "boom")

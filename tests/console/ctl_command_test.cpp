@@ -21,7 +21,7 @@ class CtlCommandTest : public ::testing::Test {
  protected:
   std::string socket_endpoint() const { return "ipc://" + (dir_ / "ctl.sock").string(); }
 
-  testing::CommandRun ctl(std::vector<std::string> args) {
+  testing::CommandRun ctl(const std::vector<std::string>& args) {
     return testing::run_command(ctl_main, "netmon-ctl", args);
   }
   testing::CommandRun ctl_at(const FakeManager& manager, std::vector<std::string> args) {
@@ -32,27 +32,28 @@ class CtlCommandTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
-const json kStatus = {
-    {"manager",
-     {{"config_file", "/etc/netmon.yaml"},
-      {"data_dir", "/var/lib/netmon"},
-      {"uptime_ms", 7'500'000},
-      {"ingest_per_s", 12.5},
-      {"stored", 1234},
-      {"store_bytes", 2'097'152}}},
-    {"endpoints",
-     {{"control", "tcp://127.0.0.1:5555"},
-      {"broker_in", "tcp://127.0.0.1:5556"},
-      {"broker_out", "tcp://127.0.0.1:5557"},
-      {"ctl", "ipc:///var/lib/netmon/ctl.sock"}}},
-    {"monitors",
-     {{"CONNECTED", 1}, {"RECONNECTING", 0}, {"LOST", 1}, {"STOPPED", 0}, {"NEVER_SEEN", 0}}},
-    {"checks", {{"UP", 3}, {"DOWN", 1}, {"UNKNOWN", 0}, {"STALE", 0}}},
-    {"down",
-     {{{"monitor", "edge-1"},
-       {"check", "web-2"},
-       {"reason", "connect_refused"},
-       {"since", "2026-12-04T21:00:00.123Z"}}}}};
+json status_data() {
+  return {{"manager",
+           {{"config_file", "/etc/netmon.yaml"},
+            {"data_dir", "/var/lib/netmon"},
+            {"uptime_ms", 7'500'000},
+            {"ingest_per_s", 12.5},
+            {"stored", 1234},
+            {"store_bytes", 2'097'152}}},
+          {"endpoints",
+           {{"control", "tcp://127.0.0.1:5555"},
+            {"broker_in", "tcp://127.0.0.1:5556"},
+            {"broker_out", "tcp://127.0.0.1:5557"},
+            {"ctl", "ipc:///var/lib/netmon/ctl.sock"}}},
+          {"monitors",
+           {{"CONNECTED", 1}, {"RECONNECTING", 0}, {"LOST", 1}, {"STOPPED", 0}, {"NEVER_SEEN", 0}}},
+          {"checks", {{"UP", 3}, {"DOWN", 1}, {"UNKNOWN", 0}, {"STALE", 0}}},
+          {"down",
+           {{{"monitor", "edge-1"},
+             {"check", "web-2"},
+             {"reason", "connect_refused"},
+             {"since", "2026-12-04T21:00:00.123Z"}}}}};
+}
 
 TEST_F(CtlCommandTest, SendsTheFirstWordAsCommandAndTheRestAsArgsAsGiven) {
   FakeManager manager(socket_endpoint(), [](const ctl::Request& r) {
@@ -69,7 +70,7 @@ TEST_F(CtlCommandTest, SendsTheFirstWordAsCommandAndTheRestAsArgsAsGiven) {
 
 TEST_F(CtlCommandTest, RendersStatusAsATable) {
   FakeManager manager(socket_endpoint(), [](const ctl::Request& r) {
-    return std::vector{FakeManager::ok(r, "", kStatus)};
+    return std::vector{FakeManager::ok(r, "", status_data())};
   });
   const auto run = ctl_at(manager, {"status"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
@@ -80,11 +81,11 @@ TEST_F(CtlCommandTest, RendersStatusAsATable) {
 
 TEST_F(CtlCommandTest, JsonPrintsTheReplyDataAsOneDocument) {
   FakeManager manager(socket_endpoint(), [](const ctl::Request& r) {
-    return std::vector{FakeManager::ok(r, "", kStatus)};
+    return std::vector{FakeManager::ok(r, "", status_data())};
   });
   const auto run = ctl_at(manager, {"--json", "status"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(json::parse(run.out), kStatus);
+  EXPECT_EQ(json::parse(run.out), status_data());
 }
 
 TEST_F(CtlCommandTest, ChangeCommandsPrintTheMessage) {
