@@ -29,6 +29,7 @@ namespace netmon::console {
 namespace {
 
 constexpr int kHistoryEntries = 1000;
+constexpr std::chrono::milliseconds kCompletionTimeout{2000};
 
 void make_pipe(int& read_fd, int& write_fd, const char* what) {
   int fds[2];
@@ -58,9 +59,10 @@ void write_all(int fd, std::string_view text) {
 // the wake pipe tells to print them above the prompt.
 class LogRelay {
  public:
+  // Never destroyed: a logger may still write during static destruction.
   static LogRelay& instance() {
-    static LogRelay relay;
-    return relay;
+    static auto* relay = new LogRelay;
+    return *relay;
   }
 
   void write(std::string line) {
@@ -166,7 +168,9 @@ char** complete(const char* text, int, int) {
   rl_attempted_completion_over = 1;  // never libedit's file-name completion
   if (g_shell == nullptr) return nullptr;
   const std::string line(rl_line_buffer, static_cast<std::size_t>(rl_point));
-  const CallOutcome outcome = g_shell->session.client().call("complete", {line});
+  // A TAB that hangs is worse than one that offers nothing: a short deadline.
+  const CallOutcome outcome =
+      g_shell->session.client().call("complete", {line}, kCompletionTimeout);
   if (outcome.kind != CallOutcome::Kind::kReply || !outcome.reply.ok) return nullptr;
   const auto data = nlohmann::json::parse(outcome.reply.data, nullptr, false);
   if (!data.is_object() || !data.contains("word") || !data["word"].is_string() ||

@@ -1,5 +1,6 @@
 #include "manager/console/ctl_client.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <system_error>
@@ -23,7 +24,9 @@ CtlClient::CtlClient(zmq::context_t& context, std::string endpoint,
   socket_.connect(endpoint_);
 }
 
-CallOutcome CtlClient::call(const std::string& command, const std::vector<std::string>& args) {
+CallOutcome CtlClient::call(const std::string& command, const std::vector<std::string>& args,
+                            std::optional<std::chrono::milliseconds> timeout) {
+  const std::chrono::milliseconds wait = timeout ? std::min(*timeout, timeout_) : timeout_;
   CallOutcome outcome;
   // libzmq would wait for an ipc file to appear; a missing one means no
   // manager now, and saying so at once beats waiting out the timeout.
@@ -40,7 +43,7 @@ CallOutcome CtlClient::call(const std::string& command, const std::vector<std::s
   // A DEALER with no connection yet queues the message; the deadline below covers both.
   (void)socket_.send(zmq::buffer(body), zmq::send_flags::dontwait);
 
-  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -57,7 +60,7 @@ CallOutcome CtlClient::call(const std::string& command, const std::vector<std::s
     }
     if (ready == 0) {
       outcome.kind = CallOutcome::Kind::kNoManager;
-      outcome.problem = "no reply within " + std::to_string(timeout_.count()) + " ms";
+      outcome.problem = "no reply within " + std::to_string(wait.count()) + " ms";
       return outcome;
     }
     if ((items[1].revents & ZMQ_POLLIN) != 0) {
