@@ -1,5 +1,7 @@
 #include "manager/check_state.hpp"
 
+#include <algorithm>
+
 namespace netmon::manager {
 
 std::string_view to_string(CheckState state) {
@@ -55,11 +57,37 @@ std::optional<StateChange> CheckStates::apply(const std::string& monitor, const 
   return StateChange{before, state.state, state.failures};
 }
 
+void CheckStates::restore(ResultStore& store) {
+  const std::map<std::string, std::uint64_t> ids = store.monitor_ids();
+  std::map<std::uint64_t, std::map<std::string, std::size_t, std::less<>>> wanted;
+  for (const auto& [monitor, checks] : states_) {
+    const auto id = ids.find(monitor);
+    if (id == ids.end()) continue;
+    for (const auto& [check, state] : checks) {
+      // Seqs start at 1: 0 means no result was applied.
+      if (state.newest_seq == 0) {
+        wanted[id->second][check] = static_cast<std::size_t>(std::max(state.retries, 1));
+      }
+    }
+  }
+  const auto newest = store.newest_results(wanted);
+  for (const auto& [monitor, checks] : states_) {
+    const auto id = ids.find(monitor);
+    if (id == ids.end()) continue;
+    const auto found = newest.find(id->second);
+    if (found == newest.end()) continue;
+    for (const auto& [check, results] : found->second) {
+      for (const StoredStatus& result : results)
+        apply(monitor, check, result.status, result.epoch, result.seq);
+    }
+  }
+}
+
 std::vector<CheckStates::Entry> CheckStates::snapshot() const {
   std::vector<Entry> entries;
   for (const auto& [monitor, checks] : states_) {
     for (const auto& [check, state] : checks)
-      entries.push_back({monitor, check, state.state});
+      entries.push_back({monitor, check, state.state, state.failures});
   }
   return entries;
 }

@@ -16,6 +16,7 @@
 
 #include "common/check_result.hpp"
 #include "common/check_spec.hpp"
+#include "manager/result_store.hpp"
 
 namespace netmon::manager {
 
@@ -40,11 +41,25 @@ class CheckStates {
   std::optional<StateChange> apply(const std::string& monitor, const std::string& check,
                                    netmon::CheckStatus status, std::string_view epoch,
                                    std::uint64_t seq);
+  // After a restart: rebuilds the states of the configured checks that have
+  // applied no result yet (call it after configure()) by applying each one's
+  // newest `retries` stored results in the order they were stored, the order
+  // apply() saw them in, so the rules above decide as they did. No change is
+  // reported: those were recorded when they happened. That window decides
+  // the state exactly; the failure count is exact below `retries` and else
+  // `retries` (DOWN: a larger count would show in no message, since only a
+  // change to DOWN reports it and one needs a success first). Reads the
+  // store once for every monitor (ResultStore::newest_results, so a check
+  // without a result among the newest 2,000,000 records stays UNKNOWN).
+  // Meant for the start: a check a reload adds later would take up the
+  // results of an earlier check that had its id.
+  void restore(ResultStore& store);
 
   struct Entry {
     std::string monitor;
     std::string check;
     CheckState state;
+    int failures = 0;  // consecutive failures
   };
   std::vector<Entry> snapshot() const;
 

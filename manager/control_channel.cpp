@@ -32,7 +32,14 @@ std::optional<Expected<ControlInput>> ControlChannel::receive() {
       (void)router_.recv(body, zmq::recv_flags::none);
     return Expected<ControlInput>(Error{"control message with more than one body frame"});
   }
-  return Expected<ControlInput>(ControlInput{routing.to_string(), std::move(body)});
+  std::string peer;
+  try {
+    peer = body.gets("Peer-Address");
+  } catch (const zmq::error_t&) {
+    // inproc connections have no address
+  }
+  return Expected<ControlInput>(
+      ControlInput{routing.to_string(), std::move(body), std::move(peer)});
 }
 
 SendOutcome ControlChannel::send(const std::string& routing_id,

@@ -23,6 +23,7 @@ enum class SendOutcome {
 struct ControlInput {
   std::string routing_id;
   zmq::message_t body;
+  std::string peer;  // the connection's remote address (tcp, ipc); "" where there is none (inproc)
 };
 
 class ControlChannel {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -11,19 +12,24 @@
 #include <unordered_map>
 
 #include "broker/result_broker.hpp"
+#include "common/data_dir_lock.hpp"
 #include "common/log_limiter.hpp"
 #include "common/logging.hpp"
 #include "common/protocol/codec.hpp"
 #include "common/protocol/zmq_sockets.hpp"
 #include "common/text.hpp"
 #include "manager/check_state.hpp"
+#include "manager/config_file.hpp"
+#include "manager/console_commands.hpp"
 #include "manager/control_channel.hpp"
+#include "manager/ctl_server.hpp"
 #include "manager/manager_config.hpp"
 #include "manager/monitor_session.hpp"
 #include "manager/record_batch.hpp"
 #include "manager/result_store.hpp"
 #include "manager/seq_tracker.hpp"
 #include "manager/status_table.hpp"
+#include "manager/store_queries.hpp"
 
 namespace netmon::manager {
 namespace {
@@ -53,7 +59,10 @@ LogLimiter input_limiter(std::string_view kind) {
 
 }  // namespace
 
-class Manager::Loop final : private SessionHost, private RecordBatchHost {
+// Over how long `status` measures the ingest rate.
+constexpr std::chrono::seconds kIngestWindow{10};
+
+class Manager::Loop final : private SessionHost, private RecordBatchHost, private ConsoleHost {
  public:
   Loop(zmq::context_t& context, ManagerOptions options);
   ~Loop() override;
@@ -69,18 +78,27 @@ class Manager::Loop final : private SessionHost, private RecordBatchHost {
   std::string control_endpoint;
   std::string broker_in_endpoint;
   std::string broker_out_endpoint;
+  std::string ctl_endpoint;
   std::string local_in_endpoint;  // inproc bindings of the embedded broker, if any
   std::string local_out_endpoint;
 
  private:
   void run();
   void turn();
-  void apply_config(const ManagerConfig& config);
+  // Returns the monitors whose check list got a new version, with it.
+  std::map<std::string, std::uint64_t, std::less<>> apply_config(const ManagerConfig& config);
+  void take_config(LoadedConfigFile loaded);
+  void restore_latest_results();
+  void drain_ctl(TimePoint now);
+  std::vector<MonitorStatus> build_monitor_rows(TimePoint now) const;
+  std::vector<CheckStatus> build_check_rows(TimePoint now) const;
 
   void drain_control(TimePoint now);
   void drain_results(TimePoint now);
-  void handle_control(const std::string& routing_id, std::string_view body, TimePoint now);
-  void handle_hello(const std::string& routing_id, const protocol::Hello& hello, TimePoint now);
+  void handle_control(const std::string& routing_id, std::string_view body, const std::string& peer,
+                      TimePoint now);
+  void handle_hello(const std::string& routing_id, const protocol::Hello& hello,
+                    const std::string& peer, TimePoint now);
   void flush();
   void run_timers(TimePoint now);
 
@@ -117,21 +135,50 @@ class Manager::Loop final : private SessionHost, private RecordBatchHost {
   // RecordBatchHost (tracker and emit are the same as above).
   void result_stored(const protocol::RecordKey& key, const CheckResult& result) override;
 
+  // ConsoleHost: the console's view of the loop, and the changes it asks for.
+  std::vector<MonitorStatus> monitor_rows() override {
+    return build_monitor_rows(options_.clock->now());
+  }
+  std::vector<CheckStatus> check_rows() override { return build_check_rows(options_.clock->now()); }
+  ManagerSummary summary() override;
+  const ManagerConfig& running_config() override { return config_; }
+  ConsoleResult<AppliedConfig> commit_config(const ManagerConfig& config) override;
+  ConsoleResult<ManagerConfig> reload_config_file() override;
+
   zmq::context_t& context_;
   ManagerOptions options_;
   std::shared_ptr<spdlog::logger> log_;
+  std::optional<DataDirLock> data_dir_lock_;
   std::unique_ptr<ResultBroker> broker_;
   std::optional<ControlChannel> control_;
   zmq::socket_t sub_;
   zmq::socket_t events_;
   std::unique_ptr<ResultStore> store_;
+  std::optional<CtlServer> ctl_;
+  std::unique_ptr<ConsoleCommands> console_;
 
   // Loop-thread state.
-  std::set<std::string, std::less<>> configured_;                // names in the config file
-  std::map<std::string, DesiredConfig, std::less<>> desired_;    // name -> current version
-  std::map<std::string, std::uint64_t, std::less<>> ids_;        // name -> monitor id
-  std::map<std::string, MonitorSession, std::less<>> sessions_;  // name -> session
-  std::unordered_map<std::string, std::string> routes_;          // routing id -> name
+  ManagerConfig config_;          // as running: the file's, and the console's changes
+  ConfigFileStamp config_stamp_;  // of the file as last read or written
+  TimePoint started_{};
+  std::chrono::system_clock::time_point started_wall_{};
+  // Each check's newest stored result (by epoch and seq), and when it came.
+  struct Newest {
+    LatestResult result;
+    std::string epoch;
+    std::uint64_t seq = 0;
+    TimePoint received{};
+  };
+  std::map<std::pair<std::string, std::string>, Newest, std::less<>> newest_;
+  std::map<std::pair<std::string, std::string>, std::chrono::system_clock::time_point, std::less<>>
+      down_since_;
+  std::map<std::string, std::uint64_t, std::less<>> stored_by_monitor_;
+  std::deque<std::pair<TimePoint, std::uint64_t>> ingest_samples_;  // (when, stored_ then)
+  std::set<std::string, std::less<>> configured_;                   // names in the config file
+  std::map<std::string, DesiredConfig, std::less<>> desired_;       // name -> current version
+  std::map<std::string, std::uint64_t, std::less<>> ids_;           // name -> monitor id
+  std::map<std::string, MonitorSession, std::less<>> sessions_;     // name -> session
+  std::unordered_map<std::string, std::string> routes_;             // routing id -> name
   std::map<std::pair<std::uint64_t, std::string>, SeqTracker> trackers_;
   CheckStates states_;
   std::optional<RecordBatch> batch_;
@@ -156,13 +203,13 @@ class Manager::Loop final : private SessionHost, private RecordBatchHost {
   std::atomic<bool> running_{false};
   std::thread thread_;
   mutable std::mutex mutex_;
-  std::optional<ManagerConfig> pending_reload_;
+  std::optional<LoadedConfigFile> pending_reload_;
   std::vector<MonitorStatus> monitors_snapshot_;
   std::vector<CheckStatus> checks_snapshot_;
   std::atomic<std::uint64_t> stored_{0}, duplicates_{0}, replay_requests_{0}, malformed_control_{0},
       malformed_results_{0}, unknown_peers_{0}, config_resends_{0}, events_count_{0},
       rejected_records_{0}, conflicts_{0}, record_errors_{0}, recovered_from_loss_{0},
-      rejected_hellos_{0};
+      rejected_hellos_{0}, ctl_requests_{0};
 };
 
 Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
@@ -174,10 +221,13 @@ Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
   if (options_.heartbeat <= std::chrono::milliseconds::zero() || options_.liveness == 0) {
     throw std::runtime_error("heartbeat and liveness must be positive");
   }
-  auto config = load_manager_config(options_.config_file);
+  auto config = load_config_file(options_.config_file);
   if (!config) throw std::runtime_error(config.error().message);
+  // Before the store is opened: one manager per store.
+  data_dir_lock_.emplace(options_.data_dir, "manager.lock", "netmon-manager");
+  started_ = options_.clock->now();
+  started_wall_ = std::chrono::system_clock::now();
   try {
-    sqlite::create_private_directory(options_.data_dir);  // the store's files are 0600 too
     store_ = std::make_unique<ResultStore>(options_.data_dir, options_.synchronous);
     for (auto& [name, id] : store_->monitor_ids())
       ids_.emplace(name, id);
@@ -187,13 +237,28 @@ Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
   }
   batch_.emplace(*store_, states_, static_cast<RecordBatchHost&>(*this),
                  BatchLog{log_, record_limiter_, loss_limiter_}, *options_.clock);
-  apply_config(*config);
+  take_config(std::move(config).value());
+  restore_latest_results();
 
   try {
     control_.emplace(context_, options_.control);
     control_endpoint = control_->endpoint();
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("cannot bind --control " + options_.control + ": " + e.what());
+  }
+  if (!options_.ctl.empty()) {
+    try {
+      ctl_.emplace(context_, options_.ctl);
+    } catch (const zmq::error_t& e) {
+      throw std::runtime_error("cannot bind --ctl " + options_.ctl + ": " + e.what() +
+                               " (an ipc path is at most 107 bytes; --ctl off serves none)");
+    }
+    ctl_endpoint = ctl_->endpoint();
+    console_ = std::make_unique<ConsoleCommands>(
+        static_cast<ConsoleHost&>(*this), options_.data_dir,
+        [this](const std::string& routing_id, const protocol::ctl::Reply& reply) {
+          ctl_->reply(routing_id, reply);
+        });
   }
   broker_in_endpoint = options_.broker_in;
   broker_out_endpoint = options_.broker_out;
@@ -234,6 +299,7 @@ Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
 
 Manager::Loop::~Loop() {
   stop();
+  console_.reset();  // its worker reads the store: gone before the lock is released
 }
 
 void Manager::Loop::start() {
@@ -241,9 +307,10 @@ void Manager::Loop::start() {
   stop_requested_ = false;
   running_ = true;
   thread_ = std::thread([this] { run(); });
-  log_->info("ready control={} broker_in={} broker_out={} store={}", control_endpoint,
+  log_->info("ready control={} broker_in={} broker_out={} store={} ctl={}", control_endpoint,
              broker_in_endpoint, broker_out_endpoint,
-             ResultStore::file_in(options_.data_dir).string());
+             ResultStore::file_in(options_.data_dir).string(),
+             ctl_endpoint.empty() ? "off" : ctl_endpoint);
 }
 
 void Manager::Loop::stop() {
@@ -253,7 +320,7 @@ void Manager::Loop::stop() {
 }
 
 Expected<void> Manager::Loop::reload_config() {
-  auto config = load_manager_config(options_.config_file);
+  auto config = load_config_file(options_.config_file);
   if (!config) return config.error();
   std::lock_guard lock(mutex_);
   pending_reload_ = std::move(config).value();
@@ -273,7 +340,10 @@ ManagerStats Manager::Loop::stats() const {
           conflicts_.load(),
           record_errors_.load(),
           recovered_from_loss_.load(),
-          rejected_hellos_.load()};
+          rejected_hellos_.load(),
+          ctl_requests_.load(),
+          ctl_ ? ctl_->bad_requests() : 0,
+          ctl_ ? ctl_->dropped_replies() : 0};
 }
 
 std::vector<MonitorStatus> Manager::Loop::monitors() const {
@@ -311,24 +381,28 @@ void Manager::Loop::run() {
 }
 
 void Manager::Loop::turn() {
-  std::optional<ManagerConfig> reload;
+  std::optional<LoadedConfigFile> reload;
   {
     std::lock_guard lock(mutex_);
     reload.swap(pending_reload_);
   }
   if (reload) {
-    apply_config(*reload);
-    log_->info("config reloaded from {} monitors={}", options_.config_file.string(),
-               reload->monitors.size());
+    const std::size_t monitors = reload->config.monitors.size();
+    take_config(std::move(reload).value());
+    log_->info("config reloaded from {} monitors={}", options_.config_file.string(), monitors);
   }
-  std::array<zmq::pollitem_t, 2> items{
-      {{control_->handle(), 0, ZMQ_POLLIN, 0}, {sub_.handle(), 0, ZMQ_POLLIN, 0}}};
-  zmq::poll(items.data(), items.size(), kPollInterval);
+  std::array<zmq::pollitem_t, 3> items{{{control_->handle(), 0, ZMQ_POLLIN, 0},
+                                        {sub_.handle(), 0, ZMQ_POLLIN, 0},
+                                        {ctl_ ? ctl_->handle() : nullptr, 0, ZMQ_POLLIN, 0}}};
+  zmq::poll(items.data(), ctl_ ? 3 : 2, kPollInterval);
   const TimePoint now = options_.clock->now();
   if (items[0].revents & ZMQ_POLLIN) drain_control(now);
   if (items[1].revents & ZMQ_POLLIN) drain_results(now);
   flush();
+  // After the flush: what a console request reads is what is stored.
+  if (ctl_ && (items[2].revents & ZMQ_POLLIN)) drain_ctl(now);
   run_timers(options_.clock->now());
+  if (console_) console_->tick(options_.clock->now());
   for (auto& [name, session] : sessions_)
     snapshot_dirty_ |= session.take_changed();
   if (snapshot_dirty_) publish_snapshot();
@@ -338,7 +412,9 @@ void Manager::Loop::turn() {
 // Stores each configured monitor's check list (a new version when it
 // changed) and delivers changes to connected monitors. A name dropped from
 // the file gets an empty list, so its monitor stops checking.
-void Manager::Loop::apply_config(const ManagerConfig& config) {
+std::map<std::string, std::uint64_t, std::less<>> Manager::Loop::apply_config(
+    const ManagerConfig& config) {
+  std::map<std::string, std::uint64_t, std::less<>> changed;
   std::map<std::string, std::vector<CheckSpec>, std::less<>> wanted(config.monitors.begin(),
                                                                     config.monitors.end());
   for (const auto& [name, desired] : desired_) {
@@ -348,6 +424,12 @@ void Manager::Loop::apply_config(const ManagerConfig& config) {
   configured_.clear();
   for (const auto& [name, checks] : config.monitors)
     configured_.insert(name);
+  std::erase_if(newest_, [&](const auto& entry) {
+    const auto monitor = wanted.find(entry.first.first);
+    return monitor == wanted.end() ||
+           std::none_of(monitor->second.begin(), monitor->second.end(),
+                        [&](const CheckSpec& spec) { return spec.id == entry.first.second; });
+  });
   const TimePoint now = options_.clock->now();
   for (const auto& [name, checks] : wanted) {
     const std::uint64_t version = store_->save_config(name, checks);
@@ -359,8 +441,96 @@ void Manager::Loop::apply_config(const ManagerConfig& config) {
     for (const CheckSpec& spec : checks)
       desired.digests[spec.id] = protocol::check_digest(spec);
     states_.configure(name, checks);
+    states_.restore(name, *store_);  // after a restart: the states the store implies
+    changed[name] = version;
     snapshot_dirty_ = true;
     if (auto it = sessions_.find(name); it != sessions_.end()) it->second.config_changed(now);
+  }
+  return changed;
+}
+
+void Manager::Loop::take_config(LoadedConfigFile loaded) {
+  apply_config(loaded.config);
+  config_ = std::move(loaded.config);
+  config_stamp_ = loaded.stamp;
+}
+
+// After a restart the console shows each check's last result and since when
+// it is DOWN from the store, not nothing until the monitor is back.
+void Manager::Loop::restore_latest_results() {
+  auto reader = StoreReader::open(options_.data_dir);
+  if (!reader) return;  // a new store: nothing to restore
+  for (const auto& entry : states_.snapshot()) {
+    if (entry.state == CheckState::kDown) {
+      StoreFilter filter;
+      filter.monitor = entry.monitor;
+      filter.check = entry.check;
+      if (auto events = reader->events(filter, 1); events && !events->events.empty()) {
+        down_since_[{entry.monitor, entry.check}] = events->events.back().time;
+      }
+    }
+  }
+  for (const auto& [name, checks] : config_.monitors) {
+    auto latest = reader->last_results(name);
+    if (!latest) continue;
+    for (const auto& result : latest->checks) {
+      Newest& newest = newest_[{name, result.check}];
+      newest.result = {result.time, result.status, result.reason, "", result.latency_ms};
+      newest.received = started_;
+    }
+  }
+}
+
+ConsoleResult<AppliedConfig> Manager::Loop::commit_config(const ManagerConfig& config) {
+  const std::string file = options_.config_file.string();
+  if (auto now_on_disk = stamp_config_file(options_.config_file);
+      now_on_disk && *now_on_disk != config_stamp_) {
+    return ConsoleFailure{"config_changed_on_disk",
+                          file +
+                              " changed on disk since the manager read it; run `reload` "
+                              "first (then repeat the change)"};
+  }
+  // The file first: a change that cannot be written is not made, so a
+  // restart never loses one that was answered.
+  auto written = save_config_file(options_.config_file, config, config_stamp_);
+  if (!written) return ConsoleFailure{"config_write_failed", written.error().message};
+  config_stamp_ = *written;
+  log_->info("config file {} rewritten (previous kept as {}.bak)", file, file);
+  AppliedConfig applied;
+  for (auto& [name, version] : apply_config(config))
+    applied.versions.emplace(name, version);
+  config_ = config;
+  snapshot_dirty_ = true;
+  return applied;
+}
+
+ConsoleResult<ManagerConfig> Manager::Loop::reload_config_file() {
+  auto loaded = load_config_file(options_.config_file);
+  if (!loaded) {
+    return ConsoleFailure{"invalid_config",
+                          loaded.error().message + " (the running config stays; fix the file)"};
+  }
+  ManagerConfig before = config_;
+  take_config(std::move(loaded).value());
+  log_->info("config reloaded from {} monitors={} (console)", options_.config_file.string(),
+             config_.monitors.size());
+  return before;
+}
+
+void Manager::Loop::drain_ctl(TimePoint now) {
+  for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
+    auto call = ctl_->receive();
+    if (!call) return;
+    ++ctl_requests_;
+    try {
+      console_->handle(*call, now);
+    } catch (const std::exception& e) {
+      // A console request never stops the loop; its client hears why.
+      ctl_->reply(call->routing_id,
+                  protocol::ctl::Reply{call->request.id, false, "internal",
+                                       std::string("internal error: ") + e.what(), ""});
+      log_->error("console request {} failed: {}", loggable(call->request.command, 32), e.what());
+    }
   }
 }
 
@@ -372,7 +542,7 @@ void Manager::Loop::drain_control(TimePoint now) {
       bad_input(control_limiter_, malformed_control_, now, input->error().message);
       continue;
     }
-    handle_control((*input)->routing_id, (*input)->body.to_string_view(), now);
+    handle_control((*input)->routing_id, (*input)->body.to_string_view(), (*input)->peer, now);
   }
 }
 
@@ -424,7 +594,7 @@ void Manager::Loop::drain_results(TimePoint now) {
 }
 
 void Manager::Loop::handle_control(const std::string& routing_id, std::string_view body,
-                                   TimePoint now) {
+                                   const std::string& peer, TimePoint now) {
   auto decoded = protocol::decode_control(body);
   if (!decoded) {
     if (protocol::is_other_version_hello(body)) {
@@ -441,7 +611,7 @@ void Manager::Loop::handle_control(const std::string& routing_id, std::string_vi
     return;
   }
   if (auto* hello = std::get_if<protocol::Hello>(&*decoded)) {
-    handle_hello(routing_id, *hello, now);
+    handle_hello(routing_id, *hello, peer, now);
     return;
   }
   const auto route = routes_.find(routing_id);
@@ -459,7 +629,7 @@ void Manager::Loop::handle_control(const std::string& routing_id, std::string_vi
 }
 
 void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::Hello& hello,
-                                 TimePoint now) {
+                                 const std::string& peer, TimePoint now) {
   if (!configured_.contains(hello.name)) {
     control_->send_to(
         routing_id, protocol::Reject{"unknown_name", "monitor '" + loggable(hello.name) +
@@ -482,6 +652,7 @@ void Manager::Loop::handle_hello(const std::string& routing_id, const protocol::
   const std::uint64_t id = store_->register_monitor(hello.name, hello.instance);
   ids_[hello.name] = id;
   routes_[routing_id] = hello.name;
+  session.set_peer(peer);
   session.welcome(routing_id, hello, id, now);
   snapshot_dirty_ = true;
 }
@@ -508,6 +679,12 @@ void Manager::Loop::flush() {
   }
   stored_ += outcome.inserted;
   duplicates_ += outcome.duplicates;
+  {
+    const TimePoint now = options_.clock->now();
+    ingest_samples_.emplace_back(now, stored_.load());
+    while (ingest_samples_.size() > 2 && now - ingest_samples_[1].first > kIngestWindow)
+      ingest_samples_.pop_front();
+  }
   // Records of an epoch a HELLO replaced in this very turn are stored, but
   // their tracker is not kept: only live epochs are tracked.
   for (const auto& key : outcome.touched) {
@@ -524,9 +701,20 @@ void Manager::Loop::flush() {
 }
 
 void Manager::Loop::result_stored(const protocol::RecordKey& key, const CheckResult& result) {
+  const TimePoint now = options_.clock->now();
   if (auto it = sessions_.find(key.monitor); it != sessions_.end()) {
-    it->second.note_clock(result, options_.clock->now());
+    it->second.note_clock(result, now);
   }
+  ++stored_by_monitor_[key.monitor];
+  // Newest by (epoch, seq), as the check states are: replay brings old ones late.
+  auto [entry, fresh] = newest_.try_emplace({key.monitor, result.check_id});
+  Newest& newest = entry->second;
+  if (!fresh && newest.epoch == key.epoch && key.seq < newest.seq) return;
+  newest.epoch = key.epoch;
+  newest.seq = key.seq;
+  newest.received = now;
+  newest.result = {result.timestamp, std::string(to_string(result.status)), result.reason,
+                   result.error, std::chrono::duration<double, std::milli>(result.latency).count()};
 }
 
 void Manager::Loop::run_timers(TimePoint now) {
@@ -584,6 +772,13 @@ void Manager::Loop::count(SessionCount what) {
 
 void Manager::Loop::emit_event(protocol::Event event) {
   log_->critical("{}", event.text);
+  if (!event.check.empty()) {
+    if (event.to == to_string(CheckState::kDown)) {
+      down_since_[{event.monitor, event.check}] = event.ts;
+    } else {
+      down_since_.erase({event.monitor, event.check});
+    }
+  }
   const std::string topic = protocol::event_topic(event);
   const std::string body = protocol::encode_event(event);
   try {
@@ -625,7 +820,7 @@ SeqTracker& Manager::Loop::tracker(std::uint64_t monitor_id, const std::string& 
   return it->second;
 }
 
-void Manager::Loop::publish_snapshot() {
+std::vector<MonitorStatus> Manager::Loop::build_monitor_rows(TimePoint now) const {
   std::vector<MonitorStatus> monitors;
   std::set<std::string, std::less<>> names(configured_.begin(), configured_.end());
   for (const auto& [name, session] : sessions_)
@@ -634,9 +829,19 @@ void Manager::Loop::publish_snapshot() {
     MonitorStatus status;
     status.name = name;
     status.state = std::string(to_string(MonitorState::kNeverSeen));
-    if (auto id = ids_.find(name); id != ids_.end()) status.id = id->second;
+    if (auto id = ids_.find(name); id != ids_.end()) {
+      status.id = id->second;
+      // Known from the store, not back since this manager started: it is
+      // most likely waiting out its reconnect delay.
+      status.state = now - started_ < kReconnectGrace ? "RECONNECTING"
+                                                      : std::string(to_string(MonitorState::kLost));
+    }
     if (auto desired = desired_.find(name); desired != desired_.end()) {
       status.config_version = desired->second.version;
+      status.checks = desired->second.checks.size();
+    }
+    if (auto stored = stored_by_monitor_.find(name); stored != stored_by_monitor_.end()) {
+      status.results_stored = stored->second;
     }
     if (auto it = sessions_.find(name); it != sessions_.end()) {
       const MonitorSession& session = it->second;
@@ -645,16 +850,78 @@ void Manager::Loop::publish_snapshot() {
       status.epoch = session.epoch();
       status.clock_ahead_ms = session.clock_ahead_ms();
       status.outbox_error = session.outbox_error();
+      status.peer = session.peer();
+      status.since = session.state_since();
+      status.last_heard = session.last_heard();
       if (auto seqs = trackers_.find({session.id(), session.epoch()}); seqs != trackers_.end()) {
         status.stored_seq = seqs->second.contiguous();
+        if (session.announced_seq() > 0) {
+          status.backlog = session.announced_seq() > status.stored_seq
+                               ? session.announced_seq() - status.stored_seq
+                               : 0;
+        }
       }
     }
     monitors.push_back(std::move(status));
   }
+  return monitors;
+}
+
+std::vector<CheckStatus> Manager::Loop::build_check_rows(TimePoint now) const {
+  std::map<std::pair<std::string, std::string>, CheckState, std::less<>> states;
+  for (const auto& entry : states_.snapshot())
+    states.emplace(std::pair{entry.monitor, entry.check}, entry.state);
   std::vector<CheckStatus> checks;
-  for (const auto& entry : states_.snapshot()) {
-    checks.push_back({entry.monitor, entry.check, std::string(to_string(entry.state))});
+  for (const auto& [monitor, desired] : desired_) {
+    const auto session = sessions_.find(monitor);
+    const bool connected =
+        session != sessions_.end() && session->second.state() == MonitorState::kConnected;
+    for (const CheckSpec& spec : desired.checks) {  // in the config's order
+      const auto key = std::pair{monitor, spec.id};
+      const auto state = states.find(key);
+      const CheckState current = state == states.end() ? CheckState::kUnknown : state->second;
+      CheckStatus status{monitor, spec.id, std::string(to_string(current))};
+      status.last_state = status.state;
+      status.spec = spec;
+      const auto newest = newest_.find(key);
+      if (newest != newest_.end()) status.last = newest->second.result;
+      if (auto down = down_since_.find(key);
+          down != down_since_.end() && current == CheckState::kDown) {
+        status.down_since = down->second;
+      }
+      // A state nobody confirmed lately is not shown as current.
+      const bool old = newest == newest_.end() || now - newest->second.received > 2 * spec.interval;
+      if (current != CheckState::kUnknown && (!connected || old)) status.state = "STALE";
+      checks.push_back(std::move(status));
+    }
   }
+  return checks;
+}
+
+ManagerSummary Manager::Loop::summary() {
+  ManagerSummary summary;
+  summary.config_file = std::filesystem::absolute(options_.config_file).string();
+  summary.data_dir = std::filesystem::absolute(options_.data_dir).string();
+  const TimePoint now = options_.clock->now();
+  summary.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(now - started_);
+  summary.stored = stored_.load();
+  if (!ingest_samples_.empty()) {
+    const auto& [first_at, first_stored] = ingest_samples_.front();
+    const double seconds = std::chrono::duration<double>(now - first_at).count();
+    if (seconds > 0)
+      summary.ingest_per_s = static_cast<double>(summary.stored - first_stored) / seconds;
+  }
+  summary.control = control_endpoint;
+  summary.broker_in = broker_in_endpoint;
+  summary.broker_out = broker_out_endpoint;
+  summary.ctl = ctl_endpoint;
+  return summary;
+}
+
+void Manager::Loop::publish_snapshot() {
+  const TimePoint now = options_.clock->now();
+  std::vector<MonitorStatus> monitors = build_monitor_rows(now);
+  std::vector<CheckStatus> checks = build_check_rows(now);
   std::lock_guard lock(mutex_);
   monitors_snapshot_ = std::move(monitors);
   checks_snapshot_ = std::move(checks);
@@ -664,6 +931,7 @@ void Manager::Loop::publish_snapshot() {
 void Manager::Loop::print_status(TimePoint now) {
   if (options_.status_interval <= std::chrono::milliseconds::zero() || now < next_status_) return;
   next_status_ = now + options_.status_interval;
+  publish_snapshot();  // STALE and RECONNECTING change with time alone
   log_->info("{}", format_status_table(monitors(), checks()));
 }
 
@@ -712,6 +980,10 @@ std::string Manager::broker_in_endpoint() const {
 
 std::string Manager::broker_out_endpoint() const {
   return loop_->broker_out_endpoint;
+}
+
+std::string Manager::ctl_endpoint() const {
+  return loop_->ctl_endpoint;
 }
 
 }  // namespace netmon::manager

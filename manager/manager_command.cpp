@@ -5,6 +5,7 @@
 
 #include "common/duration.hpp"
 #include "common/logging.hpp"
+#include "common/protocol/ctl_codec.hpp"
 #include "common/signal_wait.hpp"
 #include "manager/manager_config.hpp"
 
@@ -33,6 +34,7 @@ struct RawArgs {
   std::string status_interval = "10s";
   bool external_broker = false;
   bool check_config = false;
+  std::string ctl;
   std::string since;
   std::string format = "jsonl";
 };
@@ -117,6 +119,9 @@ ParsedCommand<ManagerCommand> parse_manager_args(int argc, const char* const* ar
       ->capture_default_str();
   app.add_option("--broker-out", options.broker_out, "endpoint subscribers connect to")
       ->capture_default_str();
+  app.add_option("--ctl", raw.ctl,
+                 "operator console endpoint for netmon-ctl (default ipc://DATA_DIR/ctl.sock, "
+                 "mode 0660); off serves none");
   app.add_flag("--external-broker", raw.external_broker,
                "connect to a running netmon-broker at --broker-in and --broker-out instead of "
                "embedding one");
@@ -163,6 +168,11 @@ ParsedCommand<ManagerCommand> parse_manager_args(int argc, const char* const* ar
     return command;
   }
   options.embedded_broker = !raw.external_broker;
+  if (raw.ctl.empty()) {
+    options.ctl = protocol::ctl::default_ctl_endpoint(options.data_dir);
+  } else if (raw.ctl != "off") {
+    options.ctl = raw.ctl;
+  }
   if (auto heartbeat = parse_duration(raw.heartbeat); !heartbeat) {
     return usage_error(kProgram, "--heartbeat " + heartbeat.error().message);
   } else {

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -31,9 +32,12 @@ std::string location_of_param_error(std::string_view source_name, const YAML::No
   return yaml_location(source_name, check);
 }
 
+// Reads one monitor's body into `config` (its checks, and its defaults when
+// it has its own).
 Expected<std::vector<CheckSpec>> monitor_checks(const YAML::Node& body, const std::string& name,
-                                                CheckDefaults defaults,
+                                                ManagerConfig& config,
                                                 std::string_view source_name) {
+  CheckDefaults defaults = config.defaults;
   const std::string at = yaml_location(source_name, body);
   if (!body.IsMap()) {
     return Error{at + "monitors." + name + " must be a map with a 'checks' list"};
@@ -49,6 +53,7 @@ Expected<std::vector<CheckSpec>> monitor_checks(const YAML::Node& body, const st
     if (auto ok = defaults_from_yaml(own, defaults, yaml_location(source_name, own)); !ok) {
       return Error{ok.error().message + " (in monitors." + name + ")"};
     }
+    config.monitor_defaults.insert_or_assign(name, defaults);
   }
   const YAML::Node checks = body["checks"];
   if (!checks) return Error{at + "monitors." + name + ": no 'checks' list (add checks: [...])"};
@@ -69,6 +74,23 @@ Expected<std::vector<CheckSpec>> monitor_checks(const YAML::Node& body, const st
 
 }  // namespace
 
+bool same_defaults(const CheckDefaults& a, const CheckDefaults& b) {
+  return a.interval == b.interval && a.timeout == b.timeout && a.retries == b.retries;
+}
+
+bool ManagerConfig::operator==(const ManagerConfig& other) const {
+  return same_defaults(defaults, other.defaults) && monitors == other.monitors &&
+         std::ranges::equal(monitor_defaults, other.monitor_defaults,
+                            [](const auto& a, const auto& b) {
+                              return a.first == b.first && same_defaults(a.second, b.second);
+                            });
+}
+
+const CheckDefaults& defaults_of(const ManagerConfig& config, std::string_view monitor) {
+  const auto it = config.monitor_defaults.find(monitor);
+  return it == config.monitor_defaults.end() ? config.defaults : it->second;
+}
+
 Expected<ManagerConfig> parse_manager_config(std::string_view text, std::string_view source_name) {
   const std::string source(source_name);
   YAML::Node root;
@@ -88,9 +110,10 @@ Expected<ManagerConfig> parse_manager_config(std::string_view text, std::string_
                    "' (allowed: defaults, monitors)"};
     }
   }
-  CheckDefaults defaults;
+  ManagerConfig config;
   if (const YAML::Node node = root["defaults"]) {
-    if (auto ok = defaults_from_yaml(node, defaults, yaml_location(source_name, node)); !ok) {
+    if (auto ok = defaults_from_yaml(node, config.defaults, yaml_location(source_name, node));
+        !ok) {
       return ok.error();
     }
   }
@@ -101,13 +124,12 @@ Expected<ManagerConfig> parse_manager_config(std::string_view text, std::string_
     return Error{yaml_location(source_name, monitors) +
                  "monitors must be a map of monitor name -> {checks: [...]}"};
   }
-  ManagerConfig config;
   for (const auto& entry : monitors) {
     const std::string name = entry.first.as<std::string>("");
     if (auto valid = protocol::check_monitor_name(name); !valid) {
       return Error{yaml_location(source_name, entry.first) + valid.error().message};
     }
-    auto checks = monitor_checks(entry.second, name, defaults, source_name);
+    auto checks = monitor_checks(entry.second, name, config, source_name);
     if (!checks) return checks.error();
     if (!config.monitors.emplace(name, std::move(checks).value()).second) {
       return Error{yaml_location(source_name, entry.first) + "monitor '" + name +

@@ -23,9 +23,23 @@
 namespace netmon::manager {
 
 struct ManagerConfig {
-  // Monitor name -> its checks, in file order.
+  CheckDefaults defaults;  // the file's `defaults` (CheckDefaults{} when it has none)
+  // Monitor name -> its checks, in file order, defaults applied. Every monitor
+  // the manager accepts is here, one with no checks with an empty list.
   std::map<std::string, std::vector<CheckSpec>, std::less<>> monitors;
+  // The defaults of each monitor that has a `defaults` section of its own:
+  // the file's with the monitor's fields over them. Kept, with `defaults`,
+  // so the file can be written back as it was (config_file.hpp) and a check
+  // added later gets what one written in the file would.
+  std::map<std::string, CheckDefaults, std::less<>> monitor_defaults;
+
+  bool operator==(const ManagerConfig& other) const;
 };
+
+// The defaults a check of `monitor` gets: its own, else the file's.
+const CheckDefaults& defaults_of(const ManagerConfig& config, std::string_view monitor);
+
+bool same_defaults(const CheckDefaults& a, const CheckDefaults& b);
 
 Expected<ManagerConfig> parse_manager_config(std::string_view text, std::string_view source_name);
 Expected<ManagerConfig> load_manager_config(const std::filesystem::path& path);

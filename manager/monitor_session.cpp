@@ -66,6 +66,7 @@ void MonitorSession::welcome(const std::string& routing_id, const protocol::Hell
   routing_id_ = routing_id;
   epoch_ = hello.epoch;
   last_received_ = now;
+  last_heard_ = std::chrono::system_clock::now();
   replay_requested_.reset();
   catch_up_seen_.reset();
   closed_at_.reset();
@@ -131,6 +132,7 @@ void MonitorSession::note_ended_epoch(const protocol::Hello& hello) {
 
 void MonitorSession::receive(protocol::ControlMessage& message, TimePoint now) {
   last_received_ = now;
+  last_heard_ = std::chrono::system_clock::now();
   if (state_ == MonitorState::kLost) set_state(MonitorState::kConnected, "heard from again");
   std::visit(
       [&](auto& body) {
@@ -426,7 +428,8 @@ void MonitorSession::set_state(MonitorState state, const std::string& why) {
   const std::string to(to_string(state));
   state_ = state;
   changed_ = true;
-  host_.emit({std::chrono::system_clock::now(), name_, "", from, to,
+  state_since_ = std::chrono::system_clock::now();
+  host_.emit({state_since_, name_, "", from, to,
               "monitor " + name_ + " " + from + " -> " + to + " (" + why + ")"});
 }
 

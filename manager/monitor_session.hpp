@@ -161,6 +161,14 @@ class MonitorSession {
   std::uint64_t acked_config_version() const { return acked_config_version_; }
   std::int64_t clock_ahead_ms() const { return clock_ahead_ms_; }
   const std::string& outbox_error() const { return outbox_error_; }
+  // For the console: when the state last changed and the monitor was last
+  // heard from (wall clock; epoch 0 when never), where it connects from, and
+  // the newest seq it announced.
+  std::chrono::system_clock::time_point state_since() const { return state_since_; }
+  std::chrono::system_clock::time_point last_heard() const { return last_heard_; }
+  const std::string& peer() const { return peer_; }
+  void set_peer(std::string peer) { peer_ = std::move(peer); }
+  std::uint64_t announced_seq() const { return announced_seq_; }
 
  private:
   void on_heartbeat(const protocol::Heartbeat& heartbeat, TimePoint now);
@@ -211,6 +219,9 @@ class MonitorSession {
   std::optional<TimePoint> clock_ahead_at_;  // when a skewed result was last seen
   std::optional<TimePoint> clock_event_at_;
   std::string outbox_error_;  // from its last HEARTBEAT: its outbox commits fail
+  std::chrono::system_clock::time_point state_since_{};
+  std::chrono::system_clock::time_point last_heard_{};
+  std::string peer_;
   // Its HEARTBEATs name its newest seq (older monitors' do not): it is asked
   // only for seqs it announced.
   bool announces_ = false;

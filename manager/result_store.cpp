@@ -1,5 +1,7 @@
 #include "manager/result_store.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/protocol/codec.hpp"
@@ -314,6 +316,48 @@ EpochProgress ResultStore::epoch_progress(std::uint64_t monitor_id, std::string_
     progress.losses.push_back(std::move(loss));
   }
   return progress;
+}
+
+std::map<std::uint64_t, std::map<std::string, std::vector<StoredStatus>, std::less<>>>
+ResultStore::newest_results(
+    const std::map<std::uint64_t, std::map<std::string, std::size_t, std::less<>>>& wanted,
+    std::size_t max_rows) {
+  std::map<std::uint64_t, std::map<std::string, std::vector<StoredStatus>, std::less<>>> newest;
+  std::size_t missing = 0;
+  for (const auto& [monitor_id, checks] : wanted) {
+    for (const auto& [check, count] : checks)
+      missing += count;
+  }
+  if (missing == 0) return newest;
+  // Newest first in rowid order, which is the order rows were stored in (no
+  // row is ever deleted). NOT INDEXED: the table's own b-tree walked
+  // backwards, never the (monitor_id, epoch, seq) index plus a sort of all
+  // its rows.
+  auto select = db_.prepare(
+      R"sql(SELECT monitor_id, "check", epoch, seq, status FROM records NOT INDEXED
+            WHERE typeof(monitor_id) = 'integer' AND typeof("check") = 'text'
+            AND typeof(epoch) = 'text' AND typeof(seq) = 'integer' AND seq > 0
+            ORDER BY rowid DESC LIMIT ?1)sql");
+  select.bind(1, static_cast<std::int64_t>(
+                     std::min<std::size_t>(max_rows, std::numeric_limits<std::int64_t>::max())));
+  while (missing > 0 && select.step()) {
+    const auto monitor_it = wanted.find(static_cast<std::uint64_t>(select.column_int64(0)));
+    if (monitor_it == wanted.end()) continue;
+    const auto check_it = monitor_it->second.find(select.column_text(1));
+    if (check_it == monitor_it->second.end()) continue;
+    const auto status = parse_check_status(select.column_text(4));
+    if (!status) continue;
+    auto& results = newest[monitor_it->first][check_it->first];
+    if (results.size() == check_it->second) continue;
+    results.push_back({std::string(select.column_text(2)),
+                       static_cast<std::uint64_t>(select.column_int64(3)), *status});
+    --missing;
+  }
+  for (auto& [monitor_id, checks] : newest) {
+    for (auto& [check, results] : checks)
+      std::reverse(results.begin(), results.end());
+  }
+  return newest;
 }
 
 void ResultStore::set_lost_ranges(std::uint64_t monitor_id, std::string_view epoch,

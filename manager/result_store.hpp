@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/check_result.hpp"
 #include "common/check_spec.hpp"
 #include "common/protocol/messages.hpp"
 #include "common/sqlite_db.hpp"
@@ -29,6 +30,12 @@ namespace netmon::manager {
 
 inline constexpr std::string_view kStoreFileName = "netmon.db";
 inline constexpr std::string_view kLossCheckId = "_loss";
+// How far back a search for a check's newest rows reads (newest_results, and
+// the console's last results): a configured check without any result would
+// otherwise make it read the whole store, about 0.35 s of CPU per million
+// records, at every manager start. At 1,000 results/s this is the last half
+// hour; a check silent for longer is stale and starts UNKNOWN.
+inline constexpr std::size_t kNewestRowsRead = 2'000'000;
 
 struct StoredConfig {
   std::uint64_t version = 0;
@@ -58,6 +65,14 @@ struct EpochProgress {
 
 enum class InsertOutcome { kInserted, kDuplicate, kConflict };
 
+// One stored result as check states see it.
+struct StoredStatus {
+  std::string epoch;
+  std::uint64_t seq = 0;
+  netmon::CheckStatus status = netmon::CheckStatus::kError;
+  bool operator==(const StoredStatus&) const = default;
+};
+
 class ResultStore {
  public:
   // Creates DIR and the schema if needed. Throws sqlite::SqliteError or
@@ -77,6 +92,18 @@ class ResultStore {
   std::uint64_t save_config(std::string_view name, const std::vector<CheckSpec>& checks);
 
   EpochProgress epoch_progress(std::uint64_t monitor_id, std::string_view epoch);
+
+  // For each wanted check (monitor id -> check id -> how many): its newest
+  // results, oldest first, in the order they were stored (the order the loop
+  // applied them to check states in). Rows that are not a result (a status
+  // that is none, an epoch or seq of another type) are passed over, not
+  // counted. One pass backwards over the newest `max_rows` records, ending
+  // early when every check has its count. No index serves it: one on the
+  // check would make every insert dearer (see tests/bench/store_bench.cpp).
+  std::map<std::uint64_t, std::map<std::string, std::vector<StoredStatus>, std::less<>>>
+  newest_results(
+      const std::map<std::uint64_t, std::map<std::string, std::size_t, std::less<>>>& wanted,
+      std::size_t max_rows = kNewestRowsRead);
 
   // One batch = one transaction: insert()/add_event()/set_lost_ranges() while
   // the returned transaction lives, then its commit(). Destroyed uncommitted

@@ -25,7 +25,7 @@ std::string format_status_table(const std::vector<MonitorStatus>& monitors,
         (m.epoch.empty() ? "" : " epoch=" + m.epoch) +
         (m.outbox_error.empty() ? "" : " OUTBOX FAILING: " + m.outbox_error);
     std::string states;
-    for (const char* state : {"DOWN", "UP", "UNKNOWN"}) {
+    for (const char* state : {"DOWN", "STALE", "UP", "UNKNOWN"}) {
       const auto& checks_of = by_state[m.name];
       if (auto it = checks_of.find(state); it != checks_of.end()) {
         states += std::string(states.empty() ? "" : "   ") + state + ": " + it->second;

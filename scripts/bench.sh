@@ -4,6 +4,7 @@
 #   scripts/bench.sh engine [flags]   build (Release) and run the check-engine benchmark
 #   scripts/bench.sh bus [flags]      build (Release) and run the bus benchmark
 #   scripts/bench.sh outbox [flags]   build (Release) and run the outbox benchmark
+#   scripts/bench.sh store [flags]    build (Release) and run the store-queries benchmark
 #   scripts/bench.sh --help
 set -euo pipefail
 
@@ -14,6 +15,7 @@ usage() {
 usage: scripts/bench.sh engine [flags...]
        scripts/bench.sh bus [flags...]
        scripts/bench.sh outbox [flags...]
+       scripts/bench.sh store [flags...]
        scripts/bench.sh --help
 
 engine  Builds netmon_engine_bench in Release (scripts/bootstrap.sh release,
@@ -84,6 +86,20 @@ outbox  Builds netmon_outbox_bench in Release (same build directory rules as
 
         Flags: Google Benchmark's own, e.g. --benchmark_filter=OutboxAppend
           --benchmark_format=json --benchmark_out=FILE
+
+store   Builds netmon_store_bench in Release (same build directory rules as
+        engine) and runs it: first it builds a store of 1,000,000 records
+        through ResultStore in a temporary directory (4 monitors x 25 checks x
+        10,000 results at 60 s, with DOWN runs and their events; about a
+        minute), then times the console's queries on it (StoreReader: stats
+        over everything, the last 24 h and 1 h, one check; events; last
+        results of a monitor, also with a check that has no results), the
+        restore of 100 check states (also with one that has no results),
+        and ingest in batches of 1,000 as the store is and with an index on
+        (monitor_id, check) or on ts_us added (what they would cost).
+
+        Flags: Google Benchmark's own, e.g. --benchmark_filter=stats
+          --benchmark_format=json --benchmark_out=FILE
 EOF
 }
 
@@ -126,6 +142,12 @@ case "${1:-}" in
     build_release netmon_outbox_bench
     load_note before
     exec "$build_dir/tests/bench/netmon_outbox_bench" "$@"
+    ;;
+  store)
+    shift
+    build_release netmon_store_bench
+    load_note before
+    exec "$build_dir/tests/bench/netmon_store_bench" "$@"
     ;;
   -h | --help | help)
     usage

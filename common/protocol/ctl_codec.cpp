@@ -123,6 +123,10 @@ Expected<Reply> decode_reply(std::string_view bytes) {
   return reply;
 }
 
+std::string default_ctl_endpoint(const std::filesystem::path& data_dir) {
+  return "ipc://" + (std::filesystem::absolute(data_dir) / "ctl.sock").lexically_normal().string();
+}
+
 std::uint64_t request_id_of(std::string_view bytes) {
   if (bytes.size() > kMaxRequestBytes) return 0;
   auto handle = unpack_bounded(bytes, UnpackLimits{.array = kMaxArgs, .map = 16, .depth = 3});

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,11 @@ Expected<Request> decode_request(std::string_view bytes);
 
 std::string encode_reply(const Reply& reply);
 Expected<Reply> decode_reply(std::string_view bytes);
+
+// Where a manager with --data-dir DIR serves the console unless --ctl says
+// otherwise, and so where netmon-ctl --data-dir DIR looks: ipc://DIR/ctl.sock
+// (DIR made absolute).
+std::string default_ctl_endpoint(const std::filesystem::path& data_dir);
 
 // The request's id when the body is a map with a readable "id", else 0: an
 // error reply to a request that failed to decode still reaches its caller.

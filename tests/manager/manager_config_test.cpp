@@ -48,6 +48,39 @@ monitors:
   EXPECT_EQ(std::get<std::string>(edge2[0].params.at("record")), "A");
 }
 
+TEST(ManagerConfig, KeepsTheFileDefaultsAndEachMonitorsOwn) {
+  auto config = parse_manager_config(R"(defaults: {interval: 20s, retries: 4}
+monitors:
+  edge-1:
+    defaults: {interval: 1s}
+    checks: []
+  edge-2:
+    checks: []
+)",
+                                     "netmon.yaml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->defaults.interval, 20s);
+  EXPECT_EQ(config->defaults.timeout, 3s);
+  EXPECT_EQ(config->defaults.retries, 4);
+  ASSERT_EQ(config->monitor_defaults.size(), 1u) << "edge-2 has no defaults of its own";
+  const CheckDefaults& edge1 = defaults_of(*config, "edge-1");
+  EXPECT_EQ(edge1.interval, 1s);
+  EXPECT_EQ(edge1.retries, 4) << "a monitor's defaults start from the file's";
+  EXPECT_EQ(&defaults_of(*config, "edge-2"), &config->defaults);
+  EXPECT_TRUE(config->monitors.at("edge-1").empty()) << "a monitor without checks is kept";
+}
+
+TEST(ManagerConfig, ComparesDefaultsToo) {
+  auto a = parse_manager_config("monitors:\n  e:\n    checks: []\n", "a.yaml");
+  auto b =
+      parse_manager_config("defaults: {retries: 3}\nmonitors:\n  e:\n    checks: []\n", "b.yaml");
+  auto c = parse_manager_config("monitors:\n  e:\n    defaults: {}\n    checks: []\n", "c.yaml");
+  ASSERT_TRUE(a && b && c);
+  EXPECT_TRUE(*a == *a);
+  EXPECT_FALSE(*a == *b);
+  EXPECT_FALSE(*a == *c) << "a monitor's own defaults section is part of the config";
+}
+
 TEST(ManagerConfig, TheExampleOfTheTestsLoadsFromAFile) {
   testing::ManagerSetup setup;
   auto config = load_manager_config(setup.config_file());

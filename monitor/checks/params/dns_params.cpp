@@ -15,6 +15,16 @@
 namespace netmon::checks {
 namespace {
 
+constexpr ParamInfo kDnsParamInfo[] = {
+    {"server", true, "", "host name or IP address of the DNS server"},
+    {"port", false, "53", "server port, 1..65535"},
+    {"name", true, "", "DNS name to query"},
+    {"record", false, "A", "A, AAAA, MX, CNAME, NS, TXT, SOA, PTR or SRV"},
+    {"transport", false, "udp", "udp (retried over TCP when truncated) or tcp"},
+    {"recursion", false, "true", "set the recursion desired bit"},
+    {"expect", false, "", "values that must all be among the answers (repeat for more)"},
+};
+
 constexpr DnsField kNameOnly[] = {DnsField::kName};
 constexpr DnsField kMxFields[] = {DnsField::kU16, DnsField::kName};
 constexpr DnsField kSrvFields[] = {DnsField::kU16, DnsField::kU16, DnsField::kU16, DnsField::kName};
@@ -154,6 +164,10 @@ Expected<DnsParams> parse_dns_params(const CheckSpec& spec) {
 
   config.name = name;
   return config;
+}
+
+std::span<const ParamInfo> dns_param_info() {
+  return kDnsParamInfo;
 }
 
 }  // namespace netmon::checks

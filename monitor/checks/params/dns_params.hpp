@@ -8,6 +8,7 @@
 
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
+#include "monitor/checks/params/param_info.hpp"
 
 namespace netmon::checks {
 
@@ -47,5 +48,7 @@ struct DnsParams {
 };
 
 Expected<DnsParams> parse_dns_params(const CheckSpec& spec);
+// The parameters parse_dns_params reads.
+std::span<const ParamInfo> dns_param_info();
 
 }  // namespace netmon::checks

@@ -5,6 +5,14 @@
 namespace netmon::checks {
 namespace {
 
+constexpr ParamInfo kEchoParamInfo[] = {
+    {"host", true, "", "host name or IP address of the echo service"},
+    {"port", true, "", "port, 1..65535"},
+    {"payload", false, "",
+     "bytes to send, not empty (default: a generated sentence per run; at most 1 MiB for "
+     "tcp_echo, 65507 bytes for udp_echo)"},
+};
+
 Expected<EchoParams> parse_echo_params(const CheckSpec& spec, std::size_t max_payload_bytes) {
   ParamReader params(spec);
   EchoParams config;
@@ -34,6 +42,10 @@ Expected<EchoParams> parse_tcp_echo_params(const CheckSpec& spec) {
 
 Expected<EchoParams> parse_udp_echo_params(const CheckSpec& spec) {
   return parse_echo_params(spec, kMaxUdpEchoPayloadBytes);
+}
+
+std::span<const ParamInfo> echo_param_info() {
+  return kEchoParamInfo;
 }
 
 }  // namespace netmon::checks

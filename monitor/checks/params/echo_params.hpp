@@ -2,10 +2,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
+#include "monitor/checks/params/param_info.hpp"
 
 namespace netmon::checks {
 
@@ -21,5 +23,7 @@ struct EchoParams {
 
 Expected<EchoParams> parse_tcp_echo_params(const CheckSpec& spec);
 Expected<EchoParams> parse_udp_echo_params(const CheckSpec& spec);
+// The parameters both echo parses read.
+std::span<const ParamInfo> echo_param_info();
 
 }  // namespace netmon::checks

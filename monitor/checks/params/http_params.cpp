@@ -13,6 +13,20 @@
 namespace netmon::checks {
 namespace {
 
+constexpr ParamInfo kHttpParamInfo[] = {
+    {"url", true, "", "http:// URL for type http, https:// for type https"},
+    {"method", false, "GET", "GET, HEAD, POST, PUT, DELETE, OPTIONS or PATCH"},
+    {"headers", false, "", "extra request header 'Name: value' (repeat for more)"},
+    {"expect_status", false, "200-399", "status codes or FROM-TO ranges that count as up"},
+    {"body_contains", false, "", "text the body must contain"},
+    {"body_not_contains", false, "", "text the body must not contain"},
+    {"follow_redirects", false, "false", "follow Location redirects"},
+    {"max_redirects", false, "5", "redirects followed at most, 0..50"},
+    {"verify_tls", false, "true", "verify the certificate chain and host name"},
+    {"ca_file", false, "", "PEM file of trusted certificates (default: the system store)"},
+    {"min_cert_days", false, "0", "down when the certificate has fewer days left, 0..3650"},
+};
+
 constexpr long kMaxRedirectsLimit = 50;
 constexpr long kMaxCertDays = 3650;
 constexpr const char* kDefaultExpectStatus = "200-399";
@@ -156,6 +170,10 @@ Expected<HttpParams> parse_http_params(const CheckSpec& spec) {
   config.min_cert_days = static_cast<long>(params.integer("min_cert_days", 0, kMaxCertDays, 0));
   if (auto ok = params.finish(); !ok) return ok.error();
   return config;
+}
+
+std::span<const ParamInfo> http_param_info() {
+  return kHttpParamInfo;
 }
 
 }  // namespace netmon::checks

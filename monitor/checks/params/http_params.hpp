@@ -2,11 +2,13 @@
 
 #include <bitset>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
+#include "monitor/checks/params/param_info.hpp"
 
 namespace netmon::checks {
 
@@ -39,5 +41,7 @@ struct HttpParams {
 };
 
 Expected<HttpParams> parse_http_params(const CheckSpec& spec);
+// The parameters parse_http_params reads (http and https alike).
+std::span<const ParamInfo> http_param_info();
 
 }  // namespace netmon::checks

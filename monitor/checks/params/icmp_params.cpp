@@ -9,6 +9,15 @@
 namespace netmon::checks {
 namespace {
 
+constexpr ParamInfo kIcmpParamInfo[] = {
+    {"host", true, "", "host name or IP address to ping"},
+    {"family", false, "any", "any, ipv4 or ipv6"},
+    {"count", false, "3", "echo requests per run, 1..100"},
+    {"size", false, "56", "payload bytes per request, 0..65000"},
+    {"spacing", false, "10ms", "time between requests; count x spacing below 90% of the timeout"},
+    {"max_loss_pct", false, "100", "down when loss is above this percentage, 0..100"},
+};
+
 // max_loss_pct: a percentage 0..100 (fractions allowed).
 double read_max_loss(ParamReader& params) {
   const std::string text = params.text("max_loss_pct");
@@ -48,6 +57,10 @@ Expected<IcmpParams> parse_icmp_params(const CheckSpec& spec) {
   }
   if (auto ok = params.finish(); !ok) return ok.error();
   return config;
+}
+
+std::span<const ParamInfo> icmp_param_info() {
+  return kIcmpParamInfo;
 }
 
 }  // namespace netmon::checks

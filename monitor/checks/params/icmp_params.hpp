@@ -3,11 +3,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
 #include "monitor/checks/params/ip_family.hpp"
+#include "monitor/checks/params/param_info.hpp"
 
 namespace netmon::checks {
 
@@ -34,5 +36,7 @@ struct IcmpParams {
 };
 
 Expected<IcmpParams> parse_icmp_params(const CheckSpec& spec);
+// The parameters parse_icmp_params reads.
+std::span<const ParamInfo> icmp_param_info();
 
 }  // namespace netmon::checks

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
+#include "monitor/checks/params/param_info.hpp"
 
 namespace netmon::checks {
 
@@ -19,5 +21,7 @@ struct NtpParams {
 };
 
 Expected<NtpParams> parse_ntp_params(const CheckSpec& spec);
+// The parameters parse_ntp_params reads.
+std::span<const ParamInfo> ntp_param_info();
 
 }  // namespace netmon::checks

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
+#include "monitor/checks/params/param_info.hpp"
 
 namespace netmon::checks {
 
@@ -18,5 +20,7 @@ struct TcpParams {
 };
 
 Expected<TcpParams> parse_tcp_params(const CheckSpec& spec);
+// The parameters parse_tcp_params reads.
+std::span<const ParamInfo> tcp_param_info();
 
 }  // namespace netmon::checks

@@ -4,6 +4,16 @@
 #include "monitor/checks/params/icmp_params.hpp"
 
 namespace netmon::checks {
+namespace {
+
+constexpr ParamInfo kTracerouteParamInfo[] = {
+    {"host", true, "", "host name or IP address to trace"},
+    {"family", false, "any", "any, ipv4 or ipv6"},
+    {"max_hops", false, "30", "highest TTL tried, 1..64"},
+    {"probes_per_hop", false, "1", "echo requests per TTL, 1..5"},
+};
+
+}  // namespace
 
 Expected<TracerouteParams> parse_traceroute_params(const CheckSpec& spec) {
   ParamReader params(spec);
@@ -16,6 +26,10 @@ Expected<TracerouteParams> parse_traceroute_params(const CheckSpec& spec) {
   config.wait = reply_window(spec.timeout);
   if (auto ok = params.finish(); !ok) return ok.error();
   return config;
+}
+
+std::span<const ParamInfo> traceroute_param_info() {
+  return kTracerouteParamInfo;
 }
 
 }  // namespace netmon::checks

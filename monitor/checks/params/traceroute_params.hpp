@@ -1,11 +1,13 @@
 #pragma once
 
 #include <chrono>
+#include <span>
 #include <string>
 
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
 #include "monitor/checks/params/ip_family.hpp"
+#include "monitor/checks/params/param_info.hpp"
 
 namespace netmon::checks {
 
@@ -22,5 +24,7 @@ struct TracerouteParams {
 };
 
 Expected<TracerouteParams> parse_traceroute_params(const CheckSpec& spec);
+// The parameters parse_traceroute_params reads.
+std::span<const ParamInfo> traceroute_param_info();
 
 }  // namespace netmon::checks

@@ -8,6 +8,16 @@
 namespace netmon::checks {
 namespace {
 
+constexpr ParamInfo kUdpParamInfo[] = {
+    {"host", true, "", "host name or IP address to send to"},
+    {"port", true, "", "UDP port, 1..65535"},
+    {"payload", false, "", "datagram to send (default: empty)"},
+    {"expect", false, "", "text the first reply must contain"},
+    {"wait", false, "", "silence awaited before open_or_filtered (default: 80% of the timeout)"},
+    {"success", false, "open,open_or_filtered",
+     "states that count as up: open, closed, open_or_filtered"},
+};
+
 constexpr std::string_view kAllowedStates = "open, closed, open_or_filtered";
 
 }  // namespace
@@ -55,6 +65,10 @@ Expected<UdpParams> parse_udp_params(const CheckSpec& spec) {
   }
   if (auto ok = params.finish(); !ok) return ok.error();
   return config;
+}
+
+std::span<const ParamInfo> udp_param_info() {
+  return kUdpParamInfo;
 }
 
 }  // namespace netmon::checks

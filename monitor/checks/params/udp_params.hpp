@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "common/check_spec.hpp"
 #include "common/expected.hpp"
+#include "monitor/checks/params/param_info.hpp"
 
 namespace netmon::checks {
 
@@ -27,5 +29,7 @@ struct UdpParams {
 };
 
 Expected<UdpParams> parse_udp_params(const CheckSpec& spec);
+// The parameters parse_udp_params reads.
+std::span<const ParamInfo> udp_param_info();
 
 }  // namespace netmon::checks
