@@ -1,7 +1,11 @@
 #include "manager/console/ctl_command.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -142,6 +146,20 @@ TEST_F(CtlCommandTest, NoSocketFileExits3NamingTheEndpointAndTheFlag) {
   const auto json_run = ctl({"--json", "--data-dir", dir_.path().string(), "status"});
   EXPECT_EQ(json_run.exit_code, 3);
   EXPECT_EQ(json::parse(json_run.out)["error"]["code"], "no_manager") << json_run.out;
+}
+
+TEST_F(CtlCommandTest, AStaleSocketFileExits3AtOnce) {
+  // A manager killed with SIGKILL leaves its socket file: bound, never listening again.
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string path = (dir_ / "ctl.sock").string();
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  ::close(fd);
+  const auto run = ctl({"--data-dir", dir_.path().string(), "--timeout", "20s", "status"});
+  EXPECT_EQ(run.exit_code, 3);
+  EXPECT_NE(run.err.find("nothing listens on " + path), std::string::npos) << run.err;
 }
 
 TEST_F(CtlCommandTest, ASilentManagerExits3AfterTheTimeout) {
