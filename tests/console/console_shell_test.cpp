@@ -112,6 +112,26 @@ TEST_F(ConsoleShellTest, PromptsRunsCommandsCompletesAndKeepsHistory) {
   EXPECT_NE(text.str().find("exit"), std::string::npos) << text.str();
 }
 
+TEST_F(ConsoleShellTest, HistoryComesBackInTheNextSession) {
+  {
+    PtySession first(NETMON_CTL_BINARY, {"--data-dir", dir_.path().string()}, env());
+    ASSERT_TRUE(first.wait_for("netmon> ")) << first.screen();
+    first.write("checks edge-7\r");
+    ASSERT_TRUE(got("checks", {"edge-7"})) << first.screen();
+    first.write("exit\r");
+    ASSERT_EQ(first.wait_exit(), 0) << first.screen();
+  }
+  PtySession second(NETMON_CTL_BINARY, {"--data-dir", dir_.path().string()}, env());
+  ASSERT_TRUE(second.wait_for("netmon> ")) << second.screen();
+  second.write("\x1b[A\x1b[A\r");  // Up, Up (past "exit"), Enter
+  ASSERT_TRUE(testing::await([&] {
+    std::size_t count = 0;
+    for (const auto& r : manager_.requests())
+      count += r.command == "checks" ? 1 : 0;
+    return count == 2;
+  })) << second.screen();
+}
+
 TEST_F(ConsoleShellTest, CompletesParameterNamesAndMonitorsWithoutASpace) {
   PtySession shell(NETMON_CTL_BINARY, {"--data-dir", dir_.path().string()}, env());
   ASSERT_TRUE(shell.wait_for("netmon> ")) << shell.screen();
