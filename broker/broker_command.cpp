@@ -24,6 +24,7 @@ ParsedCommand<BrokerCommand> parse_broker_args(int argc, const char* const* argv
   app.add_option("--out", command.endpoints.out, "endpoint subscribers connect to")
       ->capture_default_str();
   add_log_level_option(app, command.log_level);
+  add_local_time_option(app);
   if (auto stop = parse_command_line(app, argc, argv)) return *stop;
   return command;
 }

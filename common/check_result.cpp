@@ -1,7 +1,5 @@
 #include "common/check_result.hpp"
 
-#include <ctime>
-
 namespace netmon {
 
 std::string_view to_string(CheckStatus status) {
@@ -24,19 +22,6 @@ std::optional<CheckStatus> parse_check_status(std::string_view text) {
     if (to_string(status) == text) return status;
   }
   return std::nullopt;
-}
-
-std::string format_timestamp(std::chrono::system_clock::time_point time) {
-  using namespace std::chrono;
-  const auto ms = duration_cast<milliseconds>(time.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[40];
-  const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
-  char millis[8];
-  std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(ms % 1000));
-  return std::string(buffer, n) + millis;
 }
 
 nlohmann::json to_json(const CheckResult& result) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/timestamp.hpp"
+
 namespace netmon {
 
 // up: the service answered as expected. down: it did not (a measurement, with a
@@ -46,8 +48,5 @@ struct CheckResult {
 
 // JSON shape used by netmon-probe's export, the logger and the manager's export.
 nlohmann::json to_json(const CheckResult& result);
-
-// RFC 3339 UTC with milliseconds: 2026-11-21T04:39:05.123Z.
-std::string format_timestamp(std::chrono::system_clock::time_point time);
 
 }  // namespace netmon

@@ -21,6 +21,7 @@ using ParamMap = std::map<std::string, ParamValue, std::less<>>;
 
 inline constexpr std::chrono::milliseconds kMinInterval{100};
 inline constexpr std::chrono::milliseconds kMaxInterval{86'400'000};
+inline constexpr std::chrono::milliseconds kMaxTimeout = kMaxInterval;
 inline constexpr int kMaxRetries = 100;
 
 struct CheckDefaults {

@@ -1,6 +1,6 @@
 #pragma once
 // What every netmon program's command line shares: the exit codes, the options
-// more than one program has (--log-level, --sync), and how a parse ends that
+// more than one program has (--log-level, --local-time, --sync), and how a parse ends that
 // does not run the program: --help prints the usage on out and exits 0; a
 // usage error prints
 //   PROGRAM: <what is wrong>
@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "common/sqlite_db.hpp"
+#include "common/timestamp.hpp"
 
 namespace netmon {
 
@@ -73,6 +74,16 @@ inline CLI::Option* add_log_level_option(CLI::App& app, std::string& level) {
   return app.add_option("--log-level", level, "trace, debug, info, warn, error, critical, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
+}
+
+// --local-time: every time the process prints (log lines, result lines,
+// exports) in local time with its offset instead of UTC. It sets the
+// process's output zone as it is parsed, so no options struct carries it.
+inline CLI::Option* add_local_time_option(CLI::App& app) {
+  return app.add_flag_callback(
+      "--local-time", [] { set_output_time_zone(TimeZone::kLocal); },
+      "print times in local time with the UTC offset (2026-12-04T22:00:00.123+01:00) instead "
+      "of UTC (2026-12-04T21:00:00.123Z)");
 }
 
 // --sync full|normal: the durability of the program's SQLite file.

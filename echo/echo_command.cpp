@@ -53,6 +53,7 @@ ParsedCommand<EchoCommand> parse_echo_args(int argc, const char* const* argv) {
                  "close a TCP client after this long without traffic (500ms, 30s, 5m)")
       ->capture_default_str();
   add_log_level_option(app, command.log_level);
+  add_local_time_option(app);
   if (auto stop = parse_command_line(app, argc, argv)) return *stop;
 
   auto tcp_address = parse_listen_address(tcp_text);

@@ -94,7 +94,7 @@ json check_json(const CheckStatus& c) {
   if (c.last) {
     object["last_result"] = format_timestamp(c.last->time);
     object["last_status"] = c.last->status;
-    object["last_latency_ms"] = c.last->latency_ms;
+    object["last_latency_ms"] = c.last->latency_ms ? json(*c.last->latency_ms) : json(nullptr);
     object["reason"] = c.last->reason;
     object["error"] = c.last->error;
   }

@@ -238,6 +238,9 @@ Manager::Loop::Loop(zmq::context_t& context, ManagerOptions options)
   batch_.emplace(*store_, states_, static_cast<RecordBatchHost&>(*this),
                  BatchLog{log_, record_limiter_, loss_limiter_}, *options_.clock);
   take_config(std::move(config).value());
+  // After a restart: the check states and last results the store implies
+  // (once: a check a reload adds starts afresh even if its id was used before).
+  states_.restore(*store_);
   restore_latest_results();
 
   try {
@@ -441,7 +444,6 @@ std::map<std::string, std::uint64_t, std::less<>> Manager::Loop::apply_config(
     for (const CheckSpec& spec : checks)
       desired.digests[spec.id] = protocol::check_digest(spec);
     states_.configure(name, checks);
-    states_.restore(name, *store_);  // after a restart: the states the store implies
     changed[name] = version;
     snapshot_dirty_ = true;
     if (auto it = sessions_.find(name); it != sessions_.end()) it->second.config_changed(now);
@@ -471,10 +473,13 @@ void Manager::Loop::restore_latest_results() {
     }
   }
   for (const auto& [name, checks] : config_.monitors) {
-    auto latest = reader->last_results(name);
+    std::vector<std::string> ids;
+    for (const CheckSpec& spec : checks)
+      ids.push_back(spec.id);
+    auto latest = reader->last_results(name, ids);
     if (!latest) continue;
     for (const auto& result : latest->checks) {
-      Newest& newest = newest_[{name, result.check}];
+      Newest& newest = newest_[std::pair{name, result.check}];
       newest.result = {result.time, result.status, result.reason, "", result.latency_ms};
       newest.received = started_;
     }

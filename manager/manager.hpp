@@ -69,7 +69,7 @@ struct LatestResult {
   WallTime time;
   std::string status;  // up/down/timeout/error
   std::string reason, error;
-  double latency_ms = 0;
+  std::optional<double> latency_ms;  // none when the result has no latency
 };
 
 struct CheckStatus {

@@ -23,11 +23,11 @@ constexpr const char* kDescription =
     "Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.";
 
 constexpr const char* kExportDescription =
-    "print stored results (works while the manager runs, too). Every row is printed as valid "
-    "JSON; a damaged row (text not UTF-8, NULL, wrong type, details not JSON) gets the key "
+    "print stored results (works while the manager runs, too). Every row is printed (as valid "
+    "JSON or CSV); a damaged row (text not UTF-8, NULL, wrong type, details not JSON) gets the key "
     "\"damaged\" naming each repair, and their count goes to stderr. Exit codes: 0 every row "
     "printed (damaged ones too), 1 the store cannot be read (what was printed stays valid "
-    "JSON), 2 usage error";
+    "JSON or CSV), 2 usage error";
 
 struct RawArgs {
   std::string heartbeat = "1s";
@@ -35,22 +35,8 @@ struct RawArgs {
   bool external_broker = false;
   bool check_config = false;
   std::string ctl;
-  std::string since;
-  std::string format = "jsonl";
+  ExportFlags export_flags;
 };
-
-// --since and --format of `export`, checked before the store is opened.
-Expected<void> parse_export_args(const RawArgs& raw, ExportOptions& options) {
-  auto format = parse_export_format(raw.format);
-  if (!format) return format.error();
-  options.format = *format;
-  if (!raw.since.empty()) {
-    auto since = parse_since(raw.since, std::chrono::system_clock::now());
-    if (!since) return since.error();
-    options.since = *since;
-  }
-  return {};
-}
 
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& err) {
   auto counts = export_records(options, out);
@@ -136,27 +122,46 @@ ParsedCommand<ManagerCommand> parse_manager_args(int argc, const char* const* ar
   app.add_flag("--check-config", raw.check_config,
                "validate --config, print the result and exit (0 valid, 2 invalid)");
   add_log_level_option(app, command.log_level);
+  add_local_time_option(app);
 
   CLI::App* export_command = app.add_subcommand("export", kExportDescription);
+  ExportFlags& flags = raw.export_flags;
   export_command
       ->add_option("--data-dir", command.export_options.data_dir, "the manager's data dir")
       ->required();
-  export_command->add_option(
-      "--since", raw.since,
-      "only results at or after TIME: RFC 3339 (2026-11-21T08:00:00Z, offsets allowed) or a "
-      "duration back from now (90s, 15m, 1h, 2d)");
   export_command
-      ->add_option("--format", raw.format,
-                   "jsonl: one object per line; json: one array. Keys: monitor, epoch, seq, "
-                   "check, type, target, ts, status, reason, latency_ms, details (and damaged)")
+      ->add_option(
+          "--since", flags.since,
+          "only results at or after TIME: RFC 3339 (2026-11-21T08:00:00Z, offsets allowed) or a "
+          "duration back from now (90s, 15m, 1h, 2d)")
+      ->type_name("TIME");
+  export_command
+      ->add_option("--until", flags.until, "only results before TIME (the forms of --since)")
+      ->type_name("TIME");
+  export_command->add_option("--monitor", flags.monitor, "only this monitor's records")
+      ->type_name("NAME");
+  export_command
+      ->add_option(
+          "--check", flags.check,
+          "only this check id's records, and the loss records (check _loss) of the monitors")
+      ->type_name("ID");
+  export_command
+      ->add_option("--format", flags.format,
+                   "jsonl: one object per line; json: one array; csv: RFC 4180 with a header "
+                   "row, details as JSON text. Keys: monitor, epoch, seq, check, type, target, "
+                   "timestamp, status, reason, error, latency_ms, details (and damaged)")
+      ->type_name("jsonl|json|csv")
       ->capture_default_str();
+  add_local_time_option(*export_command);
   app.require_subcommand(0, 1);
   if (auto stop = parse_command_line(app, argc, argv)) return *stop;
 
   if (export_command->parsed()) {
-    if (auto ok = parse_export_args(raw, command.export_options); !ok) {
-      return usage_error(kExportProgram, ok.error().message);
-    }
+    // Checked before the store is opened.
+    auto checked = make_export_options(flags, std::chrono::system_clock::now());
+    if (!checked) return usage_error(kExportProgram, checked.error().message);
+    checked->data_dir = command.export_options.data_dir;
+    command.export_options = std::move(*checked);
     command.mode = ManagerCommand::Mode::kExport;
     return command;
   }

@@ -165,9 +165,10 @@ class RowConverter {
   nlohmann::json damaged_ = nlohmann::json::array();
 };
 
-constexpr const char* kExportedKeys[] = {"monitor", "epoch",      "seq",    "check",
-                                         "type",    "target",     "ts",     "status",
-                                         "reason",  "latency_ms", "details"};
+// The exported keys in their CSV column order (JSON objects sort them).
+constexpr const char* kExportedKeys[] = {"monitor", "epoch",  "seq",        "check",
+                                         "type",    "target", "timestamp",  "status",
+                                         "reason",  "error",  "latency_ms", "details"};
 
 // The row's column `column` as `typeof(x), x` selected it (two columns).
 StoredValue stored_value(const sqlite::Statement& row, int column) {
@@ -196,28 +197,77 @@ StoredValue stored_value(const sqlite::Statement& row, int column) {
 StoredRow stored_row(const sqlite::Statement& row) {
   StoredRow stored;
   int column = 0;
-  for (StoredValue* value :
-       {&stored.monitor, &stored.epoch, &stored.seq, &stored.check, &stored.type, &stored.target,
-        &stored.ts_us, &stored.status, &stored.reason, &stored.latency_us, &stored.details}) {
+  for (StoredValue* value : {&stored.monitor, &stored.epoch, &stored.seq, &stored.check,
+                             &stored.type, &stored.target, &stored.ts_us, &stored.status,
+                             &stored.reason, &stored.error, &stored.latency_us, &stored.details}) {
     *value = stored_value(row, column);
     column += 2;
   }
   return stored;
 }
 
+// Every string is valid UTF-8 already; replace keeps dump() from ever throwing.
+std::string dump(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// RFC 4180: a field with a comma, a quote or a line break is quoted, its
+// quotes doubled; records end in CRLF.
+void write_csv_field(std::string_view text, std::ostream& out) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out << text;
+    return;
+  }
+  out << '"';
+  for (const char c : text) {
+    if (c == '"') out << '"';
+    out << c;
+  }
+  out << '"';
+}
+
+constexpr std::string_view kDamagedKey = "damaged";
+
+void write_csv_header(std::ostream& out) {
+  for (const char* key : kExportedKeys)
+    out << key << ',';
+  out << kDamagedKey << "\r\n";
+}
+
+// The row's values in kExportedKeys order: text as it is, null empty, and
+// numbers, details and damaged as their JSON text.
+void write_csv_row(const nlohmann::json& object, std::ostream& out) {
+  const auto field = [&](std::string_view key) {
+    const auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return;
+    if (it->is_string() && key != "details") {
+      write_csv_field(it->get_ref<const std::string&>(), out);
+    } else {
+      write_csv_field(dump(*it), out);
+    }
+  };
+  for (const char* key : kExportedKeys) {
+    field(key);
+    out << ',';
+  }
+  field(kDamagedKey);
+  out << "\r\n";
+}
+
 }  // namespace
 
-Expected<std::chrono::system_clock::time_point> parse_since(
-    std::string_view text, std::chrono::system_clock::time_point now) {
+Expected<std::chrono::system_clock::time_point> parse_export_time(
+    std::string_view flag, std::string_view text, std::chrono::system_clock::time_point now) {
   using std::chrono::microseconds;
+  const std::string quoted = std::string(flag) + " '" + std::string(text) + "'";
   if (auto absolute = parse_rfc3339(text)) {
     // Microseconds reach far beyond the clock's nanoseconds: converting would overflow.
     const auto first = std::chrono::sys_time<microseconds>(microseconds(0));
     const auto last =
         std::chrono::time_point_cast<microseconds>(std::chrono::system_clock::time_point::max());
     if (*absolute < first || *absolute > last) {
-      return Error{"--since '" + std::string(text) + "' is outside 1970-01-01 to " +
-                   format_timestamp(last) + " (use a time in that range)"};
+      return Error{quoted + " is outside 1970-01-01 to " + format_timestamp(last) +
+                   " (use a time in that range)"};
     }
     return std::chrono::system_clock::time_point(*absolute);
   }
@@ -228,15 +278,78 @@ Expected<std::chrono::system_clock::time_point> parse_since(
     }
     return now - *back;
   }
-  return Error{"--since '" + std::string(text) +
-               "' is neither an RFC 3339 time (2026-11-21T08:00:00Z) nor a duration back from "
+  return Error{quoted +
+               " is neither an RFC 3339 time (2026-11-21T08:00:00Z) nor a duration back from "
                "now (90s, 15m, 1h, 2d)"};
 }
 
 Expected<ExportFormat> parse_export_format(std::string_view text) {
   if (text == "jsonl") return ExportFormat::kJsonl;
   if (text == "json") return ExportFormat::kJson;
-  return Error{"--format '" + std::string(text) + "' is unknown (allowed: json, jsonl)"};
+  if (text == "csv") return ExportFormat::kCsv;
+  return Error{"--format '" + std::string(text) + "' is unknown (allowed: jsonl, json, csv)"};
+}
+
+Expected<ExportOptions> make_export_options(const ExportFlags& flags,
+                                            std::chrono::system_clock::time_point now) {
+  ExportOptions options;
+  auto format = parse_export_format(flags.format);
+  if (!format) return format.error();
+  options.format = *format;
+  if (!flags.since.empty()) {
+    auto since = parse_export_time("--since", flags.since, now);
+    if (!since) return since.error();
+    options.since = *since;
+  }
+  if (!flags.until.empty()) {
+    auto until = parse_export_time("--until", flags.until, now);
+    if (!until) return until.error();
+    options.until = *until;
+  }
+  if (options.since && options.until && *options.since >= *options.until) {
+    return Error{"--since '" + flags.since + "' is not before --until '" + flags.until +
+                 "': nothing can match (give --since the earlier time)"};
+  }
+  options.monitor = flags.monitor;
+  options.check = flags.check;
+  return options;
+}
+
+Expected<ExportOptions> parse_export_flags(std::span<const std::string> args,
+                                           std::chrono::system_clock::time_point now) {
+  ExportFlags flags;
+  struct Flag {
+    std::string_view name;
+    std::string* value;
+    std::string_view example;  // for "needs a value"
+  };
+  const Flag known[] = {
+      {"--since", &flags.since, "1h"},         {"--until", &flags.until, "1h"},
+      {"--monitor", &flags.monitor, "edge-1"}, {"--check", &flags.check, "web"},
+      {"--format", &flags.format, "csv"},
+  };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    const std::string_view name = arg.substr(0, arg.find('='));
+    const Flag* flag = nullptr;
+    for (const Flag& candidate : known) {
+      if (name == candidate.name) flag = &candidate;
+    }
+    if (flag == nullptr) {
+      return Error{"export: unknown argument '" + std::string(arg) +
+                   "' (allowed: --since TIME, --until TIME, --monitor NAME, --check ID, --format "
+                   "jsonl|json|csv)"};
+    }
+    if (name.size() < arg.size()) {
+      *flag->value = std::string(arg.substr(name.size() + 1));
+    } else if (i + 1 < args.size()) {
+      *flag->value = args[++i];
+    } else {
+      return Error{std::string(name) + " needs a value (e.g. " + std::string(name) + " " +
+                   std::string(flag->example) + ")"};
+    }
+  }
+  return make_export_options(flags, now);
 }
 
 nlohmann::json row_to_json(const StoredRow& row) noexcept {
@@ -253,18 +366,19 @@ nlohmann::json row_to_json(const StoredRow& row) noexcept {
     object["check"] = convert.text("check", row.check);
     object["type"] = convert.text("type", row.type);
     object["target"] = convert.text("target", row.target);
-    object["ts"] = nullptr;
-    if (const auto ts_us = convert.integer("ts", row.ts_us)) {
+    object["timestamp"] = nullptr;
+    if (const auto ts_us = convert.integer("timestamp", row.ts_us)) {
       if (*ts_us < 0 || *ts_us > kMaxTsUs) {
-        convert.note("ts",
+        convert.note("timestamp",
                      std::to_string(*ts_us) + " us is before 1970 or beyond what a time holds");
       } else {
-        object["ts"] = format_timestamp(
+        object["timestamp"] = format_timestamp(
             std::chrono::system_clock::time_point(std::chrono::microseconds(*ts_us)));
       }
     }
     object["status"] = convert.text("status", row.status);
     object["reason"] = convert.text("reason", row.reason);
+    object["error"] = convert.text("error", row.error);
     const auto latency_us = convert.integer("latency_ms", row.latency_us);
     object["latency_ms"] = latency_us ? nlohmann::json(static_cast<double>(*latency_us) / 1000.0)
                                       : nlohmann::json(nullptr);
@@ -290,6 +404,7 @@ Expected<ExportCounts> export_records(const ExportOptions& options, std::ostream
     return Error{file.string() + ": no store here (check --data-dir: the manager's data dir)"};
   }
   const bool array = options.format == ExportFormat::kJson;
+  const bool csv = options.format == ExportFormat::kCsv;
   ExportCounts counts;
   bool started = false;
   std::optional<Error> failure;
@@ -298,43 +413,68 @@ Expected<ExportCounts> export_records(const ExportOptions& options, std::ostream
     open.read_only = true;
     sqlite::Database db(file, open);
     // typeof() beside each value: a column may hold any type, whatever the
-    // schema says. --since cannot exclude a row whose time is unreadable.
-    // Records of known monitors stream in index order (no sort of the whole
-    // store); those whose monitor_id has no monitors row follow, monitor NULL.
+    // schema says. --since and --until cannot exclude a row whose time is
+    // unreadable. Records of known monitors stream in index order (no sort
+    // of the whole store); those whose monitor_id has no monitors row follow,
+    // monitor NULL (and match no --monitor).
     constexpr std::string_view kColumns =
         R"sql(typeof(r.epoch), r.epoch, typeof(r.seq), r.seq,
               typeof(r."check"), r."check", typeof(r.type), r.type,
               typeof(r.target), r.target, typeof(r.ts_us), r.ts_us,
               typeof(r.status), r.status, typeof(r.reason), r.reason,
-              typeof(r.latency_us), r.latency_us, typeof(r.details), r.details)sql";
-    constexpr std::string_view kSince =
-        "(?1 IS NULL OR typeof(r.ts_us) != 'integer' OR r.ts_us >= ?1)";
-    auto known = db.prepare("SELECT typeof(m.name), m.name, " + std::string(kColumns) +
-                            " FROM monitors m JOIN records r ON r.monitor_id = m.id WHERE " +
-                            std::string(kSince) + " ORDER BY m.name, r.epoch, r.seq");
+              typeof(r.error), r.error, typeof(r.latency_us), r.latency_us,
+              typeof(r.details), r.details)sql";
+    // ?1 since, ?2 until (µs), ?4 check: NULL when not given.
+    const std::string filter =
+        R"sql((?1 IS NULL OR typeof(r.ts_us) != 'integer' OR r.ts_us >= ?1)
+          AND (?2 IS NULL OR typeof(r.ts_us) != 'integer' OR r.ts_us < ?2)
+          AND (?4 IS NULL OR r."check" = ?4 OR r."check" = ')sql" +
+        std::string(kLossCheckId) + "')";
+    auto known =
+        db.prepare("SELECT typeof(m.name), m.name, " + std::string(kColumns) +
+                   " FROM monitors m JOIN records r ON r.monitor_id = m.id WHERE " + filter +
+                   " AND (?3 IS NULL OR m.name = ?3)" + " ORDER BY m.name, r.epoch, r.seq");
     auto orphans = db.prepare(
         "SELECT 'null', NULL, " + std::string(kColumns) +
         " FROM records r WHERE NOT EXISTS (SELECT 1 FROM monitors m WHERE m.id = r.monitor_id) "
         "AND " +
-        std::string(kSince) + " ORDER BY r.monitor_id, r.epoch, r.seq");
-    for (sqlite::Statement* rows : {&known, &orphans}) {
-      if (options.since) {
-        rows->bind(1, std::chrono::duration_cast<std::chrono::microseconds>(
-                          options.since->time_since_epoch())
-                          .count());
+        filter + " AND ?3 IS NULL ORDER BY r.monitor_id, r.epoch, r.seq");
+    const auto bind_time = [](sqlite::Statement& rows, int index,
+                              const std::optional<std::chrono::system_clock::time_point>& time) {
+      if (time) {
+        rows.bind(index,
+                  std::chrono::duration_cast<std::chrono::microseconds>(time->time_since_epoch())
+                      .count());
       } else {
-        rows->bind_null(1);
+        rows.bind_null(index);
       }
+    };
+    const auto bind_text = [](sqlite::Statement& rows, int index, const std::string& text) {
+      if (text.empty()) {
+        rows.bind_null(index);
+      } else {
+        rows.bind(index, std::string_view(text));
+      }
+    };
+    for (sqlite::Statement* rows : {&known, &orphans}) {
+      bind_time(*rows, 1, options.since);
+      bind_time(*rows, 2, options.until);
+      bind_text(*rows, 3, options.monitor);
+      bind_text(*rows, 4, options.check);
     }
     if (array) out << '[';
+    if (csv) write_csv_header(out);
     started = true;
     for (sqlite::Statement* rows : {&known, &orphans}) {
       while (rows->step()) {
         const nlohmann::json object = row_to_json(stored_row(*rows));
-        if (array) out << (counts.records == 0 ? "\n" : ",\n");
-        // Every string is valid UTF-8 already; replace keeps dump() from ever throwing.
-        out << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        if (!array) out << '\n';
+        if (csv) {
+          write_csv_row(object, out);
+        } else {
+          if (array) out << (counts.records == 0 ? "\n" : ",\n");
+          out << dump(object);
+          if (!array) out << '\n';
+        }
         ++counts.records;
         if (object.contains("damaged")) ++counts.damaged;
       }

@@ -13,8 +13,9 @@
 #   scripts/demo.sh --build-dir DIR  use (and build) an existing CMake build dir instead of
 #                                    bootstrapping build/release
 #
-# Every process is awaited until it says it is ready (bounded), and stopped
-# again by PID, in reverse order, on Ctrl+C or at the end. Logs and state go
+# The logger starts before the monitors, so their connections show. Every
+# process is awaited until it says it is ready (bounded), and stopped again
+# by PID, in reverse order, on Ctrl+C or at the end. Logs and state go
 # to a fresh /tmp/netmon-demo.* directory, printed at start.
 # shellcheck disable=SC2317  # stop_pid and cleanup run from traps
 set -euo pipefail
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
     --base-port) base_port=${2:?--base-port needs a port}; shift 2 ;;
     --build-dir) build_dir=${2:?--build-dir needs a directory}; shift 2 ;;
     --json) logger_args+=(--json); shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: $0 [--seconds N] [--json] [--base-port P] [--build-dir DIR]" >&2; exit 2 ;;
   esac
 done
@@ -167,30 +168,32 @@ start netmon-manager "$state/manager.log" "$manager_bin" --config "$config" \
 manager_pid=$last_pid
 await netmon-manager "$manager_pid" "$state/manager.log" "\\bready\\b"
 
-monitor_pids=()
-for name in edge-1 edge-2; do
-  start "$name" "$state/$name.log" "$monitor_bin" --name "$name" --data-dir "$state/$name" \
-    --manager "$control" --broker "$broker_in"
-  monitor_pids+=("$last_pid")
-  await "$name" "$last_pid" "$state/$name.log" "\\bready\\b"
-done
-
 cat <<TXT
 demo: everything on 127.0.0.1; logs and state in $state
   servers        $servers_note
   netmon-echo    pid $echo_pid, log $state/echo.log
   netmon-manager pid $manager_pid, log $state/manager.log (status table, state changes), store $state/manager
-  edge-1         pid ${monitor_pids[0]}, log $state/edge-1.log, outbox $state/edge-1
-  edge-2         pid ${monitor_pids[1]}, log $state/edge-2.log, outbox $state/edge-2
   checks         $config
   netmon-logger  log $state/logger.log; its lines follow$( [ "$seconds" -gt 0 ] && echo " for ${seconds}s" || echo ". Ctrl+C stops everything.")
 TXT
 
-# The logger's results go to this terminal; its own messages to its log.
+# The logger starts before the monitors, so their connections (EVENT lines)
+# and first results are on screen. Its results go to this terminal; its own
+# messages to its log.
 "$logger_bin" --broker "$broker_out" "${logger_args[@]}" 2>"$state/logger.log" &
 logger_pid=$!
 started+=("netmon-logger $logger_pid")
 await netmon-logger "$logger_pid" "$state/logger.log" "\\bready\\b"
+
+for name in edge-1 edge-2; do
+  start "$name" "$state/$name.log" "$monitor_bin" --name "$name" --data-dir "$state/$name" \
+    --manager "$control" --broker "$broker_in"
+  echo "demo: $name started: pid $last_pid, log $state/$name.log, outbox $state/$name"
+  await "$name" "$last_pid" "$state/$name.log" "\\bready\\b"
+done
+
+# The cluster is up.
+echo "demo: edge-1's port-closed and web-missing are DOWN on purpose (a closed port, a 404)"
 
 if [ "$seconds" -gt 0 ]; then
   end=$((SECONDS + seconds))

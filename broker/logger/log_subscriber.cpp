@@ -61,7 +61,7 @@ LogSubscriber::LogSubscriber(zmq::context_t& context, LoggerOptions options, Lin
     : context_(context),
       options_(std::move(options)),
       sink_(sink),
-      formatter_(options_.format),
+      formatter_(options_.format, options_.color),
       // A check filter hides the other checks' seqs: every record would look like a gap.
       track_gaps_(options_.filter.check.empty()),
       subscriptions_(topic_prefixes(options_.filter)),

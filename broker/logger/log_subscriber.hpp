@@ -33,6 +33,7 @@ struct LoggerFilter {
 struct LoggerOptions {
   std::string broker = "tcp://127.0.0.1:5557";
   OutputFormat format = OutputFormat::kHuman;
+  bool color = false;  // human lines with ANSI colours (logger_main decides: --color)
   LoggerFilter filter;
   // At most one malformed-message warning per interval (with the count since the last one).
   std::chrono::milliseconds malformed_warning_interval{10'000};

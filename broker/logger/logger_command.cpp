@@ -1,10 +1,13 @@
 #include "broker/logger/logger_command.hpp"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <exception>
+#include <iostream>
 #include <memory>
 #include <thread>
 
@@ -24,6 +27,18 @@ constexpr const char* kDescription =
     "did not see. The manager's store is complete: `netmon-manager export`.";
 
 }  // namespace
+
+bool use_color(ColorMode mode, bool terminal, const char* no_color) {
+  switch (mode) {
+    case ColorMode::kAlways:
+      return true;
+    case ColorMode::kNever:
+      return false;
+    case ColorMode::kAuto:
+      break;
+  }
+  return terminal && (no_color == nullptr || *no_color == '\0');
+}
 
 ParsedCommand<LoggerCommand> parse_logger_args(int argc, const char* const* argv) {
   LoggerCommand command;
@@ -54,7 +69,20 @@ ParsedCommand<LoggerCommand> parse_logger_args(int argc, const char* const* argv
   app.add_option("--keep", command.keep, "rotated files kept: FILE.1 (newest) .. FILE.N")
       ->check(CLI::Range(1u, 1000u))
       ->capture_default_str();
+  app.add_option_function<std::string>(
+         "--color",
+         [&command](const std::string& text) {
+           command.color = text == "always"  ? ColorMode::kAlways
+                           : text == "never" ? ColorMode::kNever
+                                             : ColorMode::kAuto;
+         },
+         "colour statuses on human lines: auto (on a terminal, unless NO_COLOR is set), always, "
+         "never")
+      ->check(CLI::Validator(CLI::IsMember({"auto", "always", "never"})).description(""))
+      ->default_str("auto")
+      ->type_name("auto|always|never");
   add_log_level_option(app, command.log_level);
+  add_local_time_option(app);
   if (auto stop = parse_command_line(app, argc, argv)) return *stop;
   options.format = json ? OutputFormat::kJson : OutputFormat::kHuman;
   if (!status_text.empty()) options.filter.status = parse_check_status(status_text);
@@ -64,8 +92,13 @@ ParsedCommand<LoggerCommand> parse_logger_args(int argc, const char* const* argv
 int logger_main(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   ParsedCommand<LoggerCommand> parsed = parse_logger_args(argc, argv);
   if (!parsed.options) return print_exit(parsed, out, err);
-  const LoggerCommand& command = *parsed.options;
+  LoggerCommand& command = *parsed.options;
   setup_logging(command.log_level);
+  // Only the program's own stdout can be a terminal: not --output, nor a
+  // stream a test passes in.
+  const bool terminal = command.output.empty() && &out == &std::cout && isatty(STDOUT_FILENO) == 1;
+  command.options.color = command.options.format == OutputFormat::kHuman &&
+                          use_color(command.color, terminal, std::getenv("NO_COLOR"));
   const auto log = component_logger("logger");
 
   // Signals are taken by one thread with sigwait; every other thread inherits the mask.

@@ -13,12 +13,22 @@
 
 namespace netmon::logger {
 
+// --color: auto colours human lines on a terminal unless NO_COLOR is set
+// (https://no-color.org: present and not empty); always and never are for
+// pipes into a pager (less -R) and for scripts.
+enum class ColorMode { kAuto, kAlways, kNever };
+
+// Whether lines get colours: `terminal` is whether they go to one,
+// `no_color` the value of NO_COLOR (nullptr when unset).
+bool use_color(ColorMode mode, bool terminal, const char* no_color);
+
 struct LoggerCommand {
   LoggerOptions options;
   std::string output;  // --output FILE; empty: stdout
   std::uint64_t max_bytes = RotatingFileWriter::kDefaultMaxBytes;
   unsigned keep = RotatingFileWriter::kDefaultKeep;
   std::string log_level = "info";
+  ColorMode color = ColorMode::kAuto;
 };
 
 ParsedCommand<LoggerCommand> parse_logger_args(int argc, const char* const* argv);

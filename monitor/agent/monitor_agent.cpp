@@ -62,15 +62,41 @@ MonitorOptions validated(MonitorOptions options) {
   if (options.outbox_max_age < std::chrono::seconds(1)) {
     throw std::runtime_error("--outbox-max-age must be at least 1s (e.g. 7d, 12h)");
   }
-  if (options.reconnect_min <= std::chrono::milliseconds::zero() ||
+  if (options.reconnect_quick <= std::chrono::milliseconds::zero() ||
+      options.reconnect_min <= std::chrono::milliseconds::zero() ||
       options.reconnect_max < options.reconnect_min) {
-    throw std::runtime_error("reconnect backoff: min must be positive and at most max");
+    throw std::runtime_error(
+        "reconnect backoff: quick and min must be positive, and min at most max");
   }
   if (!(options.synthetic_rate >= 0) || !std::isfinite(options.synthetic_rate)) {
     throw std::runtime_error("--synthetic must be a rate of at least 0 results/s");
   }
   return options;
 }
+
+// Watches the control DEALER's connection (a ZeroMQ socket monitor). When it
+// drops, the manager's process has most likely gone (a restart closes its
+// sockets): the monitor says HELLO on a new connection at once instead of
+// waiting out three silent heartbeat intervals, since a restarted manager
+// ignores a session it does not know. libzmq reports no such events for
+// inproc, where liveness alone tells.
+class ConnectionWatch : public zmq::monitor_t {
+ public:
+  ConnectionWatch(zmq::socket_t& socket, const std::string& endpoint) {
+    init(socket, endpoint, ZMQ_EVENT_DISCONNECTED);
+  }
+  // Reads the events so far (no waiting); true once the connection dropped.
+  bool dropped() {
+    while (check_event(0)) {
+    }
+    return dropped_;
+  }
+
+ private:
+  void on_event_disconnected(const zmq_event_t&, const char*) override { dropped_ = true; }
+
+  bool dropped_ = false;
+};
 
 std::string check_ids(const std::vector<CheckSpec>& checks) {
   std::string text;
@@ -132,7 +158,9 @@ class MonitorAgent::Impl {
 
   void open_control(TimePoint now);
   void close_control(int linger_ms);
-  void retry_later(TimePoint now);
+  // Closes the control channel and opens it again after the backoff: the
+  // doubling one after a REJECT, else the quick one early in an absence.
+  void retry_later(TimePoint now, bool refused = false);
   void reopen_pub();
   bool send_control(const protocol::ControlMessage& message, TimePoint now);
   bool send_bytes(const std::string& bytes, TimePoint now);
@@ -167,6 +195,8 @@ class MonitorAgent::Impl {
   EngineThread engine_;
   zmq::socket_t pub_;
   std::optional<zmq::socket_t> dealer_;
+  std::optional<ConnectionWatch> dealer_watch_;  // destroyed before dealer_: it names the socket
+  std::uint64_t watches_opened_ = 0;
 
   // Agent thread only, from here on.
   bool welcomed_ = false;
@@ -217,7 +247,8 @@ MonitorAgent::Impl::Impl(zmq::context_t& context, MonitorOptions options)
       data_dir_lock_(options_.data_dir, "monitor.lock", "netmon-monitor"),
       engine_(queue_, options_.synthetic_rate),
       pub_(context, zmq::socket_type::pub),
-      backoff_(options_.reconnect_min, options_.reconnect_max) {
+      backoff_(BackoffTiming{options_.reconnect_quick, options_.reconnect_quick_phase,
+                             options_.reconnect_min, options_.reconnect_max}) {
   try {
     state_ = std::make_unique<MonitorState>(options_.data_dir, options_.synchronous);
     outbox_ = std::make_unique<ResultOutbox>(
@@ -365,6 +396,14 @@ void MonitorAgent::Impl::turn() {
   const TimePoint now = clock_.now();
   commit_and_publish(now);
   if (dealer_ && (items[1].revents & ZMQ_POLLIN)) receive_control(now);
+  if (dealer_watch_ && dealer_watch_->dropped()) {
+    if (welcomed_) {
+      log_->warn("manager lost manager={} reason=connection_closed", options_.manager);
+    } else {
+      log_->info("connection to manager={} closed before WELCOME", options_.manager);
+    }
+    retry_later(now);
+  }
   on_timers(now);
   pump_replay(now);
   trim_acknowledged(now);
@@ -554,6 +593,11 @@ void MonitorAgent::Impl::publish(const std::vector<OutboxRecord>& records) {
 void MonitorAgent::Impl::open_control(TimePoint now) {
   dealer_.emplace(context_, zmq::socket_type::dealer);
   protocol::apply_input_limits(*dealer_);
+  if (!options_.manager.starts_with("inproc://")) {
+    dealer_watch_.emplace(*dealer_, "inproc://netmon-agent-control-watch-" +
+                                        std::to_string(reinterpret_cast<std::uintptr_t>(this)) +
+                                        "-" + std::to_string(++watches_opened_));
+  }
   dealer_->connect(options_.manager);
   welcomed_ = false;
   window_.reset();
@@ -570,6 +614,7 @@ void MonitorAgent::Impl::open_control(TimePoint now) {
 
 void MonitorAgent::Impl::close_control(int linger_ms) {
   if (!dealer_) return;
+  dealer_watch_.reset();
   dealer_->set(zmq::sockopt::linger, linger_ms);
   dealer_.reset();
   welcomed_ = false;
@@ -590,10 +635,10 @@ void MonitorAgent::Impl::reopen_pub() {
   pub_.connect(options_.broker);
 }
 
-void MonitorAgent::Impl::retry_later(TimePoint now) {
+void MonitorAgent::Impl::retry_later(TimePoint now, bool refused) {
   close_control(0);
   reopen_pub();
-  const auto delay = backoff_.next();
+  const auto delay = refused ? backoff_.after_refusal(now) : backoff_.after_loss(now);
   reconnect_at_ = now + delay;
   ++counters_.reconnects;
   log_->info("reconnecting to manager={} in {} ms", options_.manager, delay.count());
@@ -648,7 +693,7 @@ void MonitorAgent::Impl::handle(protocol::ControlMessage& message, TimePoint now
   } else if (const auto* reject = std::get_if<Reject>(&message)) {
     log_->error("manager={} refused this monitor: {} (reason={})", options_.manager, reject->text,
                 reject->reason);
-    retry_later(now);
+    retry_later(now, true);
   } else if (std::holds_alternative<Heartbeat>(message)) {
     // Liveness only.
   } else if (!welcomed_) {

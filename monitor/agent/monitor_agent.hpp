@@ -26,7 +26,11 @@ struct MonitorOptions {
   std::uint64_t outbox_max_records = 1'000'000;
   std::chrono::seconds outbox_max_age = std::chrono::hours(24 * 7);
   sqlite::Synchronous synchronous = sqlite::Synchronous::kFull;
-  std::chrono::milliseconds reconnect_min{1000}, reconnect_max{32000};
+  // Reconnect delays (ReconnectBackoff): `reconnect_quick` for the first
+  // `reconnect_quick_phase` of an absence, then reconnect_min doubling up to
+  // reconnect_max.
+  std::chrono::milliseconds reconnect_quick{200}, reconnect_quick_phase{10'000};
+  std::chrono::milliseconds reconnect_min{1000}, reconnect_max{5000};
   double synthetic_rate = 0;           // >0: emit this many synthetic results/s, no checks
   std::filesystem::path produced_log;  // non-empty: append "<epoch> <seq>\n" per committed record
   // Results held in memory while outbox commits fail (disk full); beyond it

@@ -97,6 +97,7 @@ ParsedCommand<MonitorCommand> parse_monitor_args(int argc, const char* const* ar
                  "'netmon-manager export')")
       ->type_name("FILE");
   add_log_level_option(app, command.log_level);
+  add_local_time_option(app);
   if (auto stop = parse_command_line(app, argc, argv)) return *stop;
   if (auto valid = protocol::check_monitor_name(options.name); !valid) {
     return usage_error("--name: " + valid.error().message);

@@ -12,6 +12,7 @@
 // kError means netmon could not measure at all and should be rare and loud.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -110,6 +111,13 @@ class Check {
   virtual std::string target() const = 0;
   virtual std::shared_ptr<CheckRun> make_run(CheckRunEnv& env) const = 0;
 };
+
+// "host:port" as a target, an IPv6 literal in brackets ("[::1]:443") so that
+// its colons are not read as the port's.
+inline std::string host_port_target(const std::string& host, std::uint16_t port) {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
 
 // The Check of every type: a config shared by the runs it makes. The type
 // provides `std::string target_of(const Config&)` (found by ADL) and a Run

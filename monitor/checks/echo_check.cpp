@@ -91,11 +91,6 @@ std::string shown(std::string_view bytes) {
   return printable_excerpt(bytes, kShownBytes);
 }
 
-std::string target_of(const std::string& host, std::uint16_t port) {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
-}
-
 struct EchoConfig : EchoParams {
   std::string shown_payload;  // shown(payload), made once at parse time
 };
@@ -360,7 +355,7 @@ class UdpEchoRun final : public CheckRun {
 // ---- the checks ------------------------------------------------------------------
 
 std::string target_of(const EchoConfig& config) {
-  return target_of(config.host, config.port);
+  return host_port_target(config.host, config.port);
 }
 
 template <class Run>

@@ -222,7 +222,7 @@ class NtpRun final : public CheckRun {
 };
 
 std::string target_of(const NtpConfig& config) {
-  return config.server + ":" + std::to_string(config.port);
+  return host_port_target(config.server, config.port);
 }
 
 using NtpCheck = TypedCheck<NtpConfig, NtpRun>;

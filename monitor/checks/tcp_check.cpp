@@ -116,7 +116,7 @@ class TcpRun final : public CheckRun {
 };
 
 std::string target_of(const TcpConfig& config) {
-  return config.host + ":" + std::to_string(config.port);
+  return host_port_target(config.host, config.port);
 }
 
 using TcpCheck = TypedCheck<TcpConfig, TcpRun>;

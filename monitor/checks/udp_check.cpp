@@ -177,7 +177,7 @@ class UdpRun final : public CheckRun {
 };
 
 std::string target_of(const UdpConfig& config) {
-  return config.host + ":" + std::to_string(config.port);
+  return host_port_target(config.host, config.port);
 }
 
 using UdpCheck = TypedCheck<UdpConfig, UdpRun>;

@@ -35,8 +35,6 @@ int probe_main(int argc, const char* const* argv, std::ostream& out, std::ostrea
   ParsedCommand<ProbeOptions> parsed = parse_probe_args(argc, argv);
   if (!parsed.options) return print_exit(parsed, out, err);
   setup_logging("warn");
-  for (const std::string& note : parsed.options->notes)
-    err << "netmon-probe: note: " << note << "\n";
 
   ProbeSession session(std::move(*parsed.options), out);
   session.stop_on_signals();

@@ -29,14 +29,17 @@ constexpr const char* kDescription =
     "\n"
     "Every round (every -i) it pings each HOST and connects to each -p PORT on it,\n"
     "and runs every --check and every check of a --checks file. A round's checks run\n"
-    "concurrently; rounds start at a fixed rate, and a check still running when the\n"
-    "next round starts is counted as an overrun, not started twice. Statistics per\n"
-    "target and per port/check are printed every 10 rounds and at the end.\n";
+    "concurrently; rounds start at a fixed rate. --timeout may be longer than -i: a\n"
+    "check still running when the next round starts skips that round (counted as an\n"
+    "overrun, never run twice at once) and runs again in the first round after it\n"
+    "ends. Statistics per target, check type and port/check are printed every 10\n"
+    "rounds and at the end.\n";
 
 constexpr const char* kUsage =
-    "Usage: netmon-probe [HOST...] [-p PORT...] [--check 'TYPE key=value ...']...\n"
-    "                    [--checks FILE]... [-i INTERVAL] [-c COUNT] [--timeout T]\n"
-    "                    [--no-ping] [-o FILE] [-v]\n";
+    "Usage: netmon-probe [HOST...] [-t HOST...] [-p PORT...]\n"
+    "                    [--check 'TYPE key=value ...']... [--checks FILE]...\n"
+    "                    [-i INTERVAL] [-c COUNT] [--timeout T] [--no-ping]\n"
+    "                    [-o FILE] [-v]\n";
 
 // CLI11's help with our synopsis instead of its generic usage line.
 class ProbeHelpFormatter : public CLI::Formatter {
@@ -48,29 +51,32 @@ constexpr const char* kFooter =
     "Examples:\n"
     "  netmon-probe google.com cloudflare.com -p 80 443 -i 2.5 -c 10 --timeout 5 -o results.json "
     "-v\n"
+    "  netmon-probe -p 80 443 example.com -c 3\n"
     "  netmon-probe 127.0.0.1 -p 12345 --no-ping -c 3\n"
     "  netmon-probe --check 'dns server=127.0.0.1 port=15353 name=www.example.test record=A' \\\n"
     "               --check 'ntp server=127.0.0.1 port=11123' -c 3\n"
-    "  netmon-probe --checks checks.yaml -i 10s -o results.json\n"
-    "  netmon-probe --check 'http url=http://127.0.0.1:8080/health expect_status=200' -i 500ms\n"
+    "  netmon-probe --checks checks.yaml -i 500ms -c 4 -o results.json\n"
+    "  netmon-probe --check 'http url=http://127.0.0.1:8080/health expect_status=200' -i 500ms "
+    "-c 10\n"
     "\n"
     "Notes:\n"
-    "  Give the HOSTs before -p (it takes several ports), or use -p once per port, or\n"
-    "  -p 80,443.\n"
+    "  HOSTs go anywhere: before -p, after its ports (the first word after -p that is\n"
+    "  not a port ends the list: -p 80 443 example.com), or after -t. Ports: -p 80 443,\n"
+    "  -p 80,443, or -p once per port.\n"
     "  Check types: http, https, icmp, traceroute, dns, ntp, tcp, udp, tcp_echo, udp_echo;\n"
     "  their parameters are in docs/CONFIGURATION.md. A --check's id defaults to TYPE-N\n"
     "  (dns-1, dns-2, ...); set one with id=NAME.\n"
     "  Every check runs once per round (-i); a check's own interval is not used. A --check\n"
-    "  without timeout= gets --timeout; a check file's timeout is kept when it is below -i,\n"
-    "  otherwise it is lowered to --timeout (with a note on stderr).\n"
+    "  without timeout= gets --timeout; a check file keeps its checks' timeouts.\n"
     "  Ctrl+C or SIGTERM ends the run: the final statistics are printed and -o is written.\n"
     "\n"
-    "Exit status: 0 when every check of the last complete round succeeded, 1 otherwise,\n"
+    "Exit status: 0 when the last result of every check was a success, 1 otherwise,\n"
     "2 for usage errors (bad flags, invalid checks).\n";
 
 // What CLI11 fills in; validated into ProbeOptions afterwards.
 struct RawArgs {
   std::vector<std::string> hosts;
+  std::vector<std::string> targets;
   std::vector<std::string> ports;
   std::string interval;
   std::string count;
@@ -95,8 +101,13 @@ std::unique_ptr<CLI::App> make_app(RawArgs& raw) {
   app->add_option("HOST", raw.hosts,
                   "Host names or IP addresses to ping and connect to (icmp + tcp checks)")
       ->type_name("");
-  app->add_option("-p,--port", raw.ports, "TCP ports to connect to on every HOST (1..65535)")
+  app->add_option("-t,--targets", raw.targets, "HOSTs to probe, as the positional HOST")
+      ->type_name("HOST");
+  // One value per -p here: split_port_lists turns `-p 80 443` into `-p 80 -p 443`.
+  app->add_option("-p,--port", raw.ports,
+                  "TCP ports to connect to on every HOST (1..65535); see Notes")
       ->delimiter(',')
+      ->allow_extra_args(false)
       ->type_name("PORT");
   app->add_option("-i,--interval", raw.interval,
                   "Round interval: seconds (2.5) or 500ms, 2s, 1m; 100ms..1d [default: 1s]")
@@ -104,7 +115,7 @@ std::unique_ptr<CLI::App> make_app(RawArgs& raw) {
   app->add_option("-c,--count", raw.count, "Number of rounds; 0 or absent = until Ctrl+C")
       ->type_name("COUNT");
   app->add_option("--timeout", raw.timeout,
-                  "Check timeout, below -i [default: min(3s, 0.8 x interval)]")
+                  "Check timeout, 1ms..1d, may exceed -i [default: min(3s, 0.8 x interval)]")
       ->type_name("T");
   app->add_option("-o,--output", raw.output,
                   "Write session, statistics and every result as JSON (also on Ctrl+C)")
@@ -128,7 +139,7 @@ Expected<std::uint16_t> parse_port(const std::string& text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < 1 ||
       value > 65535) {
-    return Error{"-p '" + text + "': a port is a number in 1..65535"};
+    return Error{"-p '" + text + "': a port is a number in 1..65535 (e.g. -p 80 443)"};
   }
   return static_cast<std::uint16_t>(value);
 }
@@ -140,6 +151,43 @@ Expected<std::uint64_t> parse_count(const std::string& text) {
     return Error{"-c '" + text + "': the count is a whole number of rounds (0 = until Ctrl+C)"};
   }
   return value;
+}
+
+bool looks_like_ports(std::string_view word) {
+  return !word.empty() && word.find_first_not_of("0123456789,") == std::string_view::npos;
+}
+
+// CLI11 gives a list option every word up to the next flag, which would read
+// the host in `-p 80 443 example.com` (as the seed's users type it) as a
+// port. So -p takes one value (the first word after it, whatever it is, so
+// a bad one is reported as a port), and each following word made of digits
+// and commas becomes another `-p WORD`; the first other word ends the list.
+// The values of options that take one are copied untouched.
+std::vector<std::string> split_port_lists(const std::vector<std::string>& args) {
+  static const std::set<std::string, std::less<>> kTakesValue{
+      "-i", "--interval", "-c", "--count", "--timeout", "-o", "--output", "--check", "--checks"};
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& word = args[i];
+    out.push_back(word);
+    if (word == "--") {
+      out.insert(out.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      break;
+    }
+    if (kTakesValue.contains(word)) {
+      if (i + 1 < args.size()) out.push_back(args[++i]);
+      continue;
+    }
+    const bool bare = word == "-p" || word == "--port";
+    const bool joined = word.starts_with("--port=") || (word.starts_with("-p") && word.size() > 2);
+    if (!bare && !joined) continue;
+    if (bare && i + 1 < args.size()) out.push_back(args[++i]);
+    while (i + 1 < args.size() && looks_like_ports(args[i + 1])) {
+      out.push_back("-p");
+      out.push_back(args[++i]);
+    }
+  }
+  return out;
 }
 
 // Check ids allow letters, digits, '-', '_' and '.'; anything else in a host
@@ -232,11 +280,6 @@ Expected<void> add_arg_checks(ProbeOptions& options, std::set<std::string>& ids,
                    "interval is not a per-check setting here (every check runs once per round, "
                    "set by -i)"};
     }
-    if (spec->timeout >= options.interval) {
-      return Error{"--check: " + check_error_prefix(*spec) + "timeout " +
-                   format_duration(spec->timeout) + " must be below the interval " +
-                   format_duration(options.interval) + " (-i)"};
-    }
     spec->interval = options.interval;
     if (auto added = add_check(options, ids, std::move(spec).value(), "", "", std::nullopt);
         !added) {
@@ -247,20 +290,12 @@ Expected<void> add_arg_checks(ProbeOptions& options, std::set<std::string>& ids,
 }
 
 Expected<void> add_file_checks(ProbeOptions& options, std::set<std::string>& ids,
-                               const std::vector<std::string>& files,
-                               std::vector<std::string>& notes) {
+                               const std::vector<std::string>& files) {
   for (const std::string& file : files) {
     auto specs = load_checks_file(file);
     if (!specs) return Error{"--checks " + specs.error().message};
     for (CheckSpec& spec : *specs) {
       spec.interval = options.interval;
-      if (spec.timeout >= options.interval) {
-        notes.push_back(file + ": " + check_error_prefix(spec) + "timeout " +
-                        format_duration(spec.timeout) + " lowered to " +
-                        format_duration(options.timeout) + " to fit the interval " +
-                        format_duration(options.interval) + " (-i)");
-        spec.timeout = options.timeout;
-      }
       if (auto added = add_check(options, ids, std::move(spec), "", "", std::nullopt); !added) {
         return Error{"--checks " + file + ": " + added.error().message};
       }
@@ -301,6 +336,7 @@ ParsedCommand<ProbeOptions> validate(RawArgs& raw) {
   options.verbose = raw.verbose;
   options.ping = !raw.no_ping;
   options.hosts = raw.hosts;
+  options.hosts.insert(options.hosts.end(), raw.targets.begin(), raw.targets.end());
   dedupe(options.hosts);
 
   if (options.hosts.empty() && raw.checks.empty() && raw.check_files.empty()) {
@@ -331,9 +367,9 @@ ParsedCommand<ProbeOptions> validate(RawArgs& raw) {
   if (!raw.timeout.empty()) {
     auto timeout = parse_duration(raw.timeout);
     if (!timeout) return usage_error("--timeout " + timeout.error().message);
-    if (*timeout <= std::chrono::milliseconds::zero() || *timeout >= options.interval) {
-      return usage_error("--timeout " + raw.timeout + " must be above 0 and below the interval " +
-                         format_duration(options.interval) + " (-i)");
+    if (*timeout <= std::chrono::milliseconds::zero() || *timeout > kMaxTimeout) {
+      return usage_error("--timeout " + raw.timeout +
+                         ": the timeout must be within 1ms..1d (it may be longer than -i)");
     }
     options.timeout = *timeout;
   } else {
@@ -356,7 +392,7 @@ ParsedCommand<ProbeOptions> validate(RawArgs& raw) {
   if (auto ok = add_arg_checks(options, ids, raw.checks); !ok) {
     return usage_error(ok.error().message);
   }
-  if (auto ok = add_file_checks(options, ids, raw.check_files, options.notes); !ok) {
+  if (auto ok = add_file_checks(options, ids, raw.check_files); !ok) {
     return usage_error(ok.error().message);
   }
   if (options.checks.empty()) return usage_error("nothing to probe: the check files are empty");
@@ -366,17 +402,20 @@ ParsedCommand<ProbeOptions> validate(RawArgs& raw) {
 }  // namespace
 
 ParsedCommand<ProbeOptions> parse_probe_args(int argc, const char* const* argv) {
-  RawArgs raw;
-  const auto app = make_app(raw);
-  if (auto stop = parse_command_line(*app, argc, argv)) return *stop;
-  return validate(raw);
+  return parse_probe_args(std::vector<std::string>(argv + std::min(argc, 1), argv + argc));
 }
 
 ParsedCommand<ProbeOptions> parse_probe_args(const std::vector<std::string>& args) {
+  const std::vector<std::string> split = split_port_lists(args);
   std::vector<const char*> argv{"netmon-probe"};
-  for (const std::string& arg : args)
+  for (const std::string& arg : split)
     argv.push_back(arg.c_str());
-  return parse_probe_args(static_cast<int>(argv.size()), argv.data());
+  RawArgs raw;
+  const auto app = make_app(raw);
+  if (auto stop = parse_command_line(*app, static_cast<int>(argv.size()), argv.data())) {
+    return *stop;
+  }
+  return validate(raw);
 }
 
 }  // namespace netmon::probe

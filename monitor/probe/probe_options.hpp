@@ -35,11 +35,10 @@ struct ProbeOptions {
   std::string output_path;  // -o; empty = no JSON file
   bool verbose = false;
   std::vector<ProbeCheck> checks;  // HOST form first, then --check, then --checks files
-  std::vector<std::string> notes;  // adjustments the user should know about (stderr)
 };
 
 ParsedCommand<ProbeOptions> parse_probe_args(int argc, const char* const* argv);
-// `args` without the program name; for tests.
+// `args` without the program name.
 ParsedCommand<ProbeOptions> parse_probe_args(const std::vector<std::string>& args);
 
 }  // namespace netmon::probe

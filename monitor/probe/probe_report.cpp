@@ -48,45 +48,70 @@ std::string errors_cell(const Counters& counters) {
   return cell + ")";
 }
 
-std::string table_row(const std::string& name, std::size_t name_width, const Counters& counters) {
-  const auto rate = counters.success_rate();
+// The latency columns' width together: MIN AVG MAX MEDIAN P95.
+constexpr std::size_t kLatencyWidth = 10 + 10 + 10 + 11 + 10;
+
+// A target's row has no latency: its checks may be of different types, and a
+// ping's round trip averaged with a TCP connect time means nothing.
+enum class Latency { kShown, kNone };
+
+std::string table_row(const std::string& name, std::size_t name_width, const Counters& counters,
+                      Latency shown) {
+  const auto loss = counters.loss_rate();
   const auto latency = counters.latency();
   const auto ms = [&](std::chrono::microseconds LatencySummary::*field) {
     return latency ? fixed(to_ms((*latency).*field), 3) : std::string("-");
   };
-  return pad_right(name, name_width) + pad_left(std::to_string(counters.total()), 8) +
-         pad_left(rate ? fixed(*rate, 1) + "%" : std::string("-"), 9) +
-         pad_left(ms(&LatencySummary::min), 10) + pad_left(ms(&LatencySummary::avg), 10) +
-         pad_left(ms(&LatencySummary::max), 10) + pad_left(ms(&LatencySummary::median), 11) + "  " +
-         errors_cell(counters) + "\n";
+  std::string row = pad_right(name, name_width) + pad_left(std::to_string(counters.total()), 8) +
+                    pad_left(loss ? fixed(*loss, 1) + "%" : std::string("-"), 8);
+  if (shown == Latency::kShown) {
+    row += pad_left(ms(&LatencySummary::min), 10) + pad_left(ms(&LatencySummary::avg), 10) +
+           pad_left(ms(&LatencySummary::max), 10) + pad_left(ms(&LatencySummary::median), 11) +
+           pad_left(ms(&LatencySummary::p95), 10);
+  } else {
+    row += std::string(kLatencyWidth, ' ');
+  }
+  return row + "  " + errors_cell(counters) + "\n";
 }
 
 nlohmann::ordered_json latency_json(const Counters& counters) {
   const auto latency = counters.latency();
   if (!latency) {
-    return {{"min", nullptr}, {"max", nullptr}, {"avg", nullptr}, {"median", nullptr}};
+    return {{"min", nullptr},
+            {"max", nullptr},
+            {"avg", nullptr},
+            {"median", nullptr},
+            {"p95", nullptr}};
   }
   return {{"min", rounded_ms(latency->min)},
           {"max", rounded_ms(latency->max)},
           {"avg", rounded_ms(latency->avg)},
-          {"median", rounded_ms(latency->median)}};
+          {"median", rounded_ms(latency->median)},
+          {"p95", rounded_ms(latency->p95)}};
 }
 
-nlohmann::ordered_json counters_json(const Counters& counters) {
-  const auto rate = counters.success_rate();
+nlohmann::ordered_json percent_json(std::optional<double> rate) {
+  return rate ? nlohmann::ordered_json(std::round(*rate * 100.0) / 100.0) : nullptr;
+}
+
+nlohmann::ordered_json counters_json(const Counters& counters, Latency shown) {
   const auto latency = counters.latency();
   nlohmann::ordered_json errors = nlohmann::ordered_json::object();
   for (const auto& [reason, count] : counters.errors())
     errors[reason] = count;
-  return {
+  nlohmann::ordered_json out{
       {"total", counters.total()},
       {"successful", counters.successful()},
-      {"success_rate", rate ? nlohmann::ordered_json(std::round(*rate * 100.0) / 100.0) : nullptr},
-      {"avg_ms", latency ? nlohmann::ordered_json(rounded_ms(latency->avg)) : nullptr},
-      {"latency_ms", latency_json(counters)},
-      {"error_count", counters.error_count()},
-      {"errors", std::move(errors)},
+      {"success_rate", percent_json(counters.success_rate())},
+      {"loss_pct", percent_json(counters.loss_rate())},
   };
+  if (shown == Latency::kShown) {
+    out["avg_ms"] = latency ? nlohmann::ordered_json(rounded_ms(latency->avg)) : nullptr;
+    out["latency_ms"] = latency_json(counters);
+  }
+  out["error_count"] = counters.error_count();
+  out["errors"] = std::move(errors);
+  return out;
 }
 
 }  // namespace
@@ -106,23 +131,36 @@ std::string format_result_line(const CheckResult& result, std::uint64_t round,
 }
 
 std::string format_statistics(const ProbeStatistics& stats, const std::string& title) {
+  // Under each target a row per check type; a type with several checks (tcp
+  // on several ports) has its checks under it, a type with one is that check.
   const std::string heading = "TARGET / CHECK";
   std::size_t width = heading.size();
   for (const auto& group : stats.groups()) {
     width = std::max(width, group.name.size());
-    for (const std::size_t check : group.checks) {
-      width = std::max(width, stats.label(check).size() + 2);
+    for (const auto& type : group.types) {
+      width = std::max(width, type.type.size() + 2);
+      for (const std::size_t check : type.checks) {
+        width = std::max(width, stats.label(check).size() + (type.checks.size() > 1 ? 4 : 2));
+      }
     }
   }
   width += 2;
   std::string out = "--- " + title + " ---\n";
-  out += pad_right(heading, width) + pad_left("CHECKS", 8) + pad_left("SUCCESS", 9) +
+  out += pad_right(heading, width) + pad_left("RESULTS", 8) + pad_left("LOSS", 8) +
          pad_left("MIN ms", 10) + pad_left("AVG ms", 10) + pad_left("MAX ms", 10) +
-         pad_left("MEDIAN ms", 11) + "  ERRORS\n";
+         pad_left("MEDIAN ms", 11) + pad_left("P95 ms", 10) + "  ERRORS\n";
   for (const auto& group : stats.groups()) {
-    out += table_row(group.name, width, group.counters);
-    for (const std::size_t check : group.checks) {
-      out += table_row("  " + stats.label(check), width, stats.check(check));
+    out += table_row(group.name, width, group.counters, Latency::kNone);
+    for (const auto& type : group.types) {
+      if (type.checks.size() == 1) {
+        const std::size_t check = type.checks.front();
+        out += table_row("  " + stats.label(check), width, stats.check(check), Latency::kShown);
+        continue;
+      }
+      out += table_row("  " + type.type, width, type.counters, Latency::kShown);
+      for (const std::size_t check : type.checks) {
+        out += table_row("    " + stats.label(check), width, stats.check(check), Latency::kShown);
+      }
     }
   }
   return out;
@@ -132,15 +170,19 @@ nlohmann::ordered_json statistics_json(const ProbeStatistics& stats,
                                        const std::vector<std::uint16_t>& ports) {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (const auto& group : stats.groups()) {
-    nlohmann::ordered_json entry = counters_json(group.counters);
+    nlohmann::ordered_json entry = counters_json(group.counters, Latency::kNone);
+    nlohmann::ordered_json types = nlohmann::ordered_json::object();
+    for (const auto& type : group.types)
+      types[type.type] = counters_json(type.counters, Latency::kShown);
     nlohmann::ordered_json checks = nlohmann::ordered_json::object();
     nlohmann::ordered_json by_port = nlohmann::ordered_json::object();
     for (const std::size_t check : group.checks) {
-      checks[stats.label(check)] = counters_json(stats.check(check));
+      checks[stats.label(check)] = counters_json(stats.check(check), Latency::kShown);
       if (check < ports.size() && ports[check] != 0) {
-        by_port[std::to_string(ports[check])] = counters_json(stats.check(check));
+        by_port[std::to_string(ports[check])] = counters_json(stats.check(check), Latency::kShown);
       }
     }
+    entry["types"] = std::move(types);
     entry["checks"] = std::move(checks);
     entry["ports"] = std::move(by_port);
     out[group.name] = std::move(entry);

@@ -22,9 +22,12 @@ std::string format_result_line(const CheckResult& result, std::uint64_t round,
 // The aligned statistics table under a one-line title.
 std::string format_statistics(const ProbeStatistics& stats, const std::string& title);
 
-// {target: {total, successful, success_rate, latency_ms{min,max,avg,median},
-//  error_count, errors{reason: n}, checks{label: {...}}, ports{port: {...}}}}
-// Rates are percent (0..100); values that do not exist yet are null.
+// {target: {total, successful, success_rate, loss_pct, error_count,
+//  errors{reason: n}, types{type: {...}}, checks{label: {...}}, ports{port: {...}}}}
+// where each type, check and port adds avg_ms and
+// latency_ms{min,max,avg,median,p95} (a target has no latency: its checks may
+// be of different types). Rates are percent (0..100); values that do not
+// exist yet are null.
 // `ports[i]` is the tcp port of check i in the HOST form (0 = not a port check).
 nlohmann::ordered_json statistics_json(const ProbeStatistics& stats,
                                        const std::vector<std::uint16_t>& ports);

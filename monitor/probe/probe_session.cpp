@@ -1,5 +1,6 @@
 #include "monitor/probe/probe_session.hpp"
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <csignal>
 #include <cstring>
@@ -14,7 +15,7 @@ std::vector<ProbeStatistics::Row> rows_of(const std::vector<ProbeCheck>& checks)
   std::vector<ProbeStatistics::Row> rows;
   rows.reserve(checks.size());
   for (const ProbeCheck& check : checks)
-    rows.push_back({check.group, check.label});
+    rows.push_back({check.group, check.prepared.spec.type, check.label});
   return rows;
 }
 
@@ -48,7 +49,8 @@ ProbeSession::ProbeSession(ProbeOptions options, std::ostream& out)
       runner_(std::make_unique<checks::CheckRunner>(env_)),
       round_timer_(io_),
       stats_(rows_of(options_.checks)),
-      running_(options_.checks.size(), false) {
+      running_(options_.checks.size(), false),
+      last_up_(options_.checks.size()) {
   if (!options_.output_path.empty()) spool_ = std::make_unique<RawDataSpool>();
   for (const ProbeCheck& check : options_.checks) {
     check_width_ = std::max(check_width_, check.prepared.spec.id.size());
@@ -91,7 +93,6 @@ void ProbeSession::start_round() {
     Round& round = rounds_.at(number);
     if (running_[i]) {
       ++overruns_;
-      ++round.overruns;
       continue;
     }
     running_[i] = true;
@@ -126,6 +127,7 @@ void ProbeSession::schedule_next_round() {
 
 void ProbeSession::on_result(std::size_t check, std::uint64_t round, const CheckResult& result) {
   running_[check] = false;
+  last_up_[check] = result.status == CheckStatus::kUp;
   stats_.add(check, result);
   if (spool_) spool_->append(result, round);
   if (options_.verbose) {
@@ -134,7 +136,6 @@ void ProbeSession::on_result(std::size_t check, std::uint64_t round, const Check
   if (observer_) observer_(result, round);
   if (auto it = rounds_.find(round); it != rounds_.end()) {
     ++it->second.received;
-    if (result.status != CheckStatus::kUp) ++it->second.failed;
     complete_round_if_done(round);
   }
   if (all_launched_ && runner_ && runner_->in_flight() == 0) request_finish(StopReason::kCount);
@@ -146,10 +147,6 @@ void ProbeSession::complete_round_if_done(std::uint64_t number) {
   const Round& round = it->second;
   if (round.launching || round.received < round.started) return;
   ++rounds_completed_;
-  if (number > last_complete_round_) {
-    last_complete_round_ = number;
-    last_complete_round_ok_ = round.failed == 0 && round.overruns == 0;
-  }
   rounds_.erase(it);
   const bool final_round = options_.count != 0 && number >= options_.count;
   if (number % kStatisticsEveryRounds == 0 && !final_round && stop_reason_ == StopReason::kNone) {
@@ -184,7 +181,9 @@ void ProbeSession::shutdown() {
 }
 
 int ProbeSession::exit_code() const {
-  return last_complete_round_ != 0 && last_complete_round_ok_ ? kExitOk : kExitFailure;
+  const bool all_up = std::all_of(last_up_.begin(), last_up_.end(),
+                                  [](const std::optional<bool>& up) { return up.value_or(false); });
+  return !last_up_.empty() && all_up ? kExitOk : kExitFailure;
 }
 
 std::string ProbeSession::summary_title() const {

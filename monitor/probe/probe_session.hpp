@@ -1,8 +1,9 @@
 #pragma once
 // One netmon-probe run: rounds at a fixed rate (t0 + k x interval) on a
 // private event loop; every check of a round starts at once through the
-// shared CheckRunner; a check still running when the next round starts is an
-// overrun and is not started twice. Results feed the statistics, the -v
+// shared CheckRunner; a check still running when the next round starts (its
+// timeout may exceed the interval) is an overrun: that round skips it, and it
+// is never started twice. Results feed the statistics, the -v
 // lines, the periodic table and the raw-data spool for -o.
 
 #include <asio/io_context.hpp>
@@ -64,8 +65,9 @@ class ProbeSession {
   std::chrono::system_clock::time_point started_at() const { return started_at_; }
   std::chrono::system_clock::time_point ended_at() const { return ended_at_; }
 
-  // kExitOk when every check of the last complete round succeeded,
-  // kExitFailure otherwise (also when no round completed).
+  // kExitOk when the last result of every check was up, kExitFailure
+  // otherwise (also when a check has no result). Per check rather than per
+  // round: with overruns, the rounds a slow check skipped say nothing of it.
   int exit_code() const;
 
   // The final table's title, e.g. "statistics: 3 rounds in 2.0s, ended by SIGINT".
@@ -79,8 +81,6 @@ class ProbeSession {
   struct Round {
     std::uint64_t started = 0;
     std::uint64_t received = 0;
-    std::uint64_t failed = 0;
-    std::uint64_t overruns = 0;
     bool launching = true;
   };
 
@@ -103,6 +103,7 @@ class ProbeSession {
   Observer observer_;
 
   std::vector<bool> running_;
+  std::vector<std::optional<bool>> last_up_;  // per check: was its latest result up
   std::map<std::uint64_t, Round> rounds_;
   std::chrono::steady_clock::time_point t0_;
   std::chrono::steady_clock::time_point next_due_;
@@ -111,8 +112,6 @@ class ProbeSession {
   std::uint64_t rounds_completed_ = 0;
   std::uint64_t overruns_ = 0;
   std::uint64_t missed_rounds_ = 0;
-  std::uint64_t last_complete_round_ = 0;
-  bool last_complete_round_ok_ = false;
   bool all_launched_ = false;
   bool shut_down_ = false;
   StopReason stop_reason_ = StopReason::kNone;

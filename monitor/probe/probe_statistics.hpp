@@ -1,7 +1,9 @@
 #pragma once
-// Running figures of a netmon-probe session: per check and per target group,
-// how many results, how many succeeded, the latency of the successful ones
-// (min/avg/max/median) and the failures by reason token.
+// Running figures of a netmon-probe session: per check, per check type of a
+// target and per target, how many results, how many succeeded (and so the
+// loss), the latency of the successful ones (min/avg/max/median/p95) and the
+// failures by reason token. Latency is summed up per check type at most: a
+// ping's round trip and a TCP connect time are different measures.
 
 #include <chrono>
 #include <cstdint>
@@ -20,11 +22,15 @@ struct LatencySummary {
   std::chrono::microseconds max{0};
   std::chrono::microseconds avg{0};
   std::chrono::microseconds median{0};
+  std::chrono::microseconds p95{0};
 };
 
 // Median of `samples` (mean of the two middle ones for an even count); the
 // vector is reordered. nullopt when empty.
 std::optional<std::chrono::microseconds> median_of(std::vector<std::chrono::microseconds>& samples);
+// The 95th percentile by nearest rank (the smallest sample with at least 95 %
+// of the samples at or below it); the vector is reordered. nullopt when empty.
+std::optional<std::chrono::microseconds> p95_of(std::vector<std::chrono::microseconds>& samples);
 
 class Counters {
  public:
@@ -35,6 +41,8 @@ class Counters {
   std::uint64_t error_count() const { return total_ - successful_; }
   // Percent 0..100; nullopt before the first result.
   std::optional<double> success_rate() const;
+  // Percent of results that were not a success (as ping counts packet loss).
+  std::optional<double> loss_rate() const;
   // Over successful results only; nullopt when there are none.
   std::optional<LatencySummary> latency() const;
   // Failures by reason token (status name when a result has no reason).
@@ -56,11 +64,18 @@ class ProbeStatistics {
  public:
   struct Row {
     std::string group;  // target row
-    std::string label;  // check row under it
+    std::string type;   // check type row under it
+    std::string label;  // check row under that
+  };
+  struct TypeGroup {
+    std::string type;
+    Counters counters;
+    std::vector<std::size_t> checks;  // indexes into the check rows, in order
   };
   struct Group {
     std::string name;
-    Counters counters;
+    Counters counters;                // every result of the target; its latency mixes types
+    std::vector<TypeGroup> types;     // in first-use order
     std::vector<std::size_t> checks;  // indexes into the check rows, in order
   };
 
@@ -80,6 +95,7 @@ class ProbeStatistics {
   std::vector<Counters> checks_;
   std::vector<std::string> labels_;
   std::vector<std::size_t> group_of_;
+  std::vector<std::size_t> type_of_;  // index into its group's types
   std::vector<Group> groups_;
   std::uint64_t result_count_ = 0;
 };

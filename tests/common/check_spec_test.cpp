@@ -51,11 +51,22 @@ TEST(CheckSpec, RejectsIntervalAboveMaximum) {
             "check 'web-1': interval 86400001ms out of range 100ms..1d");
 }
 
-TEST(CheckSpec, RejectsTimeoutNotBelowInterval) {
+TEST(CheckSpec, AcceptsATimeoutAsLongAsOrLongerThanTheInterval) {
   CheckSpec spec = valid_spec();
-  spec.timeout = milliseconds(1000);
+  spec.timeout = spec.interval;
+  EXPECT_TRUE(validate_common_fields(spec).ok());
+  spec.timeout = spec.interval * 5;
+  EXPECT_TRUE(validate_common_fields(spec).ok());
+}
+
+TEST(CheckSpec, RejectsTimeoutOutOfRange) {
+  CheckSpec spec = valid_spec();
+  spec.timeout = milliseconds(0);
   EXPECT_EQ(validate_common_fields(spec).error().message,
-            "check 'web-1': timeout 1s must be above 0 and below the interval 1s");
+            "check 'web-1': timeout 0ms out of range 1ms..1d");
+  spec.timeout = milliseconds(86'400'001);
+  EXPECT_EQ(validate_common_fields(spec).error().message,
+            "check 'web-1': timeout 86400001ms out of range 1ms..1d");
 }
 
 TEST(CheckSpec, RejectsRetriesOutOfRange) {

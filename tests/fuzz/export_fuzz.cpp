@@ -1,8 +1,10 @@
 // `netmon-manager export` on hostile store rows: the rows are written into a
 // real store file with any value in any column (text that is not UTF-8,
 // blobs, integers where text belongs and back: what a damaged or foreign
-// file holds), then exported in both formats. Export must succeed and print
-// valid JSON with one object per row.
+// file holds), then exported in every format. Export must succeed and print
+// valid JSON with one object per row, and CSV of a header and one record per
+// row, each with every column, whatever quotes, commas and line breaks the
+// text holds.
 //
 // Input: the monitor's name, a row count (0..3), then per row the 11
 // exported columns (epoch, seq, check, type, target, ts_us, status, reason,
@@ -17,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "common/sqlite_db.hpp"
 #include "manager/result_export.hpp"
@@ -28,8 +31,9 @@ using namespace netmon;
 namespace {
 
 constexpr int kColumns = 11;
-// monitor, epoch, seq, check, type, target, ts, status, reason, latency_ms, details.
-constexpr std::size_t kExportedKeys = 11;
+// monitor, epoch, seq, check, type, target, timestamp, status, reason, error, latency_ms,
+// details.
+constexpr std::size_t kExportedKeys = 12;
 
 struct Store {
   Store() {
@@ -81,6 +85,46 @@ std::string run_export(manager::ExportFormat format, std::uint64_t rows) {
   return out.str();
 }
 
+// The number of fields of each CSV record (RFC 4180: quoted fields may hold
+// commas, doubled quotes and line breaks; records end in CRLF); empty when
+// the text is not well-formed CSV.
+std::vector<std::size_t> csv_shape(const std::string& text) {
+  std::vector<std::size_t> fields;
+  std::size_t count = 1;
+  bool quoted = false;
+  bool field_start = true;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c != '"') continue;
+      if (i + 1 < text.size() && text[i + 1] == '"') {
+        ++i;
+      } else {
+        quoted = false;
+      }
+    } else if (c == '"') {
+      if (!field_start) return {};
+      quoted = true;
+    } else if (c == ',') {
+      ++count;
+      field_start = true;
+      continue;
+    } else if (c == '\r') {
+      if (i + 1 >= text.size() || text[i + 1] != '\n') return {};
+      ++i;
+      fields.push_back(count);
+      count = 1;
+      field_start = true;
+      continue;
+    } else if (c == '\n') {
+      return {};
+    }
+    field_start = false;
+  }
+  if (quoted || count != 1 || !field_start) return {};
+  return fields;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -112,12 +156,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // A repaired row carries one more key, "damaged", naming each repair.
     fuzz::require(
         object.is_object() && object.size() == kExportedKeys + (object.contains("damaged") ? 1 : 0),
-        "each jsonl line is one object with the 11 documented keys (+ damaged)");
+        "each jsonl line is one object with the 12 documented keys (+ damaged)");
   }
   fuzz::require(objects == rows, "one jsonl line per row");
 
   const auto array =
       nlohmann::json::parse(run_export(manager::ExportFormat::kJson, rows), nullptr, false);
   fuzz::require(array.is_array() && array.size() == rows, "json is one array of every row");
+
+  const auto shape = csv_shape(run_export(manager::ExportFormat::kCsv, rows));
+  fuzz::require(shape == std::vector<std::size_t>(rows + 1, kExportedKeys + 1),
+                "csv is a header and one record per row, each with every key and damaged");
   return 0;
 }

@@ -173,8 +173,12 @@ TEST_F(ManagerCommand, UsageErrorsExitTwoNamingTheOptionInProcess) {
   const auto format = run_main({"export", "--data-dir", data_dir, "--format", "xml"});
   EXPECT_EQ(format.exit_code, kExitUsage);
   EXPECT_EQ(format.err,
-            "netmon-manager export: --format 'xml' is unknown (allowed: json, jsonl)\n"
+            "netmon-manager export: --format 'xml' is unknown (allowed: jsonl, json, csv)\n"
             "Run 'netmon-manager export --help' for usage.\n");
+  const auto until = run_main({"export", "--data-dir", data_dir, "--until", "later"});
+  EXPECT_EQ(until.exit_code, kExitUsage);
+  EXPECT_EQ(until.err.rfind("netmon-manager export: --until 'later' is neither", 0), 0u)
+      << until.err;
 }
 
 TEST_F(ManagerCommand, ChecksTheConfigAndExportsInProcess) {
@@ -186,6 +190,17 @@ TEST_F(ManagerCommand, ChecksTheConfigAndExportsInProcess) {
   const auto exported = run_main({"export", "--data-dir", setup_.data_dir().string()});
   EXPECT_EQ(exported.exit_code, kExitOk) << exported.err;
   EXPECT_EQ(json_lines(exported.out).size(), 2u) << exported.out;
+
+  // The filters and --format csv reach export_records.
+  const auto other =
+      run_main({"export", "--data-dir", setup_.data_dir().string(), "--monitor", "edge-2"});
+  EXPECT_EQ(other.exit_code, kExitOk) << other.err;
+  EXPECT_EQ(other.out, "");
+  const auto csv = run_main({"export", "--data-dir", setup_.data_dir().string(), "--check",
+                             "port-9", "--until", "1d", "--format", "csv"});
+  EXPECT_EQ(csv.exit_code, kExitOk) << csv.err;
+  EXPECT_EQ(csv.out.rfind("monitor,epoch,seq,check,type,target,timestamp,", 0), 0u) << csv.out;
+  EXPECT_EQ(csv.out.find("edge-1"), std::string::npos) << "both results are newer than 1d ago";
 }
 
 }  // namespace

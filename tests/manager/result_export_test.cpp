@@ -37,8 +37,10 @@ class ResultExport : public ::testing::Test {
     auto transaction = store.transaction();
     store.insert(edge2, result_record("edge-2", "b", 1, "dns", netmon::CheckStatus::kUp, now_ - 1h),
                  1);
-    store.insert(edge1, result_record("edge-1", "a", 2, "web", netmon::CheckStatus::kDown, now_),
-                 1);
+    auto down = result_record("edge-1", "a", 2, "web", netmon::CheckStatus::kDown, now_);
+    std::get<CheckResult>(down.body).error = "connect: Connection refused";
+    std::get<CheckResult>(down.body).details = {{"port", 9}, {"note", "a \"quoted\", text"}};
+    store.insert(edge1, down, 1);
     store.insert(edge1, result_record("edge-1", "a", 1, "web", netmon::CheckStatus::kUp, now_ - 2h),
                  1);
     store.insert(edge1, loss_record("edge-1", "a", 3, 1, 1), 1);
@@ -60,9 +62,9 @@ class ResultExport : public ::testing::Test {
 TEST_F(ResultExport, JsonlHasExactlyTheDocumentedKeysOrderedByMonitorEpochSeq) {
   const auto lines = lines_of(run({}));
   ASSERT_EQ(lines.size(), 4u);
-  const std::vector<std::string> keys = {"check",   "details", "epoch", "latency_ms",
-                                         "monitor", "reason",  "seq",   "status",
-                                         "target",  "ts",      "type"};
+  const std::vector<std::string> keys = {"check",      "details", "epoch",     "error",
+                                         "latency_ms", "monitor", "reason",    "seq",
+                                         "status",     "target",  "timestamp", "type"};
   for (const auto& line : lines) {
     std::vector<std::string> got;
     for (const auto& [key, value] : line.items())
@@ -76,7 +78,8 @@ TEST_F(ResultExport, JsonlHasExactlyTheDocumentedKeysOrderedByMonitorEpochSeq) {
   EXPECT_EQ(lines[1]["reason"], "connect_refused");
   EXPECT_DOUBLE_EQ(lines[1]["latency_ms"].get<double>(), 1.5);
   EXPECT_EQ(lines[1]["details"]["port"], 9);
-  EXPECT_EQ(lines[1]["ts"], format_timestamp(now_));
+  EXPECT_EQ(lines[1]["error"], "connect: Connection refused");
+  EXPECT_EQ(lines[1]["timestamp"], format_timestamp(now_));
   EXPECT_EQ(lines[2]["check"], "_loss");
   EXPECT_EQ(lines[2]["status"], "loss");
   EXPECT_EQ(lines[2]["details"]["count"], 1);
@@ -100,6 +103,147 @@ TEST_F(ResultExport, JsonIsOneArrayOfTheSameObjects) {
   ASSERT_TRUE(array.is_array());
   EXPECT_EQ(array.size(), 4u);
   EXPECT_EQ(array[0], lines_of(run({}))[0]);
+}
+
+TEST_F(ResultExport, UntilKeepsOnlyOlderResultsAndTilesWithSince) {
+  ExportOptions older;
+  older.until = now_ - 90min;
+  const auto before = lines_of(run(older));
+  // edge-1 seq 1 (2 h ago) and the loss record (stored_us 1).
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_EQ(before[0]["seq"], 1);
+  EXPECT_EQ(before[1]["check"], "_loss");
+  ExportOptions newer;
+  newer.since = now_ - 90min;
+  EXPECT_EQ(before.size() + lines_of(run(newer)).size(), lines_of(run({})).size())
+      << "--until T and --since T split the records without overlap";
+  ExportOptions window;
+  window.since = now_ - 90min;
+  window.until = now_;
+  const auto inside = lines_of(run(window));
+  ASSERT_EQ(inside.size(), 1u) << "until excludes a record at exactly that time";
+  EXPECT_EQ(inside[0]["monitor"], "edge-2");
+}
+
+TEST_F(ResultExport, MonitorAndCheckSelectRecordsAndACheckKeepsItsMonitorsLosses) {
+  ExportOptions monitor;
+  monitor.monitor = "edge-2";
+  const auto edge2 = lines_of(run(monitor));
+  ASSERT_EQ(edge2.size(), 1u);
+  EXPECT_EQ(edge2[0]["check"], "dns");
+
+  ExportOptions check;
+  check.check = "web";
+  const auto web = lines_of(run(check));
+  ASSERT_EQ(web.size(), 3u);
+  EXPECT_EQ(web[0]["check"], "web");
+  EXPECT_EQ(web[1]["check"], "web");
+  EXPECT_EQ(web[2]["check"], "_loss") << "a loss may hide any check's results";
+
+  check.monitor = "edge-2";
+  EXPECT_TRUE(lines_of(run(check)).empty());
+  monitor.monitor = "edge-3";
+  EXPECT_TRUE(lines_of(run(monitor)).empty());
+}
+
+// Splits CSV text into records of fields (RFC 4180, CRLF), checking quoting.
+std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> records(1, std::vector<std::string>(1));
+  bool quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    std::string& field = records.back().back();
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      EXPECT_TRUE(field.empty()) << "a quote inside an unquoted field at " << i;
+      quoted = true;
+    } else if (c == ',') {
+      records.back().emplace_back();
+    } else if (c == '\r') {
+      EXPECT_EQ(text.substr(i, 2), "\r\n") << "records end in CRLF";
+      ++i;
+      records.emplace_back(1);
+    } else {
+      EXPECT_NE(c, '\n') << "a bare LF at " << i;
+      field += c;
+    }
+  }
+  EXPECT_FALSE(quoted) << "unterminated quote";
+  EXPECT_EQ(records.back(), std::vector<std::string>(1)) << "the last record ends in CRLF";
+  records.pop_back();
+  return records;
+}
+
+TEST_F(ResultExport, CsvHasAHeaderRowQuotesAsRfc4180AndDetailsAsJsonText) {
+  ExportOptions options;
+  options.format = ExportFormat::kCsv;
+  const auto records = parse_csv(run(options));
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_EQ(records[0], (std::vector<std::string>{"monitor", "epoch", "seq", "check", "type",
+                                                  "target", "timestamp", "status", "reason",
+                                                  "error", "latency_ms", "details", "damaged"}));
+  const auto& down = records[2];
+  ASSERT_EQ(down.size(), 13u);
+  EXPECT_EQ(down[0], "edge-1");
+  EXPECT_EQ(down[2], "2");
+  EXPECT_EQ(down[6], format_timestamp(now_));
+  EXPECT_EQ(down[9], "connect: Connection refused");
+  EXPECT_EQ(down[10], "1.5");
+  EXPECT_EQ(nlohmann::json::parse(down[11]),
+            (nlohmann::json{{"port", 9}, {"note", "a \"quoted\", text"}}));
+  EXPECT_EQ(down[12], "") << "no damage: an empty field";
+  // The same records as jsonl, in the same order.
+  const auto lines = lines_of(run({}));
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(records[i + 1][3], lines[i]["check"].get<std::string>());
+  }
+}
+
+TEST(ParseExportFlags, TakesTheFlagsOfTheCommandLineAsWords) {
+  const auto now = std::chrono::sys_days(std::chrono::year(2026) / 11 / 21) + 8h;
+  const std::vector<std::string> args{"--since", "2h",          "--until=1h", "--monitor",
+                                      "edge-1",  "--check=web", "--format",   "csv"};
+  auto options = parse_export_flags(args, now);
+  ASSERT_TRUE(options) << options.error().message;
+  EXPECT_EQ(options->since, now - 2h);
+  EXPECT_EQ(options->until, now - 1h);
+  EXPECT_EQ(options->monitor, "edge-1");
+  EXPECT_EQ(options->check, "web");
+  EXPECT_EQ(options->format, ExportFormat::kCsv);
+  EXPECT_TRUE(options->data_dir.empty()) << "the caller's";
+
+  auto defaults = parse_export_flags({}, now);
+  ASSERT_TRUE(defaults);
+  EXPECT_FALSE(defaults->since);
+  EXPECT_FALSE(defaults->until);
+  EXPECT_EQ(defaults->format, ExportFormat::kJsonl);
+}
+
+TEST(ParseExportFlags, ErrorsNameTheFlagAndTheFix) {
+  const auto now = std::chrono::sys_days(std::chrono::year(2026) / 11 / 21) + 8h;
+  const auto error_of = [&](std::vector<std::string> args) {
+    auto options = parse_export_flags(args, now);
+    EXPECT_FALSE(options) << args[0];
+    return options ? std::string() : options.error().message;
+  };
+  EXPECT_EQ(error_of({"--bogus"}),
+            "export: unknown argument '--bogus' (allowed: --since TIME, --until TIME, --monitor "
+            "NAME, --check ID, --format jsonl|json|csv)");
+  EXPECT_EQ(error_of({"--until"}), "--until needs a value (e.g. --until 1h)");
+  EXPECT_EQ(error_of({"--format", "xml"}), "--format 'xml' is unknown (allowed: jsonl, json, csv)");
+  EXPECT_NE(error_of({"--until", "soon"}).find("--until 'soon' is neither an RFC 3339 time"),
+            std::string::npos);
+  EXPECT_EQ(error_of({"--since", "1h", "--until", "2h"}),
+            "--since '1h' is not before --until '2h': nothing can match (give --since the "
+            "earlier time)");
 }
 
 TEST_F(ResultExport, AMissingStoreIsAnErrorNamingTheDataDir) {
@@ -224,12 +368,12 @@ TEST_F(ResultExportOfDamagedRows, PrintsBlobsAsTextAndNullForIntegerColumnsThatH
   const auto lines = export_lines();
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0]["check"], std::string("we\0b\\xff", 8));
-  EXPECT_TRUE(lines[0]["ts"].is_null()) << lines[0].dump();
+  EXPECT_TRUE(lines[0]["timestamp"].is_null()) << lines[0].dump();
   EXPECT_TRUE(lines[0]["latency_ms"].is_null()) << lines[0].dump();
   EXPECT_EQ(lines[0]["details"]["port"], 9) << "a blob holding JSON is still read";
   const std::string damaged = lines[0]["damaged"].dump();
   for (const char* what :
-       {"check: a blob", "ts: text 'yesterday'", "latency_ms: a blob", "details: a blob"}) {
+       {"check: a blob", "timestamp: text 'yesterday'", "latency_ms: a blob", "details: a blob"}) {
     EXPECT_NE(damaged.find(what), std::string::npos) << what << " in " << damaged;
   }
   EXPECT_TRUE(lines[1]["seq"].is_null()) << lines[1].dump();
@@ -315,8 +459,8 @@ TEST(ResultExportOfAHandMadeStore, PrintsNullColumnsAsNullAndNamesEachOne) {
   const auto lines = lines_of(out.str());
   ASSERT_EQ(lines.size(), 2u);
   const auto& nulls = lines[0];
-  for (const char* key : {"monitor", "epoch", "seq", "check", "type", "target", "ts", "status",
-                          "reason", "latency_ms", "details"}) {
+  for (const char* key : {"monitor", "epoch", "seq", "check", "type", "target", "timestamp",
+                          "status", "reason", "error", "latency_ms", "details"}) {
     EXPECT_TRUE(nulls[key].is_null()) << key << " in " << nulls.dump();
     EXPECT_NE(nulls["damaged"].dump().find(std::string(key) + ": NULL"), std::string::npos)
         << key << " in " << nulls.dump();
@@ -324,11 +468,11 @@ TEST(ResultExportOfAHandMadeStore, PrintsNullColumnsAsNullAndNamesEachOne) {
   const auto& odd = lines[1];
   EXPECT_TRUE(odd["seq"].is_null()) << odd.dump();
   EXPECT_EQ(odd["check"], "42");
-  EXPECT_TRUE(odd["ts"].is_null()) << odd.dump();
+  EXPECT_TRUE(odd["timestamp"].is_null()) << odd.dump();
   EXPECT_DOUBLE_EQ(odd["latency_ms"].get<double>(), -0.007);
   EXPECT_EQ(odd["details"], nlohmann::json::array({1, 2}));
   const std::string damaged = odd["damaged"].dump();
-  for (const char* what : {"seq: a real number", "check: an integer", "ts: a real number",
+  for (const char* what : {"seq: a real number", "check: an integer", "timestamp: a real number",
                            "details: not a JSON object"}) {
     EXPECT_NE(damaged.find(what), std::string::npos) << what << " in " << damaged;
   }
@@ -402,6 +546,7 @@ StoredRow good_row() {
   row.ts_us = integer_value(1'795'000'000'000'000);
   row.status = text_value("up");
   row.reason = text_value("");
+  row.error = text_value("");
   row.latency_us = integer_value(1500);
   row.details = text_value(R"({"port":9})");
   return row;
@@ -414,7 +559,7 @@ std::string damaged_of(const nlohmann::json& object) {
 TEST(RowToJson, AGoodRowHasTheDocumentedKeysAndNoDamagedKey) {
   const auto object = row_to_json(good_row());
   EXPECT_FALSE(object.contains("damaged")) << object.dump();
-  EXPECT_EQ(object["ts"], "2026-11-18T11:06:40.000Z");
+  EXPECT_EQ(object["timestamp"], "2026-11-18T11:06:40.000Z");
   EXPECT_DOUBLE_EQ(object["latency_ms"].get<double>(), 1.5);
   EXPECT_EQ(object["details"]["port"], 9);
 }
@@ -427,9 +572,9 @@ TEST(RowToJson, KeepsASeqBelowOneAndNullsATimeBefore1970OrBeyondTheClock) {
     row.seq = integer_value(-1);  // seq 2^64-1 as an older manager stored it
     row.latency_us = integer_value(std::numeric_limits<std::int64_t>::min());
     const auto object = row_to_json(row);
-    EXPECT_TRUE(object["ts"].is_null()) << object.dump();
+    EXPECT_TRUE(object["timestamp"].is_null()) << object.dump();
     EXPECT_EQ(object["seq"], -1);
-    EXPECT_NE(damaged_of(object).find("ts: " + std::to_string(ts_us)), std::string::npos)
+    EXPECT_NE(damaged_of(object).find("timestamp: " + std::to_string(ts_us)), std::string::npos)
         << object.dump();
     EXPECT_NE(damaged_of(object).find("seq: -1 is not a sequence number"), std::string::npos)
         << object.dump();
@@ -441,8 +586,9 @@ TEST(RowToJson, KeepsASeqBelowOneAndNullsATimeBefore1970OrBeyondTheClock) {
                                  .count());
   const auto object = row_to_json(last);
   EXPECT_FALSE(object.contains("damaged")) << object.dump();
-  EXPECT_EQ(object["ts"], format_timestamp(std::chrono::time_point_cast<std::chrono::microseconds>(
-                              std::chrono::system_clock::time_point::max())));
+  EXPECT_EQ(object["timestamp"],
+            format_timestamp(std::chrono::time_point_cast<std::chrono::microseconds>(
+                std::chrono::system_clock::time_point::max())));
 }
 
 TEST(RowToJson, PrintsDetailsNestedDeeperThan64AsText) {
@@ -498,7 +644,7 @@ TEST(RowToJson, TurnsEveryKindOfValueInEveryColumnIntoValidJson) {
     StoredRow row;
     for (StoredValue* column :
          {&row.monitor, &row.epoch, &row.seq, &row.check, &row.type, &row.target, &row.ts_us,
-          &row.status, &row.reason, &row.latency_us, &row.details}) {
+          &row.status, &row.reason, &row.error, &row.latency_us, &row.details}) {
       *column = value;
     }
     const auto object = row_to_json(row);
@@ -510,35 +656,36 @@ TEST(RowToJson, TurnsEveryKindOfValueInEveryColumnIntoValidJson) {
   }
 }
 
-TEST(ParseSince, AcceptsRfc3339AndDurationsBackFromNow) {
+TEST(ParseExportTime, AcceptsRfc3339AndDurationsBackFromNow) {
   const auto now = std::chrono::sys_days(std::chrono::year(2026) / 11 / 21) + 8h;
-  auto absolute = parse_since("2026-11-21T07:30:00Z", now);
+  auto absolute = parse_export_time("--since", "2026-11-21T07:30:00Z", now);
   ASSERT_TRUE(absolute);
   EXPECT_EQ(*absolute, now - 30min);
-  auto offset = parse_since("2026-11-21T09:30:00.250+02:00", now);
+  auto offset = parse_export_time("--since", "2026-11-21T09:30:00.250+02:00", now);
   ASSERT_TRUE(offset);
   EXPECT_EQ(*offset, now - 30min + 250ms);
-  auto relative = parse_since("1h", now);
+  auto relative = parse_export_time("--since", "1h", now);
   ASSERT_TRUE(relative);
   EXPECT_EQ(*relative, now - 1h);
-  auto bad = parse_since("yesterday", now);
+  auto bad = parse_export_time("--since", "yesterday", now);
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("RFC 3339"), std::string::npos);
-  EXPECT_FALSE(parse_since("2026-13-01T00:00:00Z", now));
-  EXPECT_FALSE(parse_since("2026-11-21T07:30:00", now)) << "RFC 3339 needs an offset";
+  EXPECT_FALSE(parse_export_time("--since", "2026-13-01T00:00:00Z", now));
+  EXPECT_FALSE(parse_export_time("--since", "2026-11-21T07:30:00", now))
+      << "RFC 3339 needs an offset";
 }
 
-TEST(ParseSince, RefusesATimeBeyondTheClockAndTakesAnyDurationBeyond1970AsEverything) {
+TEST(ParseExportTime, RefusesATimeBeyondTheClockAndTakesAnyDurationBeyond1970AsEverything) {
   const auto now = std::chrono::sys_days(std::chrono::year(2026) / 11 / 21) + 8h;
-  auto far = parse_since("9999-12-31T00:00:00Z", now);
+  auto far = parse_export_time("--since", "9999-12-31T00:00:00Z", now);
   ASSERT_FALSE(far) << "year 9999 overflowed into " << format_timestamp(*far);
   EXPECT_NE(far.error().message.find("outside 1970-01-01 to 2262-"), std::string::npos)
       << far.error().message;
-  EXPECT_FALSE(parse_since("1969-12-31T23:59:59Z", now));
-  auto everything = parse_since("1000000d", now);
+  EXPECT_FALSE(parse_export_time("--since", "1969-12-31T23:59:59Z", now));
+  auto everything = parse_export_time("--since", "1000000d", now);
   ASSERT_TRUE(everything);
   EXPECT_EQ(*everything, std::chrono::system_clock::time_point{});
-  auto day = parse_since("1d", now);
+  auto day = parse_export_time("--since", "1d", now);
   ASSERT_TRUE(day);
   EXPECT_EQ(*day, now - 24h);
 }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
+#include <thread>
 
 #include "common/protocol/check_codec.hpp"
 #include "common/protocol/codec.hpp"
@@ -84,6 +85,7 @@ class FakeManager {
   }
 
   const std::string& peer() const { return peer_; }
+  std::string endpoint() const { return router_.get(zmq::sockopt::last_endpoint); }
 
  private:
   zmq::socket_t router_;
@@ -431,6 +433,46 @@ TEST_F(MonitorAgentTest,
   auto hello = manager_.await<protocol::Hello>();
   ASSERT_TRUE(hello);
   EXPECT_EQ(hello->monitor_id, 5u);
+}
+
+TEST_F(MonitorAgentTest, SaysHelloToAManagerRestartedOnTheSameEndpointWithinASecond) {
+  // Over tcp, where the manager's going shows as the connection dropping. The
+  // manual clock never reaches the three silent intervals: only the dropped
+  // connection can make the agent say HELLO again.
+  auto first = std::make_unique<FakeManager>(context_, "tcp://127.0.0.1:*");
+  const std::string endpoint = first->endpoint();
+  MonitorOptions tcp = options();
+  tcp.manager = endpoint;
+  MonitorAgent agent(context_, tcp);
+  agent.start();
+  ASSERT_TRUE(first->await<protocol::Hello>());
+  first->send(protocol::Welcome{5, 0, 1000, 3});
+  ASSERT_TRUE(await([&] { return agent.stats().connected; }, kWait));
+
+  first.reset();  // the manager's process ends: its sockets close
+  ASSERT_TRUE(await([&] { return agent.stats().reconnects == 1; }, kWait))
+      << "the agent did not notice the dropped connection";
+  EXPECT_FALSE(agent.stats().connected);
+  clock_.advance(240ms);  // the quick reconnect delay, 200 ms + 20 % jitter at most
+
+  // The restarted manager binds the same port (once the old listener is gone).
+  std::unique_ptr<FakeManager> second;
+  const auto bind_end = Clock::now() + kWait;
+  while (!second && Clock::now() < bind_end) {
+    try {
+      second = std::make_unique<FakeManager>(context_, endpoint);
+    } catch (const zmq::error_t&) {
+      std::this_thread::yield();
+    }
+  }
+  ASSERT_TRUE(second) << "cannot bind " << endpoint << " again";
+  const auto bound = Clock::now();
+  auto hello = second->await<protocol::Hello>(1000ms);
+  ASSERT_TRUE(hello) << "no HELLO within 1 s of the manager's return";
+  EXPECT_LT(Clock::now() - bound, 1000ms);
+  EXPECT_EQ(hello->monitor_id, 5u);
+  second->send(protocol::Welcome{5, 0, 1000, 3});
+  EXPECT_TRUE(await([&] { return agent.stats().connected; }, kWait));
 }
 
 TEST_F(MonitorAgentTest, ItsHeartbeatNamesTheOutboxEpochAndTheNewestCommittedSeq) {

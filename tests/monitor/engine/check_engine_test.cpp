@@ -117,6 +117,27 @@ TEST_F(CheckEngineTest, UnknownTypeNamesTheAllowedTypes) {
             "ntp, tcp, udp, tcp_echo, udp_echo)");
 }
 
+TEST_F(CheckEngineTest, ARunLongerThanItsIntervalSkipsTheTicksItSpansAsOverruns) {
+  // The listener never sends the banner: every run lasts its whole timeout,
+  // three and a half intervals.
+  CheckSpec slow = tcp_spec("slow", open_port(), milliseconds(100));
+  slow.timeout = milliseconds(350);
+  slow.params["expect"] = std::string("hello");
+  ASSERT_TRUE(engine_.set_checks({slow}));
+  ASSERT_TRUE(run_until([&] { return results_.size() >= 3; }));
+
+  for (const CheckResult& result : results_)
+    EXPECT_EQ(result.reason, "timeout");
+  for (std::size_t i = 1; i < results_.size(); ++i) {
+    // Never two runs at once: each starts after the one before timed out.
+    EXPECT_GE(results_[i].timestamp - results_[i - 1].timestamp, milliseconds(350)) << i;
+  }
+  EXPECT_LE(engine_.stats().runs_started, results_.size() + 1);
+  // Ticks at +100, +200 and +300 ms of every run find it still going (a loop
+  // stalled past a tick skips it as missed instead, hence no exact count).
+  EXPECT_GE(engine_.stats().overruns, results_.size());
+}
+
 TEST_F(CheckEngineTest, DestroyingTheEngineMidRunDeliversNothingMore) {
   auto engine = std::make_unique<CheckEngine>(io_, component_logger("test"),
                                               [this](CheckResult r) { results_.push_back(r); });

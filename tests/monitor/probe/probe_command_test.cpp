@@ -142,7 +142,7 @@ TEST(ProbeCommand, BinaryProbesALoopbackListenerAndWritesTheJson) {
   EXPECT_EQ(target["total"], 2);
   EXPECT_EQ(target["successful"], 2);
   EXPECT_DOUBLE_EQ(target["success_rate"].get<double>(), 100.0);
-  EXPECT_FALSE(target["latency_ms"]["median"].is_null());
+  EXPECT_FALSE(target["types"]["tcp"]["latency_ms"]["median"].is_null());
   EXPECT_DOUBLE_EQ(target["ports"][server.port]["success_rate"].get<double>(), 100.0);
   ASSERT_EQ(json["raw_data"].size(), 2u);
   EXPECT_EQ(json["raw_data"][0]["status"], "up");
@@ -216,6 +216,42 @@ TEST(ProbeCommand, RunsInProcessAndPrintsVerboseLines) {
   EXPECT_NE(out.str().find("#1    tcp-127.0.0.1-" + port + "  127.0.0.1:" + port + "  up "),
             std::string::npos)
       << out.str();
+}
+
+TEST(ProbeCommand, PrintsIpv6TargetsWithTheAddressInBrackets) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor listener(io, {asio::ip::make_address("::1"), 0});
+  const std::string port = std::to_string(listener.local_endpoint().port());
+  const std::string target = "[::1]:" + port;
+  testing::TempDir dir("netmon-probe-test-");
+  const std::string path = (dir / "results.json").string();
+  const std::string check = "tcp host=::1 port=" + port;
+  std::ostringstream out;
+  std::ostringstream err;
+  const char* argv[] = {"netmon-probe", "::1",         "-p", port.c_str(), "--no-ping",
+                        "--check",      check.c_str(), "-c", "1",          "-v",
+                        "-i",           "100ms",       "-o", path.c_str()};
+  ASSERT_EQ(probe_main(14, argv, out, err), 0) << out.str() << err.str();
+  const std::string text = out.str();
+  // Both -v lines (the HOST form's check and the --check), then the --check's
+  // target row in the statistics.
+  std::size_t up_lines = 0;
+  for (std::size_t at = text.find("  " + target + "  up "); at != std::string::npos;
+       at = text.find("  " + target + "  up ", at + 1)) {
+    ++up_lines;
+  }
+  EXPECT_EQ(up_lines, 2u) << text;
+  EXPECT_NE(text.find("\n" + target + " "), std::string::npos) << text;
+  EXPECT_EQ(text.find("::1:" + port), std::string::npos) << text;
+
+  const nlohmann::json json = read_json(path);
+  ASSERT_EQ(json["raw_data"].size(), 2u);
+  for (const auto& entry : json["raw_data"])
+    EXPECT_EQ(entry["target"], target);
+  for (const auto& entry : json["session"]["checks"])
+    EXPECT_EQ(entry["target"], target);
+  EXPECT_TRUE(json["statistics"].contains(target)) << json["statistics"].dump();
+  EXPECT_TRUE(json["statistics"].contains("::1"));  // the HOST form's row is the host
 }
 
 }  // namespace

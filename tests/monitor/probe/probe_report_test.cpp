@@ -39,8 +39,8 @@ CheckResult result_of(std::string id, CheckStatus status, microseconds latency,
   return result;
 }
 
-TEST(ProbeReport, StatisticsJsonHasTotalsRatesLatencyErrorsChecksAndPorts) {
-  ProbeStatistics stats({{"127.0.0.1", "icmp"}, {"127.0.0.1", "tcp/80"}});
+TEST(ProbeReport, StatisticsJsonHasTotalsRatesLatencyErrorsTypesChecksAndPorts) {
+  ProbeStatistics stats({{"127.0.0.1", "icmp", "icmp"}, {"127.0.0.1", "tcp", "tcp/80"}});
   stats.add(0, result_of("icmp-127.0.0.1", CheckStatus::kUp, microseconds(50)));
   stats.add(1, result_of("tcp-127.0.0.1-80", CheckStatus::kUp, microseconds(150)));
   stats.add(1, result_of("tcp-127.0.0.1-80", CheckStatus::kUp, microseconds(250)));
@@ -52,10 +52,19 @@ TEST(ProbeReport, StatisticsJsonHasTotalsRatesLatencyErrorsChecksAndPorts) {
   EXPECT_EQ(target["total"], 4);
   EXPECT_EQ(target["successful"], 3);
   EXPECT_DOUBLE_EQ(target["success_rate"].get<double>(), 75.0);
-  EXPECT_DOUBLE_EQ(target["latency_ms"]["min"].get<double>(), 0.05);
-  EXPECT_DOUBLE_EQ(target["latency_ms"]["max"].get<double>(), 0.25);
-  EXPECT_DOUBLE_EQ(target["latency_ms"]["avg"].get<double>(), 0.15);
-  EXPECT_DOUBLE_EQ(target["latency_ms"]["median"].get<double>(), 0.15);
+  EXPECT_DOUBLE_EQ(target["loss_pct"].get<double>(), 25.0);
+  // No latency for the target: a ping and a connect time do not average.
+  EXPECT_FALSE(target.contains("latency_ms"));
+  EXPECT_FALSE(target.contains("avg_ms"));
+  const nlohmann::ordered_json& icmp = target["types"]["icmp"];
+  EXPECT_DOUBLE_EQ(icmp["latency_ms"]["median"].get<double>(), 0.05);
+  const nlohmann::ordered_json& tcp = target["types"]["tcp"];
+  EXPECT_DOUBLE_EQ(tcp["latency_ms"]["min"].get<double>(), 0.15);
+  EXPECT_DOUBLE_EQ(tcp["latency_ms"]["max"].get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(tcp["latency_ms"]["avg"].get<double>(), 0.2);
+  EXPECT_DOUBLE_EQ(tcp["latency_ms"]["median"].get<double>(), 0.2);
+  EXPECT_DOUBLE_EQ(tcp["latency_ms"]["p95"].get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(tcp["loss_pct"].get<double>(), 33.33);
   EXPECT_EQ(target["error_count"], 1);
   EXPECT_EQ(target["errors"], (nlohmann::ordered_json{{"connect_refused", 1}}));
   ASSERT_TRUE(target["checks"].contains("icmp"));
@@ -67,13 +76,16 @@ TEST(ProbeReport, StatisticsJsonHasTotalsRatesLatencyErrorsChecksAndPorts) {
 }
 
 TEST(ProbeReport, StatisticsJsonUsesNullForFiguresThatDoNotExist) {
-  ProbeStatistics stats(std::vector<ProbeStatistics::Row>{{"db", "tcp/5432"}});
+  ProbeStatistics stats(std::vector<ProbeStatistics::Row>{{"db", "tcp", "tcp/5432"}});
   stats.add(0, result_of("tcp-db-5432", CheckStatus::kTimeout, microseconds(800'000), "timeout"));
   const nlohmann::ordered_json db = statistics_json(stats, {5432})["db"];
   EXPECT_DOUBLE_EQ(db["success_rate"].get<double>(), 0.0);
-  EXPECT_TRUE(db["latency_ms"]["min"].is_null());
-  EXPECT_TRUE(db["latency_ms"]["median"].is_null());
-  EXPECT_TRUE(db["avg_ms"].is_null());
+  EXPECT_DOUBLE_EQ(db["loss_pct"].get<double>(), 100.0);
+  const nlohmann::ordered_json& port = db["ports"]["5432"];
+  EXPECT_TRUE(port["latency_ms"]["min"].is_null());
+  EXPECT_TRUE(port["latency_ms"]["median"].is_null());
+  EXPECT_TRUE(port["latency_ms"]["p95"].is_null());
+  EXPECT_TRUE(port["avg_ms"].is_null());
 }
 
 TEST(ProbeReport, WritesSessionStatisticsAndEveryResultWithItsRound) {

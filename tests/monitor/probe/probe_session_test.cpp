@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -227,8 +229,84 @@ TEST(ProbeSession, CountsACheckStillRunningAtTheNextRoundAsAnOverrun) {
   EXPECT_EQ(session.statistics().check(1).total(), 2u);  // rounds 1 and 2 only
   EXPECT_EQ(session.statistics().check(1).errors().at("timeout"), 2u);
   EXPECT_EQ(session.statistics().check(0).total(), 3u);
-  EXPECT_EQ(session.exit_code(), kExitFailure);  // round 3 had an overrun
+  EXPECT_EQ(session.exit_code(), kExitFailure);  // the slow check's last run timed out
   EXPECT_NE(session.summary_title().find("1 overrun(s)"), std::string::npos);
+}
+
+TEST(ProbeSession, ACheckWhoseTimeoutOutlastsTheIntervalSkipsTheRoundsItSpans) {
+  // The slow check waits for a banner that never comes until its 500 ms
+  // timeout: round 1's run spans rounds 2 and 3 (200, 400 ms), round 4's run
+  // (600 ms) spans round 5 (800 ms). The fast one runs every round.
+  Ports ports;
+  std::ostringstream out;
+  ProbeSession session(
+      options_for({"--check", "tcp host=127.0.0.1 port=" + ports.open, "--check",
+                   "tcp id=slow host=127.0.0.1 port=" + ports.open + " expect=hello", "-i", "200ms",
+                   "--timeout", "500ms", "-c", "5"}),
+      out);
+  std::vector<std::uint64_t> slow_rounds;
+  session.set_observer([&](const CheckResult& result, std::uint64_t round) {
+    if (result.check_id == "slow") slow_rounds.push_back(round);
+  });
+  session.run();
+  EXPECT_EQ(session.stop_reason(), StopReason::kCount);
+  EXPECT_EQ(session.rounds_started(), 5u);
+  EXPECT_EQ(session.statistics().check(0).total(), 5u);
+  EXPECT_EQ(slow_rounds, (std::vector<std::uint64_t>{1, 4}));
+  EXPECT_EQ(session.statistics().check(1).errors().at("timeout"), 2u);
+  EXPECT_EQ(session.overruns(), 3u);
+  EXPECT_EQ(session.exit_code(), kExitFailure);  // the slow check's last result is a timeout
+}
+
+// Sends "hello" on every connection `delay` after accepting it, on a thread.
+class SlowBanner {
+ public:
+  explicit SlowBanner(std::chrono::milliseconds delay) : delay_(delay) {
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~SlowBanner() {
+    io_.stop();
+    thread_.join();
+  }
+  std::string port() const { return std::to_string(acceptor_.local_endpoint().port()); }
+
+ private:
+  void accept() {
+    acceptor_.async_accept([this](const std::error_code& ec, asio::ip::tcp::socket socket) {
+      if (ec) return;
+      auto peer = std::make_shared<asio::ip::tcp::socket>(std::move(socket));
+      auto timer = std::make_shared<asio::steady_timer>(io_, delay_);
+      timer->async_wait([peer, timer](const std::error_code&) {
+        std::error_code ignored;
+        asio::write(*peer, asio::buffer("hello", 5), ignored);
+      });
+      accept();
+    });
+  }
+
+  std::chrono::milliseconds delay_;
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_{io_, {asio::ip::make_address("127.0.0.1"), 0}};
+  std::thread thread_;
+};
+
+TEST(ProbeSession, ExitsZeroWhenEveryChecksLastResultIsUpThoughARoundSkippedIt) {
+  // The banner comes 150 ms after the connect: round 1's run spans round 2
+  // (an overrun) and ends up. Nothing failed, so exit 0 (the old rule, "every
+  // check of the last complete round", said 1 for the overrun of round 2).
+  SlowBanner server(std::chrono::milliseconds(150));
+  std::ostringstream out;
+  ProbeSession session(
+      options_for({"--check", "tcp host=127.0.0.1 port=" + server.port() + " expect=hello", "-i",
+                   "100ms", "--timeout", "1s", "-c", "2"}),
+      out);
+  session.run();
+  EXPECT_EQ(session.rounds_started(), 2u);
+  EXPECT_EQ(session.overruns(), 1u);
+  ASSERT_EQ(session.statistics().check(0).total(), 1u);
+  EXPECT_EQ(session.statistics().check(0).successful(), 1u);
+  EXPECT_EQ(session.exit_code(), kExitOk);
 }
 
 TEST(ProbeSession, SkipsRoundsWhoseStartPassedWhileTheLoopWasStalled) {
