@@ -115,7 +115,7 @@ std::string bytes_text(const json& value) {
 // MM-DD HH:MM; anything else as it came.
 std::string time_text(const json& value, const RenderOptions& options) {
   if (!value.is_string()) return text_of(value);
-  const std::string text = clean(value.get_ref<const std::string&>());
+  std::string text = clean(value.get_ref<const std::string&>());
   if (text.size() < 19 || text[10] != 'T') return text;
   if (!options.today.empty() && text.compare(0, 10, options.today) == 0) return text.substr(11, 8);
   return text.substr(5, 5) + " " + text.substr(11, 5);
@@ -268,25 +268,42 @@ std::string params_text(const json& params) {
   return out;
 }
 
-// Words of `text` in lines of at most `width` columns, each after `indent` spaces.
-std::string wrap(std::string_view text, std::size_t indent, std::size_t width) {
-  const std::size_t room = width > indent + 10 ? width - indent : 10;
+// Words of `text` in lines of at most `width` columns: the first after
+// `indent` spaces, the others after `next_indent`. A word longer than a
+// line is split across lines rather than cut (a URL is worth reading whole).
+std::string wrap(std::string_view text, std::size_t indent, std::size_t width,
+                 std::optional<std::size_t> next_indent = std::nullopt) {
   std::string out;
   std::string line;
+  std::size_t margin = indent;
+  auto room = [&] { return width > margin + 10 ? width - margin : 10; };
+  auto end_line = [&] {
+    out += std::string(margin, ' ') + line + "\n";
+    line.clear();
+    margin = next_indent.value_or(indent);
+  };
   std::size_t at = 0;
   while (at < text.size()) {
     std::size_t end = text.find(' ', at);
     if (end == std::string_view::npos) end = text.size();
-    const std::string_view word = text.substr(at, end - at);
+    std::string_view word = text.substr(at, end - at);
     at = end + 1;
     if (word.empty()) continue;
-    if (!line.empty() && display_width(line) + 1 + display_width(word) > room) {
-      out += std::string(indent, ' ') + line + "\n";
-      line.clear();
+    if (!line.empty() && display_width(line) + 1 + display_width(word) > room()) end_line();
+    while (display_width(word) > room() - display_width(line) - (line.empty() ? 0 : 1)) {
+      // Split at a character boundary: the first `fit` columns go on this line.
+      const std::size_t fit = room() - display_width(line) - (line.empty() ? 0 : 1);
+      std::size_t bytes = 0;
+      for (std::size_t columns = 0; bytes < word.size(); ++bytes) {
+        if ((static_cast<unsigned char>(word[bytes]) & 0xC0) != 0x80 && columns++ == fit) break;
+      }
+      line += (line.empty() ? "" : " ") + std::string(word.substr(0, bytes));
+      word.remove_prefix(bytes);
+      end_line();
     }
-    line += (line.empty() ? "" : " ") + truncate_to(word, room);
+    if (!word.empty()) line += (line.empty() ? "" : " ") + std::string(word);
   }
-  if (!line.empty()) out += std::string(indent, ' ') + line + "\n";
+  if (!line.empty()) end_line();
   return out;
 }
 
@@ -359,7 +376,7 @@ std::string render_checks(const json& checks, const RenderOptions& options, bool
     for (const char* key : {"reason", "error"})
       if (field(c, key).is_string() && !text_of(c, key).empty())
         line += std::string(" ") + key + "=" + text_of(c, key);
-    out += wrap(line, 2, options.width);
+    out += wrap(line, 2, options.width, 4);
   }
   return out;
 }
@@ -477,16 +494,20 @@ std::string render_candidates(const json& candidates) {
   return out;
 }
 
-std::string with_message(const std::string& message, std::string body) {
-  return message.empty() ? body : clean(message) + "\n" + body;
-}
-
 }  // namespace
 
 std::size_t display_width(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
+  std::size_t columns = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\x1b') {
+      // Our own colour codes (network text has none left: clean()) take no room.
+      while (i < text.size() && text[i] != 'm')
+        ++i;
+      continue;
+    }
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++columns;
+  }
+  return columns;
 }
 
 std::string truncate_to(std::string_view text, std::size_t width) {
@@ -494,12 +515,20 @@ std::string truncate_to(std::string_view text, std::size_t width) {
   if (width == 0) return "";
   std::string out;
   std::size_t columns = 0;
+  bool colored = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\x1b') {
+      const std::size_t end = std::min(text.find('m', i), text.size() - 1);
+      out.append(text.substr(i, end - i + 1));
+      colored = true;
+      i = end;
+      continue;
+    }
     const bool starts = (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
     if (starts && ++columns == width) break;
     out += text[i];
   }
-  return out + std::string(kEllipsis);
+  return out + std::string(kEllipsis) + (colored ? "\x1b[0m" : "");
 }
 
 std::string utc_today() {
@@ -545,7 +574,8 @@ std::string render_data(const std::string& message, const json& data,
       return message.empty() ? "" : clean(message) + "\n";
   }
   if (data.is_null()) return message.empty() ? "" : clean(message) + "\n";
-  return with_message(message, data.dump(2) + "\n");
+  const std::string pretty = data.dump(2) + "\n";
+  return message.empty() ? pretty : clean(message) + "\n" + pretty;
 }
 
 }  // namespace netmon::console

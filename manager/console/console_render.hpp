@@ -35,10 +35,11 @@ RenderOptions stdout_render_options();
 // Today's date in UTC, for RenderOptions::today.
 std::string utc_today();
 
-// The number of terminal columns `text` takes (UTF-8 code points; every
-// character netmon prints is one column wide).
+// The number of terminal columns `text` takes: UTF-8 code points (every
+// character netmon prints is one column wide), colour codes (ESC ... m) none.
 std::size_t display_width(std::string_view text);
-// `text` cut to `width` columns, its last one '…' when anything was cut.
+// `text` cut to `width` columns, its last one '…' when anything was cut;
+// colour codes are kept whole (and reset after the '…').
 std::string truncate_to(std::string_view text, std::size_t width);
 
 }  // namespace netmon::console

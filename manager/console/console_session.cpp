@@ -33,19 +33,16 @@ ConsoleSession::ConsoleSession(zmq::context_t& context, CtlClient& client, Sessi
 int ConsoleSession::no_manager(const std::string& problem) {
   std::string message = "no manager answers at " + client_.endpoint() + " (" + problem;
   if (!options_.no_manager_hint.empty()) message += "; " + options_.no_manager_hint;
-  return error(kExitNoManager, message + ")");
+  return error(kExitNoManager, "no_manager", message + ")");
 }
 
-int ConsoleSession::error(int code, const std::string& message) {
+int ConsoleSession::error(int exit_code, const std::string& code, const std::string& message) {
   if (options_.json) {
-    const std::string name = code == kExitNoManager ? "no_manager"
-                             : code == kExitUsage   ? "usage"
-                                                    : "bad_reply";
-    out_ << nlohmann::json{{"error", {{"code", name}, {"message", message}}}}.dump(2) << "\n";
+    out_ << nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(2) << "\n";
   } else {
     err_ << (options_.in_shell ? "" : kPrefix) << message << "\n";
   }
-  return code;
+  return exit_code;
 }
 
 int ConsoleSession::run(const std::vector<std::string>& words) {
@@ -56,27 +53,21 @@ int ConsoleSession::run(const std::vector<std::string>& words) {
   const CallOutcome outcome = client_.call(words.front(), {words.begin() + 1, words.end()});
   if (outcome.kind == CallOutcome::Kind::kNoManager) return no_manager(outcome.problem);
   if (outcome.kind == CallOutcome::Kind::kCancelled)
-    return error(kExitFailure,
+    return error(kExitFailure, "interrupted",
                  "interrupted: no reply awaited (the manager may still carry it out)");
   if (outcome.kind == CallOutcome::Kind::kBadReply)
-    return error(kExitFailure, client_.endpoint() + " sent " + outcome.problem);
+    return error(kExitFailure, "bad_reply", client_.endpoint() + " sent " + outcome.problem);
   const protocol::ctl::Reply& reply = outcome.reply;
   if (!reply.ok) {
-    const int code =
-        reply.code == "usage" || reply.code == "unknown_command" ? kExitUsage : kExitFailure;
-    if (options_.json) {
-      out_ << nlohmann::json{{"error", {{"code", reply.code}, {"message", reply.message}}}}.dump(2)
-           << "\n";
-    } else {
-      err_ << (options_.in_shell ? "" : kPrefix) << reply.message << "\n";
-    }
-    return code;
+    const bool usage = reply.code == "usage" || reply.code == "unknown_command";
+    return error(usage ? kExitUsage : kExitFailure, reply.code, reply.message);
   }
   nlohmann::json data;  // null: the reply had no data
   if (!reply.data.empty()) {
     data = nlohmann::json::parse(reply.data, nullptr, false);
     if (data.is_discarded())
-      return error(kExitFailure, client_.endpoint() + " sent a reply whose data is not JSON");
+      return error(kExitFailure, "bad_reply",
+                   client_.endpoint() + " sent a reply whose data is not JSON");
   }
   if (options_.json) {
     // One document either way: a reply without data is its message.
@@ -93,7 +84,8 @@ int ConsoleSession::tail(const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--status") {
       const auto status = i + 1 < args.size() ? parse_check_status(args[i + 1]) : std::nullopt;
-      if (!status) return error(kExitUsage, "tail --status takes up, down, timeout or error");
+      if (!status)
+        return error(kExitUsage, "usage", "tail --status takes up, down, timeout or error");
       subscriber.filter.status = status;
       ++i;
     } else if (!args[i].starts_with("-") && subscriber.filter.monitor.empty()) {
@@ -101,8 +93,9 @@ int ConsoleSession::tail(const std::vector<std::string>& args) {
       subscriber.filter.monitor = args[i].substr(0, slash);
       if (slash != std::string::npos) subscriber.filter.check = args[i].substr(slash + 1);
     } else {
-      return error(kExitUsage, "tail: unexpected '" + args[i] +
-                                   "' (usage: tail [MONITOR[/CHECK]] [--status S])");
+      return error(
+          kExitUsage, "usage",
+          "tail: unexpected '" + args[i] + "' (usage: tail [MONITOR[/CHECK]] [--status S])");
     }
   }
   // The broker's out endpoint is the manager's to tell (it may be embedded
@@ -110,15 +103,17 @@ int ConsoleSession::tail(const std::vector<std::string>& args) {
   const CallOutcome status = client_.call("status", {});
   if (status.kind == CallOutcome::Kind::kNoManager) return no_manager(status.problem);
   if (status.kind != CallOutcome::Kind::kReply || !status.reply.ok)
-    return error(kExitFailure, "tail: the manager's status did not come: " +
-                                   (status.reply.ok ? status.problem : status.reply.message));
+    return error(kExitFailure, "bad_reply",
+                 "tail: the manager's status did not come: " +
+                     (status.reply.ok ? status.problem : status.reply.message));
   const auto data = nlohmann::json::parse(status.reply.data, nullptr, false);
   const nlohmann::json* out_endpoint = nullptr;
   if (data.is_object() && data.contains("endpoints") && data["endpoints"].is_object() &&
       data["endpoints"].contains("broker_out") && data["endpoints"]["broker_out"].is_string())
     out_endpoint = &data["endpoints"]["broker_out"];
   if (out_endpoint == nullptr)
-    return error(kExitFailure, "tail: the manager's status names no endpoints.broker_out");
+    return error(kExitFailure, "bad_reply",
+                 "tail: the manager's status names no endpoints.broker_out");
   subscriber.broker = connectable(out_endpoint->get<std::string>());
   subscriber.format = options_.json ? logger::OutputFormat::kJson : logger::OutputFormat::kHuman;
 
@@ -135,7 +130,8 @@ int ConsoleSession::tail(const std::vector<std::string>& args) {
     }
     live.stop();
   } catch (const zmq::error_t& e) {
-    return error(kExitFailure, "tail: cannot subscribe to " + subscriber.broker + ": " + e.what());
+    return error(kExitFailure, "bad_endpoint",
+                 "tail: cannot subscribe to " + subscriber.broker + ": " + e.what());
   }
   out_.flush();
   return kExitOk;

@@ -44,7 +44,8 @@ class ConsoleSession {
  private:
   int tail(const std::vector<std::string>& args);
   int no_manager(const std::string& problem);
-  int error(int code, const std::string& message);
+  // Prints an error (`code` names it in --json's {"error":{code,message}}) and returns exit_code.
+  int error(int exit_code, const std::string& code, const std::string& message);
 
   zmq::context_t& context_;
   CtlClient& client_;

@@ -29,6 +29,7 @@ namespace netmon::console {
 namespace {
 
 constexpr int kHistoryEntries = 1000;
+constexpr std::chrono::milliseconds kCompletionTimeout{2000};
 
 void make_pipe(int& read_fd, int& write_fd, const char* what) {
   int fds[2];
@@ -58,9 +59,10 @@ void write_all(int fd, std::string_view text) {
 // the wake pipe tells to print them above the prompt.
 class LogRelay {
  public:
+  // Never destroyed: a logger may still write during static destruction.
   static LogRelay& instance() {
-    static LogRelay relay;
-    return relay;
+    static auto* relay = new LogRelay;
+    return *relay;
   }
 
   void write(std::string line) {
@@ -166,7 +168,9 @@ char** complete(const char* text, int, int) {
   rl_attempted_completion_over = 1;  // never libedit's file-name completion
   if (g_shell == nullptr) return nullptr;
   const std::string line(rl_line_buffer, static_cast<std::size_t>(rl_point));
-  const CallOutcome outcome = g_shell->session.client().call("complete", {line});
+  // A TAB that hangs is worse than one that offers nothing: a short deadline.
+  const CallOutcome outcome =
+      g_shell->session.client().call("complete", {line}, kCompletionTimeout);
   if (outcome.kind != CallOutcome::Kind::kReply || !outcome.reply.ok) return nullptr;
   const auto data = nlohmann::json::parse(outcome.reply.data, nullptr, false);
   if (!data.is_object() || !data.contains("word") || !data["word"].is_string() ||
@@ -188,8 +192,8 @@ char** complete(const char* text, int, int) {
   if (matches.empty()) return nullptr;
   // A parameter name ("url=") or a monitor ("edge-1/") goes on; anything else is a whole word.
   const std::string& only = matches.front();
-  rl_completion_append_character =
-      matches.size() == 1 && (only.ends_with('=') || only.ends_with('/')) ? '\0' : ' ';
+  const bool goes_on = matches.size() == 1 && (only.ends_with('=') || only.ends_with('/'));
+  rl_completion_append_character = goes_on ? 0 : ' ';
   // libedit's convention: [0] replaces the word (the candidates' common
   // prefix), then the candidates, then NULL; one candidate alone is [0].
   std::string common = matches.front();
@@ -254,9 +258,12 @@ void run_taken_line(Shell& shell) {
   shell.last_code = *code;
 }
 
-// Clears the prompt and the line being typed (all the rows it wraps onto),
-// prints `lines` where they were, and lets libedit draw prompt and line anew
-// below them, with the cursor where it was.
+// Clears the prompt and the line being typed, prints `lines` where they
+// were, and lets libedit draw prompt and line anew below them, with the
+// cursor where it was. A line wrapped onto several rows is cleared from the
+// row of the cursor as libedit last reported it (rl_point, which its
+// callback mode updates on completion, not on every key), so a long line
+// typed since its last TAB may leave a row of itself above the log lines.
 void print_above_prompt(const std::deque<std::string>& lines, const std::string& prompt) {
   int rows = 0;
   int columns = 0;
@@ -326,7 +333,6 @@ int run_shell(const ShellOptions& options, std::ostream& out, std::ostream& err)
   g_shell = &shell;
   auto show_prompt = [&] {
     rl_callback_handler_install(options.prompt.c_str(), on_line);
-    rl_add_defun("netmon-end-of-input", on_ctrl_d, 4);
     relay.set_waiting(true);
   };
   auto hide_prompt = [&] {
@@ -334,6 +340,7 @@ int run_shell(const ShellOptions& options, std::ostream& out, std::ostream& err)
     rl_callback_handler_remove();
   };
   show_prompt();
+  rl_add_defun("netmon-end-of-input", on_ctrl_d, 4);  // libedit exists once a handler is installed
   bool stopped = false;
   while (!shell.done) {
     pollfd fds[4] = {{STDIN_FILENO, POLLIN, 0},

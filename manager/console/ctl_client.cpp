@@ -1,11 +1,37 @@
 #include "manager/console/ctl_client.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
 namespace netmon::console {
 namespace ctl = protocol::ctl;
+namespace {
+
+// Whether a process listens on the Unix socket at `path`: a socket file a
+// killed manager left behind refuses connections, which libzmq would retry
+// quietly until our deadline.
+bool something_listens(const std::string& path) {
+  sockaddr_un address{};
+  if (path.size() >= sizeof address.sun_path) return true;  // libzmq will say what it thinks
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;
+  const bool refused =
+      ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 &&
+      errno == ECONNREFUSED;
+  ::close(fd);
+  return !refused;
+}
+
+}  // namespace
 
 std::string ipc_socket_path(const std::string& endpoint) {
   constexpr std::string_view kIpc = "ipc://";
@@ -23,15 +49,23 @@ CtlClient::CtlClient(zmq::context_t& context, std::string endpoint,
   socket_.connect(endpoint_);
 }
 
-CallOutcome CtlClient::call(const std::string& command, const std::vector<std::string>& args) {
+CallOutcome CtlClient::call(const std::string& command, const std::vector<std::string>& args,
+                            std::optional<std::chrono::milliseconds> timeout) {
+  const std::chrono::milliseconds wait = timeout ? std::min(*timeout, timeout_) : timeout_;
   CallOutcome outcome;
-  // libzmq would wait for an ipc file to appear; a missing one means no
-  // manager now, and saying so at once beats waiting out the timeout.
+  // libzmq would wait for an ipc file to appear, or for a stale one to
+  // start accepting; either means no manager now, and saying so at once
+  // beats waiting out the timeout.
   if (const std::string path = ipc_socket_path(endpoint_); !path.empty()) {
     std::error_code error;
     if (!std::filesystem::exists(path, error)) {
       outcome.kind = CallOutcome::Kind::kNoManager;
       outcome.problem = "no socket file " + path;
+      return outcome;
+    }
+    if (!something_listens(path)) {
+      outcome.kind = CallOutcome::Kind::kNoManager;
+      outcome.problem = "nothing listens on " + path + ", left by a manager that stopped";
       return outcome;
     }
   }
@@ -40,7 +74,7 @@ CallOutcome CtlClient::call(const std::string& command, const std::vector<std::s
   // A DEALER with no connection yet queues the message; the deadline below covers both.
   (void)socket_.send(zmq::buffer(body), zmq::send_flags::dontwait);
 
-  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -57,7 +91,7 @@ CallOutcome CtlClient::call(const std::string& command, const std::vector<std::s
     }
     if (ready == 0) {
       outcome.kind = CallOutcome::Kind::kNoManager;
-      outcome.problem = "no reply within " + std::to_string(timeout_.count()) + " ms";
+      outcome.problem = "no reply within " + std::to_string(wait.count()) + " ms";
       return outcome;
     }
     if ((items[1].revents & ZMQ_POLLIN) != 0) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
@@ -33,8 +34,10 @@ class CtlClient {
   // exit) to `endpoint`; throws zmq::error_t for an endpoint libzmq refuses.
   CtlClient(zmq::context_t& context, std::string endpoint, std::chrono::milliseconds timeout);
 
-  // Sends the request and waits up to the timeout for its reply.
-  CallOutcome call(const std::string& command, const std::vector<std::string>& args);
+  // Sends the request and waits for its reply up to `timeout` (the
+  // client's when not given, or when the client's is shorter).
+  CallOutcome call(const std::string& command, const std::vector<std::string>& args,
+                   std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
   // A descriptor whose readability ends a wait early (kCancelled); -1: none.
   // The client only polls it: whoever owns it empties it.

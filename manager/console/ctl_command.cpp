@@ -41,15 +41,19 @@ ParsedCommand<CtlCommand> parse_ctl_args(int argc, const char* const* argv) {
   std::string timeout_text = "10s";
   CLI::App app{kDescription, kProgram};
   auto* data_dir_option = app.add_option("--data-dir", data_dir,
-                                         "the manager's data dir (its ctl socket is DIR/ctl.sock)");
+                                         "the manager's data dir (its ctl socket is DIR/ctl.sock)")
+                              ->type_name("DIR");
   app.add_option("--ctl", command.endpoint, "the manager's ctl endpoint (as its --ctl)")
+      ->type_name("ENDPOINT")
       ->excludes(data_dir_option);
   app.add_flag("--json", command.json, "print each reply as one JSON document");
   app.add_option("--timeout", timeout_text, "how long to wait for each reply (500ms, 10s, 1m)")
+      ->type_name("DUR")
       ->capture_default_str();
   app.footer(
-      "usage: netmon-ctl [--data-dir DIR | --ctl ENDPOINT] [--json] [--timeout DUR] "
-      "[COMMAND ...]");
+      "netmon-ctl [--data-dir DIR | --ctl ENDPOINT] [--json] [--timeout DUR] [COMMAND ...]\n"
+      "COMMAND and every word after it go to the manager as given, so netmon-ctl's own\n"
+      "options come first.");
   // Everything from the first word that is no option of ours on is the
   // command's, its --since and all, so CLI11 sees only what comes before.
   const int first_word = command_start(argc, argv);

@@ -109,6 +109,32 @@ TEST(RenderData, ChecksShowStateLatencyAndEveryParameter) {
   expect_fits(text, 80);
 }
 
+TEST(RenderData, LongParametersWrapWhole) {
+  json c = check("edge-1", "web-1", "UP");
+  const std::string url = "http://example.com/" + std::string(100, 'p') + "?q=1";
+  c["params"] = {{"url", url}};
+  const std::string text = render_data("", {{"checks", {c}}}, plain());
+  expect_fits(text, 80);
+  std::string joined;  // the parameter block with its line breaks and indents taken out
+  for (const std::string& line : lines_of(text.substr(text.find("edge-1/web-1:"))))
+    joined += line.substr(line.find_first_not_of(' '));
+  EXPECT_NE(joined.find("url=" + url), std::string::npos) << text;
+}
+
+TEST(RenderData, ColourCodesTakeNoWidth) {
+  RenderOptions color = plain();
+  color.color = true;
+  const json status = {
+      {"manager", json::object()},
+      {"endpoints", json::object()},
+      {"monitors",
+       {{"CONNECTED", 2}, {"RECONNECTING", 1}, {"LOST", 1}, {"STOPPED", 1}, {"NEVER_SEEN", 1}}}};
+  const std::string text = render_data("", status, color);
+  EXPECT_NE(text.find("NEVER_SEEN 1\n"), std::string::npos) << text;
+  EXPECT_EQ(display_width("\x1b[31mDOWN\x1b[0m"), 4u);
+  EXPECT_EQ(truncate_to("\x1b[31mDOWNWARD\x1b[0m", 4), "\x1b[31mDOW…\x1b[0m");
+}
+
 TEST(RenderData, ColoursStatesOnlyWhenAsked) {
   const json data = {
       {"checks", {check("e", "a", "DOWN"), check("e", "b", "UP"), check("e", "c", "STALE")}}};
@@ -202,8 +228,9 @@ TEST(RenderData, HelpWrapsLongSummariesUnderTheirColumn) {
   narrow.width = 40;
   const auto lines = lines_of(render_data("", help, narrow));
   ASSERT_GE(lines.size(), 5u);
-  EXPECT_EQ(lines[0], "a  " + std::string(37, 'x').substr(0, 36) + "…");
-  EXPECT_EQ(lines[1], "   tail-word");
+  // A word longer than the column is split, not cut.
+  EXPECT_EQ(lines[0], "a  " + std::string(37, 'x'));
+  EXPECT_EQ(lines[1], "   " + std::string(13, 'x') + " tail-word");
   EXPECT_TRUE(lines[2].starts_with("export FILE")) << lines[2];
   EXPECT_EQ(lines[3], "   writes results");
   expect_fits(render_data("", help, narrow), 40);

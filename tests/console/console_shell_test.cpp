@@ -22,15 +22,17 @@ using testing::FakeManager;
 using testing::PtySession;
 namespace ctl = protocol::ctl;
 
-const json kHelp = {{"commands",
-                     {{{"name", "status"},
-                       {"aliases", json::array()},
-                       {"syntax", "status"},
-                       {"summary", "the cluster on one screen"}},
-                      {{"name", "stats"},
-                       {"aliases", json::array()},
-                       {"syntax", "stats [MONITOR[/CHECK]]"},
-                       {"summary", "latency statistics"}}}}};
+json help_data() {
+  return {{"commands",
+           {{{"name", "status"},
+             {"aliases", json::array()},
+             {"syntax", "status"},
+             {"summary", "the cluster on one screen"}},
+            {{"name", "stats"},
+             {"aliases", json::array()},
+             {"syntax", "stats [MONITOR[/CHECK]]"},
+             {"summary", "latency statistics"}}}}};
+}
 
 // What the fake completes: the command names, "edge-1/" for a monitor, and
 // the http type's parameters – as the manager's `complete` would.
@@ -56,7 +58,7 @@ json completion(const std::string& line) {
 }
 
 std::vector<std::string> answer(const ctl::Request& r) {
-  if (r.command == "help") return {FakeManager::ok(r, "", kHelp)};
+  if (r.command == "help") return {FakeManager::ok(r, "", help_data())};
   if (r.command == "complete") return {FakeManager::ok(r, "", completion(r.args.at(0)))};
   if (r.command == "slow") return {};  // never answers
   if (r.command == "boom")
@@ -108,6 +110,26 @@ TEST_F(ConsoleShellTest, PromptsRunsCommandsCompletesAndKeepsHistory) {
   text << history.rdbuf();
   EXPECT_NE(text.str().find("help"), std::string::npos) << text.str();
   EXPECT_NE(text.str().find("exit"), std::string::npos) << text.str();
+}
+
+TEST_F(ConsoleShellTest, HistoryComesBackInTheNextSession) {
+  {
+    PtySession first(NETMON_CTL_BINARY, {"--data-dir", dir_.path().string()}, env());
+    ASSERT_TRUE(first.wait_for("netmon> ")) << first.screen();
+    first.write("checks edge-7\r");
+    ASSERT_TRUE(got("checks", {"edge-7"})) << first.screen();
+    first.write("exit\r");
+    ASSERT_EQ(first.wait_exit(), 0) << first.screen();
+  }
+  PtySession second(NETMON_CTL_BINARY, {"--data-dir", dir_.path().string()}, env());
+  ASSERT_TRUE(second.wait_for("netmon> ")) << second.screen();
+  second.write("\x1b[A\x1b[A\r");  // Up, Up (past "exit"), Enter
+  ASSERT_TRUE(testing::await([&] {
+    std::size_t count = 0;
+    for (const auto& r : manager_.requests())
+      count += r.command == "checks" ? 1 : 0;
+    return count == 2;
+  })) << second.screen();
 }
 
 TEST_F(ConsoleShellTest, CompletesParameterNamesAndMonitorsWithoutASpace) {

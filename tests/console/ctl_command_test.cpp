@@ -1,7 +1,11 @@
 #include "manager/console/ctl_command.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -21,7 +25,7 @@ class CtlCommandTest : public ::testing::Test {
  protected:
   std::string socket_endpoint() const { return "ipc://" + (dir_ / "ctl.sock").string(); }
 
-  testing::CommandRun ctl(std::vector<std::string> args) {
+  testing::CommandRun ctl(const std::vector<std::string>& args) {
     return testing::run_command(ctl_main, "netmon-ctl", args);
   }
   testing::CommandRun ctl_at(const FakeManager& manager, std::vector<std::string> args) {
@@ -32,27 +36,28 @@ class CtlCommandTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
-const json kStatus = {
-    {"manager",
-     {{"config_file", "/etc/netmon.yaml"},
-      {"data_dir", "/var/lib/netmon"},
-      {"uptime_ms", 7'500'000},
-      {"ingest_per_s", 12.5},
-      {"stored", 1234},
-      {"store_bytes", 2'097'152}}},
-    {"endpoints",
-     {{"control", "tcp://127.0.0.1:5555"},
-      {"broker_in", "tcp://127.0.0.1:5556"},
-      {"broker_out", "tcp://127.0.0.1:5557"},
-      {"ctl", "ipc:///var/lib/netmon/ctl.sock"}}},
-    {"monitors",
-     {{"CONNECTED", 1}, {"RECONNECTING", 0}, {"LOST", 1}, {"STOPPED", 0}, {"NEVER_SEEN", 0}}},
-    {"checks", {{"UP", 3}, {"DOWN", 1}, {"UNKNOWN", 0}, {"STALE", 0}}},
-    {"down",
-     {{{"monitor", "edge-1"},
-       {"check", "web-2"},
-       {"reason", "connect_refused"},
-       {"since", "2026-12-04T21:00:00.123Z"}}}}};
+json status_data() {
+  return {{"manager",
+           {{"config_file", "/etc/netmon.yaml"},
+            {"data_dir", "/var/lib/netmon"},
+            {"uptime_ms", 7'500'000},
+            {"ingest_per_s", 12.5},
+            {"stored", 1234},
+            {"store_bytes", 2'097'152}}},
+          {"endpoints",
+           {{"control", "tcp://127.0.0.1:5555"},
+            {"broker_in", "tcp://127.0.0.1:5556"},
+            {"broker_out", "tcp://127.0.0.1:5557"},
+            {"ctl", "ipc:///var/lib/netmon/ctl.sock"}}},
+          {"monitors",
+           {{"CONNECTED", 1}, {"RECONNECTING", 0}, {"LOST", 1}, {"STOPPED", 0}, {"NEVER_SEEN", 0}}},
+          {"checks", {{"UP", 3}, {"DOWN", 1}, {"UNKNOWN", 0}, {"STALE", 0}}},
+          {"down",
+           {{{"monitor", "edge-1"},
+             {"check", "web-2"},
+             {"reason", "connect_refused"},
+             {"since", "2026-12-04T21:00:00.123Z"}}}}};
+}
 
 TEST_F(CtlCommandTest, SendsTheFirstWordAsCommandAndTheRestAsArgsAsGiven) {
   FakeManager manager(socket_endpoint(), [](const ctl::Request& r) {
@@ -69,7 +74,7 @@ TEST_F(CtlCommandTest, SendsTheFirstWordAsCommandAndTheRestAsArgsAsGiven) {
 
 TEST_F(CtlCommandTest, RendersStatusAsATable) {
   FakeManager manager(socket_endpoint(), [](const ctl::Request& r) {
-    return std::vector{FakeManager::ok(r, "", kStatus)};
+    return std::vector{FakeManager::ok(r, "", status_data())};
   });
   const auto run = ctl_at(manager, {"status"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
@@ -80,11 +85,11 @@ TEST_F(CtlCommandTest, RendersStatusAsATable) {
 
 TEST_F(CtlCommandTest, JsonPrintsTheReplyDataAsOneDocument) {
   FakeManager manager(socket_endpoint(), [](const ctl::Request& r) {
-    return std::vector{FakeManager::ok(r, "", kStatus)};
+    return std::vector{FakeManager::ok(r, "", status_data())};
   });
   const auto run = ctl_at(manager, {"--json", "status"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(json::parse(run.out), kStatus);
+  EXPECT_EQ(json::parse(run.out), status_data());
 }
 
 TEST_F(CtlCommandTest, ChangeCommandsPrintTheMessage) {
@@ -137,6 +142,24 @@ TEST_F(CtlCommandTest, NoSocketFileExits3NamingTheEndpointAndTheFlag) {
             std::string::npos)
       << run.err;
   EXPECT_NE(run.err.find("--data-dir " + dir_.path().string()), std::string::npos) << run.err;
+
+  const auto json_run = ctl({"--json", "--data-dir", dir_.path().string(), "status"});
+  EXPECT_EQ(json_run.exit_code, 3);
+  EXPECT_EQ(json::parse(json_run.out)["error"]["code"], "no_manager") << json_run.out;
+}
+
+TEST_F(CtlCommandTest, AStaleSocketFileExits3AtOnce) {
+  // A manager killed with SIGKILL leaves its socket file: bound, never listening again.
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string path = (dir_ / "ctl.sock").string();
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  ::close(fd);
+  const auto run = ctl({"--data-dir", dir_.path().string(), "--timeout", "20s", "status"});
+  EXPECT_EQ(run.exit_code, 3);
+  EXPECT_NE(run.err.find("nothing listens on " + path), std::string::npos) << run.err;
 }
 
 TEST_F(CtlCommandTest, ASilentManagerExits3AfterTheTimeout) {

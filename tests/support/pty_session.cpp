@@ -35,17 +35,20 @@ std::vector<std::string> child_environment(const std::vector<std::string>& overr
 
 }  // namespace
 
-PtySession::PtySession(std::filesystem::path binary, std::vector<std::string> args,
-                       std::vector<std::string> env, unsigned short columns, unsigned short rows) {
+PtySession::PtySession(const std::filesystem::path& binary, std::vector<std::string> args,
+                       const std::vector<std::string>& env, unsigned short columns,
+                       unsigned short rows) {
   // Everything the child needs is built before fork: a multi-threaded
   // parent's child may only make async-signal-safe calls before exec.
   args.insert(args.begin(), binary.string());
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& arg : args)
     argv.push_back(arg.data());
   argv.push_back(nullptr);
   std::vector<std::string> environment = child_environment(env);
   std::vector<char*> envp;
+  envp.reserve(environment.size() + 1);
   for (auto& entry : environment)
     envp.push_back(entry.data());
   envp.push_back(nullptr);

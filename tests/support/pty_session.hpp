@@ -31,8 +31,8 @@ class PtySession {
   // Starts `binary` with `args` on a new terminal of `columns` x `rows`. The
   // environment is the test's, with TERM=xterm and then each "NAME=VALUE" of
   // `env` set (a later one wins). Throws std::system_error if it cannot start.
-  PtySession(std::filesystem::path binary, std::vector<std::string> args,
-             std::vector<std::string> env = {}, unsigned short columns = 80,
+  PtySession(const std::filesystem::path& binary, std::vector<std::string> args,
+             const std::vector<std::string>& env = {}, unsigned short columns = 80,
              unsigned short rows = 24);
   // SIGKILL (by PID) and reap, unless it already exited.
   ~PtySession();
