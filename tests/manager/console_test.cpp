@@ -359,7 +359,8 @@ TEST_F(ConsoleTest, EventsStatsAndExportAreReadFromTheStore) {
   EXPECT_EQ(stats["stats"][1]["success_pct"], 100.0);
 
   const auto file = setup_.dir / "export.jsonl";
-  const ctl::Reply exported = client.call("export", {file.string(), "--monitor", "edge-1", "--check", "port-9"});
+  const ctl::Reply exported =
+      client.call("export", {file.string(), "--monitor", "edge-1", "--check", "port-9"});
   ASSERT_TRUE(exported.ok) << exported.message;
   EXPECT_EQ(json::parse(exported.data)["records"], 1);
   std::ifstream lines(file);

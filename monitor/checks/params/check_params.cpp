@@ -27,8 +27,8 @@ constexpr ParamInfo kCommonCheckParams[] = {
     {"id", false, "", "unique within the monitor (default: TYPE-N)"},
     {"interval", false, "", "time between runs, 100ms..1d (default: defaults.interval, 10s)"},
     {"timeout", false, "",
-     "time a run may take, below the interval (default: defaults.timeout, 3s, at most 80% of "
-     "the interval)"},
+     "time a run may take, 1ms..1d; longer than the interval skips the rounds it spans "
+     "(default: defaults.timeout, 3s, at most 80% of the interval)"},
     {"retries", false, "", "failures in a row before DOWN, 1..100 (default: defaults.retries, 2)"},
 };
 
