@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS events(
 constexpr std::string_view kAddTimings =
     "ALTER TABLE records ADD COLUMN timings TEXT NOT NULL DEFAULT '{}'";
 
+// The timings of a loss row and of a row stored before the column existed.
+constexpr std::string_view kNoTimings = "{}";
+
 std::int64_t wall_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -147,7 +150,7 @@ struct RecordColumns {
   std::string status, reason, error;
   std::int64_t latency_us = 0;
   std::string details;
-  std::string timings = "{}";
+  std::string timings = std::string(kNoTimings);
 };
 
 // A result's timings as stored: the object netmon-probe prints as "timings"
@@ -198,6 +201,9 @@ RecordColumns columns_of(const protocol::Record& record, std::int64_t stored_us)
 // the reported range, count and reason count (a loss has no timings). A
 // result's timings are part of its body: a replay carries the same ones, and
 // a result under a stored key with other timings is another measurement.
+// Only a row stored before the store kept timings has '{}' (a result's have
+// total_ms at least): its timings are unknown, so they match any, or every
+// record a monitor replays across the upgrade would be a conflict.
 bool same_body(const sqlite::Statement& stored, const RecordColumns& arriving,
                const protocol::Record& record) {
   if (stored.column_text(0) != arriving.check || stored.column_text(1) != arriving.type ||
@@ -209,7 +215,7 @@ bool same_body(const sqlite::Statement& stored, const RecordColumns& arriving,
   const auto* loss = std::get_if<protocol::LossRange>(&record.body);
   if (loss == nullptr) {
     return stored.column_int64(3) == arriving.ts_us && stored.column_text(8) == arriving.details &&
-           stored.column_text(9) == arriving.timings;
+           (stored.column_text(9) == arriving.timings || stored.column_text(9) == kNoTimings);
   }
   const nlohmann::json details = nlohmann::json::parse(stored.column_text(8), nullptr, false);
   return details.is_object() && details.value("from_seq", nlohmann::json()) == loss->from_seq &&

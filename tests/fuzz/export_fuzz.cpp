@@ -6,9 +6,9 @@
 // row, each with every column, whatever quotes, commas and line breaks the
 // text holds.
 //
-// Input: the monitor's name, a row count (0..3), then per row the 11
+// Input: the monitor's name, a row count (0..3), then per row the 12
 // exported columns (epoch, seq, check, type, target, ts_us, status, reason,
-// error, latency_us, details); each value is a tag byte (0 integer: 8 bytes;
+// error, latency_us, details, timings); each value is a tag byte (0 integer: 8 bytes;
 // 1 text, 2 blob: a length byte and the bytes).
 
 #include <unistd.h>
@@ -30,10 +30,10 @@ using namespace netmon;
 
 namespace {
 
-constexpr int kColumns = 11;
+constexpr int kColumns = 12;
 // monitor, epoch, seq, check, type, target, timestamp, status, reason, error, latency_ms,
-// details.
-constexpr std::size_t kExportedKeys = 12;
+// timings, details.
+constexpr std::size_t kExportedKeys = 13;
 
 struct Store {
   Store() {
@@ -138,8 +138,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   monitor.run();
   auto insert = db.prepare(
       R"sql(INSERT OR IGNORE INTO records(monitor_id, epoch, seq, "check", type, target, ts_us,
-            status, reason, error, latency_us, details, stored_us)
-            VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0))sql");
+            status, reason, error, latency_us, details, timings, stored_us)
+            VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0))sql");
   std::uint64_t rows = 0;
   for (int row = reader.u8() % 4; row > 0; --row) {
     for (int column = 1; column <= kColumns; ++column)
@@ -156,7 +156,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // A repaired row carries one more key, "damaged", naming each repair.
     fuzz::require(
         object.is_object() && object.size() == kExportedKeys + (object.contains("damaged") ? 1 : 0),
-        "each jsonl line is one object with the 12 documented keys (+ damaged)");
+        "each jsonl line is one object with the 13 documented keys (+ damaged)");
   }
   fuzz::require(objects == rows, "one jsonl line per row");
 
