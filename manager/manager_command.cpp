@@ -221,8 +221,9 @@ ParsedCommand<ManagerCommand> parse_manager_args(int argc, const char* const* ar
   export_command
       ->add_option("--format", flags.format,
                    "jsonl: one object per line; json: one array; csv: RFC 4180 with a header "
-                   "row, details as JSON text. Keys: monitor, epoch, seq, check, type, target, "
-                   "timestamp, status, reason, error, latency_ms, details (and damaged)")
+                   "row, timings and details as JSON text. Keys: monitor, epoch, seq, check, "
+                   "type, target, timestamp, status, reason, error, latency_ms, timings, details "
+                   "(and damaged)")
       ->type_name("jsonl|json|csv")
       ->capture_default_str();
   add_local_time_option(*export_command);
