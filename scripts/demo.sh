@@ -206,8 +206,8 @@ done
 echo "demo: \$ netmon-ctl --data-dir $state/manager status"
 "$ctl_bin" --data-dir "$state/manager" status || true
 echo "demo: edge-1's port-closed and web-missing are DOWN on purpose (a closed port, a 404)"
-echo "demo: in another terminal, the console: $ctl_bin --data-dir $state/manager"
-echo "demo:   (a shell with TAB completion; or one command: ... status, checks, add, del; see docs/CONSOLE.md)"
+echo "demo: the console, from another terminal: $ctl_bin --data-dir $state/manager"
+echo "demo:   without a command it is a shell (help, TAB completion, exit); with one (status, checks edge-1) it runs it; docs/CONSOLE.md"
 
 if [ "$seconds" -gt 0 ]; then
   end=$((SECONDS + seconds))
