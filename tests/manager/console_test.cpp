@@ -69,7 +69,9 @@ json data_of(const ctl::Reply& reply) {
 class ConsoleTest : public ::testing::Test {
  protected:
   std::unique_ptr<Manager> start() {
-    ManagerOptions options = setup_.options();
+    // A 1 s heartbeat: the fake monitors send none, and a monitor silent for
+    // 3 heartbeats is LOST (its checks STALE) – not within a busy test run.
+    ManagerOptions options = setup_.options(1s);
     options.ctl = ctl_endpoint();
     auto manager = std::make_unique<Manager>(context_, options);
     manager->start();

@@ -80,6 +80,8 @@ std::optional<MonitorStatus> monitor_status(const Manager& manager, const std::s
 
 std::string monitor_state(const Manager& manager, const std::string& name);
 
+// The check's state as the results made it (UP/DOWN/UNKNOWN), STALE or not:
+// a fake monitor that sends no HEARTBEAT is LOST within 3 heartbeats.
 std::string check_state(const Manager& manager, const std::string& monitor,
                         const std::string& check);
 

@@ -102,7 +102,7 @@ std::string monitor_state(const Manager& manager, const std::string& name) {
 std::string check_state(const Manager& manager, const std::string& monitor,
                         const std::string& check) {
   for (const auto& status : manager.checks()) {
-    if (status.monitor == monitor && status.check == check) return status.state;
+    if (status.monitor == monitor && status.check == check) return status.last_state;
   }
   return {};
 }
