@@ -482,5 +482,49 @@ TEST_F(ConsoleProcessTest, ACheckAddedSurvivesAKilledManagerWithItsState) {
             true);
 }
 
+// Both killed: the restarted manager knows the monitor from the store
+// (RECONNECTING, its checks STALE with the state they had, UP or DOWN), and
+// the restarted monitor runs both checks again.
+TEST_F(ConsoleProcessTest, ChecksAddedSurviveAKilledManagerAndMonitorWithTheirStates) {
+  const std::string port = start_echo();
+  const std::string closed = std::to_string(free_tcp_port());
+  ASSERT_EQ(ok({"add", "edge-1", "tcp", "host=127.0.0.1", "port=" + closed, "interval=500ms",
+                "retries=1", "id=closed"})["delivery"],
+            "acknowledged");
+  ASSERT_EQ(ok({"add", "edge-1", "tcp_echo", "host=127.0.0.1", "port=" + port, "interval=500ms",
+                "id=echo-1"})["delivery"],
+            "acknowledged");
+  ASSERT_TRUE(await(
+      [&] {
+        return check_row("closed").value("state", "") == "DOWN" &&
+               check_row("echo-1").value("state", "") == "UP";
+      },
+      kWait))
+      << cluster_.logs();
+
+  ProcessCluster::kill(cluster_.monitor(0));
+  ProcessCluster::kill(cluster_.manager());
+  cluster_.start_manager();
+  const auto restarted = system_clock::now();
+  EXPECT_EQ(monitor_state("edge-1"), "RECONNECTING");
+  for (const auto& [id, before] : {std::pair{"closed", "DOWN"}, std::pair{"echo-1", "UP"}}) {
+    const json row = check_row(id);
+    EXPECT_EQ(row["state"], "STALE") << row.dump(2);
+    EXPECT_EQ(row["last_state"], before) << row.dump(2);
+  }
+
+  cluster_.start_monitor(0, 0);
+  ASSERT_EQ(cluster_.await_monitor_line("connected", kWait), "") << cluster_.logs();
+  EXPECT_TRUE(await_results("closed", 1, "down", restarted)) << cluster_.logs();
+  EXPECT_TRUE(await_results("echo-1", 1, "up", restarted)) << cluster_.logs();
+  EXPECT_TRUE(await(
+      [&] {
+        return check_row("closed").value("state", "") == "DOWN" &&
+               check_row("echo-1").value("state", "") == "UP";
+      },
+      kWait))
+      << check_row("closed").dump(2) << check_row("echo-1").dump(2);
+}
+
 }  // namespace
 }  // namespace netmon::cluster
