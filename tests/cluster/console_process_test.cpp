@@ -295,6 +295,13 @@ TEST_F(ConsoleProcessTest, ReadCommandsPrintTheirDocuments) {
   EXPECT_EQ(exported["file"], file.string()) << exported.dump(2);
   EXPECT_GE(exported["records"], 3);
   EXPECT_EQ(count_file_lines(file), exported["records"].get<std::uint64_t>());
+  // A relative FILE is netmon-ctl's working directory's.
+  const ProgramRun relative = run_program(NETMON_CTL_BINARY,
+                                          {"--data-dir", data_dir(), "--json", "export",
+                                           "relative.csv", "--format", "csv", "--check", "echo-1"},
+                                          kWait, cluster_.dir());
+  EXPECT_EQ(relative.exit_code, 0) << relative.describe();
+  EXPECT_GE(count_file_lines(cluster_.dir() / "relative.csv"), 4u) << relative.describe();
 
   const json help = ok({"help"});
   std::set<std::string> names;

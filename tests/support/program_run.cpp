@@ -20,7 +20,7 @@ std::string ProgramRun::describe() const {
 }
 
 ProgramRun run_program(const std::filesystem::path& binary, const std::vector<std::string>& args,
-                       std::chrono::milliseconds timeout) {
+                       std::chrono::milliseconds timeout, const std::filesystem::path& cwd) {
   ProgramRun run;
   int out_pipe[2];
   int err_pipe[2];
@@ -39,6 +39,7 @@ ProgramRun run_program(const std::filesystem::path& binary, const std::vector<st
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   std::vector<std::string> argv_text{binary.string()};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
   std::vector<char*> argv;

@@ -29,8 +29,9 @@ struct ProgramRun {
 };
 
 // `args` without the program name. stdin is /dev/null (so netmon-ctl never
-// takes it for a script).
+// takes it for a script). `cwd`: the directory it starts in ("" for ours).
 ProgramRun run_program(const std::filesystem::path& binary, const std::vector<std::string>& args,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
+                       std::chrono::milliseconds timeout = std::chrono::seconds(60),
+                       const std::filesystem::path& cwd = {});
 
 }  // namespace netmon::testing
