@@ -236,6 +236,14 @@ TEST_F(ConsoleProcessTest, ShellOnATerminalCompletesAddsAndDeletesACheckThatReal
   EXPECT_TRUE(check_row("echo-1").is_null());
   EXPECT_EQ(config_text().find("echo-1"), std::string::npos) << config_text();
 
+  // Live results through the real broker until Ctrl+C, then the prompt again.
+  mark = shell.mark();
+  shell.write("tail edge-1/control\r");
+  ASSERT_TRUE(shell.wait_for("tcp_echo", mark, kWait)) << shell.screen();
+  const auto shown = shell.screen().find("tcp_echo", mark);
+  shell.write("\x03");
+  ASSERT_TRUE(shell.wait_for("netmon> ", shown, kWait)) << shell.screen();
+
   mark = shell.mark();
   shell.write("exit\r");
   EXPECT_EQ(shell.wait_exit(kWait), 0) << shell.screen();
