@@ -243,6 +243,7 @@ TEST_F(ConsoleProcessTest, ShellOnATerminalCompletesAddsAndDeletesACheckThatReal
   const auto shown = shell.screen().find("tcp_echo", mark);
   shell.write("\x03");
   ASSERT_TRUE(shell.wait_for("netmon> ", shown, kWait)) << shell.screen();
+  EXPECT_EQ(shell.screen().find("[logger]", mark), std::string::npos) << shell.screen();
 
   mark = shell.mark();
   shell.write("exit\r");
