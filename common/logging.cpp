@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <cstdlib>
+#include <mutex>
 
 #include "common/timestamp.hpp"
 
@@ -47,8 +48,32 @@ void setup_logging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
+namespace {
+std::mutex routed_mutex;
+std::shared_ptr<spdlog::sinks::sink> routed_sink;  // guarded by routed_mutex
+}  // namespace
+
+// Call before the threads that log start: a logger's sink list is not
+// guarded against concurrent logging.
+void route_logs_to(std::shared_ptr<spdlog::sinks::sink> sink) {
+  std::lock_guard lock(routed_mutex);
+  routed_sink = std::move(sink);
+  if (!routed_sink) return;
+  routed_sink->set_formatter(make_log_formatter());
+  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& logger) {
+    logger->sinks().assign(1, routed_sink);
+  });
+}
+
 std::shared_ptr<spdlog::logger> component_logger(const std::string& component) {
   if (auto existing = spdlog::get(component)) return existing;
+  std::lock_guard lock(routed_mutex);
+  if (routed_sink) {
+    auto logger = std::make_shared<spdlog::logger>(component, routed_sink);
+    logger->set_level(spdlog::get_level());
+    spdlog::register_logger(logger);
+    return logger;
+  }
   auto logger = spdlog::stderr_color_mt(component, log_color_mode());
   logger->set_formatter(make_log_formatter());
   logger->set_level(spdlog::get_level());

@@ -7,6 +7,7 @@
 // coloured on a terminal unless NO_COLOR is set (and not empty).
 
 #include <spdlog/formatter.h>
+#include <spdlog/sinks/sink.h>
 #include <spdlog/spdlog.h>
 
 #include <memory>
@@ -23,5 +24,10 @@ std::shared_ptr<spdlog::logger> component_logger(const std::string& component);
 
 // The formatter of every netmon logger (for a sink of one's own, and tests).
 std::unique_ptr<spdlog::formatter> make_log_formatter();
+
+// Sends every netmon logger's lines, those that exist and those made later,
+// to `sink` alone (with the netmon formatter); nullptr goes back to stderr
+// for loggers made later. netmon-manager --shell routes them above its prompt.
+void route_logs_to(std::shared_ptr<spdlog::sinks::sink> sink);
 
 }  // namespace netmon

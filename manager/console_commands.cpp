@@ -444,9 +444,11 @@ ConsoleCommands::Answer ConsoleCommands::status(const Call&) {
   json down = json::array();
   for (const auto& c : checks) {
     check_states[c.state] = check_states.value(c.state, 0) + 1;
-    if (c.state == "DOWN") {
+    // A STALE check last known DOWN is listed too: nobody has seen it come back.
+    if (c.last_state == "DOWN") {
       down.push_back({{"monitor", c.monitor},
                       {"check", c.check},
+                      {"stale", c.state == "STALE"},
                       {"reason", c.last ? c.last->reason : ""},
                       {"error", c.last ? c.last->error : ""},
                       {"since", time_or_null(c.down_since)}});

@@ -1,12 +1,19 @@
 #include "manager/manager_command.hpp"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <exception>
+#include <optional>
+#include <thread>
 
 #include "common/duration.hpp"
 #include "common/logging.hpp"
 #include "common/protocol/ctl_codec.hpp"
 #include "common/signal_wait.hpp"
+#include "manager/console/console_shell.hpp"
 #include "manager/manager_config.hpp"
 
 namespace netmon::manager {
@@ -34,6 +41,7 @@ struct RawArgs {
   std::string status_interval = "10s";
   bool external_broker = false;
   bool check_config = false;
+  bool shell = false;
   std::string ctl;
   ExportFlags export_flags;
 };
@@ -54,6 +62,73 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& er
   return kExitOk;
 }
 
+void log_stopped(spdlog::logger& log, const Manager& manager) {
+  const auto stats = manager.stats();
+  log.info(
+      "stopped stored={} duplicates={} replay_requests={} malformed_control={} "
+      "malformed_results={} unknown_peers={}",
+      stats.stored, stats.duplicates, stats.replay_requests, stats.malformed_control,
+      stats.malformed_results, stats.unknown_peers);
+}
+
+void reload(spdlog::logger& log, Manager& manager) {
+  if (auto reloaded = manager.reload_config(); !reloaded) {
+    log.error("config not reloaded (the running config stays): {}", reloaded.error().message);
+  }
+}
+
+// The manager with its console shell in the foreground: the shell is a ctl
+// client like netmon-ctl (it never touches the loop's state), takes SIGINT
+// itself (Ctrl+C clears the line), and its `exit` stops the manager. A
+// thread takes SIGTERM (stops the shell, then the manager) and SIGHUP.
+int run_with_shell(ManagerOptions options, std::ostream& out, std::ostream& err) {
+  const SignalWaiter signals({SIGTERM, SIGHUP});
+  // Log lines are printed above the prompt, not through the line being typed.
+  route_logs_to(console::shell_log_sink());
+  auto log = component_logger("manager");
+  zmq::context_t context;
+  if (options.ctl.empty()) {
+    // --ctl off: nobody else may connect, but the shell needs a way in.
+    static std::atomic<std::uint64_t> shells{0};
+    options.ctl = "inproc://netmon-manager-shell-" + std::to_string(shells++);
+  }
+  Manager manager(context, options);
+  manager.start();
+  const console::ShellStop stop;
+  std::atomic<bool> shell_done{false};
+  bool loop_failed = false;
+  std::thread signal_thread([&] {
+    while (!shell_done) {
+      const auto received = signals.wait_for(std::chrono::milliseconds(200));
+      if (!received) {
+        if (manager.running()) continue;
+        loop_failed = true;
+        log->critical("the manager loop failed; exiting");
+      } else if (*received == SIGHUP) {
+        reload(*log, manager);
+        continue;
+      }
+      stop.request();
+      return;
+    }
+  });
+  console::ShellOptions shell;
+  shell.endpoint = manager.ctl_endpoint();
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    shell.history_file = std::filesystem::path(home) / ".netmon_history";
+  }
+  shell.exit_stops_manager = true;
+  shell.context = &context;
+  shell.stop = &stop;
+  (void)console::run_shell(shell, out, err);
+  shell_done = true;
+  signal_thread.join();
+  manager.stop();
+  log_stopped(*log, manager);
+  route_logs_to(nullptr);
+  return loop_failed ? kExitFailure : kExitOk;
+}
+
 int run_manager(const ManagerOptions& options, std::ostream& err) {
   // The loop thread inherits the mask; signals are taken here.
   const SignalWaiter signals({SIGINT, SIGTERM, SIGHUP});
@@ -72,17 +147,10 @@ int run_manager(const ManagerOptions& options, std::ostream& err) {
         return kExitFailure;
       }
       if (*received != SIGHUP) break;
-      if (auto reloaded = manager.reload_config(); !reloaded) {
-        log->error("config not reloaded (the running config stays): {}", reloaded.error().message);
-      }
+      reload(*log, manager);
     }
     manager.stop();
-    const auto stats = manager.stats();
-    log->info(
-        "stopped stored={} duplicates={} replay_requests={} malformed_control={} "
-        "malformed_results={} unknown_peers={}",
-        stats.stored, stats.duplicates, stats.replay_requests, stats.malformed_control,
-        stats.malformed_results, stats.unknown_peers);
+    log_stopped(*log, manager);
   } catch (const std::exception& e) {
     err << kProgram << ": " << e.what() << "\n";
     return kExitFailure;
@@ -108,6 +176,11 @@ ParsedCommand<ManagerCommand> parse_manager_args(int argc, const char* const* ar
   app.add_option("--ctl", raw.ctl,
                  "operator console endpoint for netmon-ctl (default ipc://DATA_DIR/ctl.sock, "
                  "mode 0660); off serves none");
+  CLI::Option* shell_flag = app.add_flag(
+      "--shell,!--no-shell", raw.shell,
+      "run the console shell (as netmon-ctl's) in the foreground; its exit stops the "
+      "manager. Default: on when stdin and stdout are the terminal and the manager runs "
+      "in its foreground");
   app.add_flag("--external-broker", raw.external_broker,
                "connect to a running netmon-broker at --broker-in and --broker-out instead of "
                "embedding one");
@@ -148,8 +221,9 @@ ParsedCommand<ManagerCommand> parse_manager_args(int argc, const char* const* ar
   export_command
       ->add_option("--format", flags.format,
                    "jsonl: one object per line; json: one array; csv: RFC 4180 with a header "
-                   "row, details as JSON text. Keys: monitor, epoch, seq, check, type, target, "
-                   "timestamp, status, reason, error, latency_ms, details (and damaged)")
+                   "row, timings and details as JSON text. Keys: monitor, epoch, seq, check, "
+                   "type, target, timestamp, status, reason, error, latency_ms, timings, details "
+                   "(and damaged)")
       ->type_name("jsonl|json|csv")
       ->capture_default_str();
   add_local_time_option(*export_command);
@@ -173,6 +247,10 @@ ParsedCommand<ManagerCommand> parse_manager_args(int argc, const char* const* ar
     return command;
   }
   options.embedded_broker = !raw.external_broker;
+  command.shell = shell_flag->count() > 0
+                      ? raw.shell
+                      : ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1 &&
+                            ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
   if (raw.ctl.empty()) {
     options.ctl = protocol::ctl::default_ctl_endpoint(options.data_dir);
   } else if (raw.ctl != "off") {
@@ -211,6 +289,15 @@ int manager_main(int argc, const char* const* argv, std::ostream& out, std::ostr
   if (command.mode == ManagerCommand::Mode::kCheckConfig) {
     out << config_file.string() << ": valid, " << config->monitors.size() << " monitors\n";
     return kExitOk;
+  }
+  if (command.shell) {
+    try {
+      return run_with_shell(command.options, out, err);
+    } catch (const std::exception& e) {
+      route_logs_to(nullptr);
+      err << kProgram << ": " << e.what() << "\n";
+      return kExitFailure;
+    }
   }
   return run_manager(command.options, err);
 }

@@ -18,6 +18,9 @@ struct ManagerCommand {
   ManagerOptions options;        // kRun; kCheckConfig uses config_file only
   ExportOptions export_options;  // kExport
   std::string log_level = "info";
+  // Run the console shell in the foreground (--shell; by default when stdin
+  // and stdout are the terminal's and the process is in its foreground).
+  bool shell = false;
 };
 
 ParsedCommand<ManagerCommand> parse_manager_args(int argc, const char* const* argv);

@@ -132,9 +132,10 @@ class RowConverter {
     return std::nullopt;
   }
 
-  // The stored JSON, or when it is none, its text as a string.
-  nlohmann::json details(const StoredValue& value) {
-    nlohmann::json text_value = text("details", value);
+  // The stored JSON of `column` (details, timings), or when it is none, its
+  // text as a string.
+  nlohmann::json object(std::string_view column, const StoredValue& value) {
+    nlohmann::json text_value = text(column, value);
     if (!text_value.is_string()) return text_value;
     // The parser keeps its nesting on the heap, but dump() recurses: cap it.
     bool too_deep = false;
@@ -147,11 +148,11 @@ class RowConverter {
     nlohmann::json parsed =
         nlohmann::json::parse(text_value.get_ref<const std::string&>(), limit_depth, false);
     if (parsed.is_discarded() || too_deep) {
-      note("details", "not valid JSON or nested deeper than " + std::to_string(kMaxDetailsDepth) +
-                          " (printed as its text)");
+      note(column, "not valid JSON or nested deeper than " + std::to_string(kMaxDetailsDepth) +
+                       " (printed as its text)");
       return text_value;
     }
-    if (!parsed.is_object()) note("details", "not a JSON object");
+    if (!parsed.is_object()) note(column, "not a JSON object");
     return parsed;
   }
 
@@ -166,9 +167,13 @@ class RowConverter {
 };
 
 // The exported keys in their CSV column order (JSON objects sort them).
-constexpr const char* kExportedKeys[] = {"monitor", "epoch",  "seq",        "check",
-                                         "type",    "target", "timestamp",  "status",
-                                         "reason",  "error",  "latency_ms", "details"};
+constexpr const char* kExportedKeys[] = {"monitor",    "epoch",     "seq",    "check",  "type",
+                                         "target",     "timestamp", "status", "reason", "error",
+                                         "latency_ms", "timings",   "details"};
+// The exported keys printed as JSON text in CSV, whatever they hold.
+bool csv_as_json(std::string_view key) {
+  return key == "details" || key == "timings";
+}
 
 // The row's column `column` as `typeof(x), x` selected it (two columns).
 StoredValue stored_value(const sqlite::Statement& row, int column) {
@@ -197,9 +202,10 @@ StoredValue stored_value(const sqlite::Statement& row, int column) {
 StoredRow stored_row(const sqlite::Statement& row) {
   StoredRow stored;
   int column = 0;
-  for (StoredValue* value : {&stored.monitor, &stored.epoch, &stored.seq, &stored.check,
-                             &stored.type, &stored.target, &stored.ts_us, &stored.status,
-                             &stored.reason, &stored.error, &stored.latency_us, &stored.details}) {
+  for (StoredValue* value :
+       {&stored.monitor, &stored.epoch, &stored.seq, &stored.check, &stored.type, &stored.target,
+        &stored.ts_us, &stored.status, &stored.reason, &stored.error, &stored.latency_us,
+        &stored.timings, &stored.details}) {
     *value = stored_value(row, column);
     column += 2;
   }
@@ -235,12 +241,12 @@ void write_csv_header(std::ostream& out) {
 }
 
 // The row's values in kExportedKeys order: text as it is, null empty, and
-// numbers, details and damaged as their JSON text.
+// numbers, timings, details and damaged as their JSON text.
 void write_csv_row(const nlohmann::json& object, std::ostream& out) {
   const auto field = [&](std::string_view key) {
     const auto it = object.find(key);
     if (it == object.end() || it->is_null()) return;
-    if (it->is_string() && key != "details") {
+    if (it->is_string() && !csv_as_json(key)) {
       write_csv_field(it->get_ref<const std::string&>(), out);
     } else {
       write_csv_field(dump(*it), out);
@@ -382,7 +388,8 @@ nlohmann::json row_to_json(const StoredRow& row) noexcept {
     const auto latency_us = convert.integer("latency_ms", row.latency_us);
     object["latency_ms"] = latency_us ? nlohmann::json(static_cast<double>(*latency_us) / 1000.0)
                                       : nlohmann::json(nullptr);
-    object["details"] = convert.details(row.details);
+    object["timings"] = convert.object("timings", row.timings);
+    object["details"] = convert.object("details", row.details);
     if (nlohmann::json damaged = convert.take_damaged(); !damaged.empty()) {
       object["damaged"] = std::move(damaged);
     }
@@ -417,13 +424,17 @@ Expected<ExportCounts> export_records(const ExportOptions& options, std::ostream
     // unreadable. Records of known monitors stream in index order (no sort
     // of the whole store); those whose monitor_id has no monitors row follow,
     // monitor NULL (and match no --monitor).
-    constexpr std::string_view kColumns =
-        R"sql(typeof(r.epoch), r.epoch, typeof(r.seq), r.seq,
+    // A store no manager of this version has opened yet lacks timings: its
+    // rows read '{}', as the column's default gives them once it is added.
+    const std::string columns =
+        std::string(R"sql(typeof(r.epoch), r.epoch, typeof(r.seq), r.seq,
               typeof(r."check"), r."check", typeof(r.type), r.type,
               typeof(r.target), r.target, typeof(r.ts_us), r.ts_us,
               typeof(r.status), r.status, typeof(r.reason), r.reason,
-              typeof(r.error), r.error, typeof(r.latency_us), r.latency_us,
-              typeof(r.details), r.details)sql";
+              typeof(r.error), r.error, typeof(r.latency_us), r.latency_us, )sql") +
+        (has_column(db, "records", "timings") ? "typeof(r.timings), r.timings, "
+                                              : "'text', '{}', ") +
+        "typeof(r.details), r.details";
     // ?1 since, ?2 until (µs), ?4 check: NULL when not given.
     const std::string filter =
         R"sql((?1 IS NULL OR typeof(r.ts_us) != 'integer' OR r.ts_us >= ?1)
@@ -431,11 +442,11 @@ Expected<ExportCounts> export_records(const ExportOptions& options, std::ostream
           AND (?4 IS NULL OR r."check" = ?4 OR r."check" = ')sql" +
         std::string(kLossCheckId) + "')";
     auto known =
-        db.prepare("SELECT typeof(m.name), m.name, " + std::string(kColumns) +
+        db.prepare("SELECT typeof(m.name), m.name, " + columns +
                    " FROM monitors m JOIN records r ON r.monitor_id = m.id WHERE " + filter +
                    " AND (?3 IS NULL OR m.name = ?3)" + " ORDER BY m.name, r.epoch, r.seq");
     auto orphans = db.prepare(
-        "SELECT 'null', NULL, " + std::string(kColumns) +
+        "SELECT 'null', NULL, " + columns +
         " FROM records r WHERE NOT EXISTS (SELECT 1 FROM monitors m WHERE m.id = r.monitor_id) "
         "AND " +
         filter + " AND ?3 IS NULL ORDER BY r.monitor_id, r.epoch, r.seq");

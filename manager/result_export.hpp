@@ -4,10 +4,13 @@
 // runs (WAL) and while it does not. Ordered by monitor name, epoch, seq
 // (records whose monitor_id has no monitors row last, with monitor null).
 // Each record has the keys monitor, epoch, seq, check, type, target,
-// timestamp, status, reason, error, latency_ms, details (timestamp, as in
-// netmon-probe's and netmon-logger's output). jsonl: one object per line;
-// json: one array of the same objects; csv: RFC 4180, a header row of those
-// keys (and damaged), details and damaged as JSON text, null as an empty field.
+// timestamp, status, reason, error, latency_ms, timings, details (timestamp
+// and timings, as in netmon-probe's and netmon-logger's output: timings is
+// {resolve_ms, connect_ms, tls_ms, first_byte_ms, total_ms} with the phases
+// reached, {} for a loss and for a row stored before the store kept them).
+// jsonl: one object per line; json: one array of the same objects; csv:
+// RFC 4180, a header row of those keys (and damaged), timings, details and
+// damaged as JSON text, null as an empty field.
 //
 // Rows read back are hostile input (a bad disk, an older netmon, another
 // program or a hand edit may have written them): every row is printed, as
@@ -84,7 +87,7 @@ struct StoredValue {
 // when the record's monitor_id has no row in `monitors`).
 struct StoredRow {
   StoredValue monitor, epoch, seq, check, type, target, ts_us, status, reason, error, latency_us,
-      details;
+      timings, details;
 };
 
 // The exported object of one row; never throws, and every string in it is
@@ -92,8 +95,9 @@ struct StoredRow {
 // that is not valid UTF-8 and blobs in text columns are printed with every
 // invalid byte as \xNN; a NULL, or an integer column that holds no integer,
 // is null; a seq below 1 is kept; a ts before 1970 or beyond the clock's
-// range is null; details that are not JSON (or nest deeper than 64) are
-// printed as their text, a string.
+// range is null; timings or details that are not JSON (or nest deeper than
+// 64) are printed as their text, a string, and ones that are JSON but not an
+// object as that JSON.
 nlohmann::json row_to_json(const StoredRow& row) noexcept;
 
 struct ExportCounts {

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS records(
   latency_us INTEGER NOT NULL,
   details TEXT NOT NULL,
   stored_us INTEGER NOT NULL,
+  timings TEXT NOT NULL DEFAULT '{}',
   UNIQUE(monitor_id, epoch, seq));
 CREATE TABLE IF NOT EXISTS events(
   id INTEGER PRIMARY KEY,
@@ -47,6 +48,16 @@ CREATE TABLE IF NOT EXISTS events(
   to_state TEXT NOT NULL,
   text TEXT NOT NULL);
 )sql";
+
+// Stores made before records had timings gain the column (last, as ADD
+// COLUMN puts it) when they are opened: their rows read '{}', no phase known.
+// ADD COLUMN with a constant default rewrites no row, so it costs nothing on
+// a large store.
+constexpr std::string_view kAddTimings =
+    "ALTER TABLE records ADD COLUMN timings TEXT NOT NULL DEFAULT '{}'";
+
+// The timings of a loss row and of a row stored before the column existed.
+constexpr std::string_view kNoTimings = "{}";
 
 std::int64_t wall_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -139,7 +150,18 @@ struct RecordColumns {
   std::string status, reason, error;
   std::int64_t latency_us = 0;
   std::string details;
+  std::string timings = std::string(kNoTimings);
 };
+
+// A result's timings as stored: the object netmon-probe prints as "timings"
+// (to_json's, so the shapes cannot drift apart), which export prints as it is.
+// Milliseconds as doubles lose nothing: a count of µs below 2^53 / 1000
+// comes back exactly as round(ms * 1000).
+std::string timings_text(const PhaseTimings& timings) {
+  CheckResult only;
+  only.timings = timings;
+  return to_json(only).at("timings").dump();
+}
 
 RecordColumns columns_of(const protocol::Record& record, std::int64_t stored_us) {
   RecordColumns columns;
@@ -169,13 +191,19 @@ RecordColumns columns_of(const protocol::Record& record, std::int64_t stored_us)
   columns.error = to_valid_utf8(result.error);
   columns.latency_us = static_cast<std::int64_t>(result.latency.count());
   columns.details = details_text(result.details);
+  columns.timings = timings_text(result.timings);
   return columns;
 }
 
 // Whether the stored row `stored` (select_body_'s columns) holds the body
 // `arriving` would have written. A loss row's ts is when it was stored and
 // its details gain "lost" when the manager reconciles it, so for a loss only
-// the reported range, count and reason count.
+// the reported range, count and reason count (a loss has no timings). A
+// result's timings are part of its body: a replay carries the same ones, and
+// a result under a stored key with other timings is another measurement.
+// Only a row stored before the store kept timings has '{}' (a result's have
+// total_ms at least): its timings are unknown, so they match any, or every
+// record a monitor replays across the upgrade would be a conflict.
 bool same_body(const sqlite::Statement& stored, const RecordColumns& arriving,
                const protocol::Record& record) {
   if (stored.column_text(0) != arriving.check || stored.column_text(1) != arriving.type ||
@@ -186,7 +214,8 @@ bool same_body(const sqlite::Statement& stored, const RecordColumns& arriving,
   }
   const auto* loss = std::get_if<protocol::LossRange>(&record.body);
   if (loss == nullptr) {
-    return stored.column_int64(3) == arriving.ts_us && stored.column_text(8) == arriving.details;
+    return stored.column_int64(3) == arriving.ts_us && stored.column_text(8) == arriving.details &&
+           (stored.column_text(9) == arriving.timings || stored.column_text(9) == kNoTimings);
   }
   const nlohmann::json details = nlohmann::json::parse(stored.column_text(8), nullptr, false);
   return details.is_object() && details.value("from_seq", nlohmann::json()) == loss->from_seq &&
@@ -196,6 +225,12 @@ bool same_body(const sqlite::Statement& stored, const RecordColumns& arriving,
 }
 
 }  // namespace
+
+bool has_column(sqlite::Database& db, std::string_view table, std::string_view column) {
+  auto columns = db.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2");
+  columns.bind(1, table).bind(2, column);
+  return columns.step();
+}
 
 std::filesystem::path ResultStore::file_in(const std::filesystem::path& data_dir) {
   return data_dir / kStoreFileName;
@@ -210,14 +245,15 @@ ResultStore::ResultStore(const std::filesystem::path& data_dir, sqlite::Synchron
         return sqlite::Database(file_in(data_dir), options);
       }()) {
   db_.exec(kSchema);
+  if (!has_column(db_, "records", "timings")) db_.exec(kAddTimings);
   insert_record_ = db_.prepare(
       R"sql(INSERT INTO records(monitor_id, epoch, seq, "check", type, target, ts_us,
-            status, reason, error, latency_us, details, stored_us)
-            VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            status, reason, error, latency_us, details, stored_us, timings)
+            VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
             ON CONFLICT(monitor_id, epoch, seq) DO NOTHING)sql");
   select_body_ = db_.prepare(
-      R"sql(SELECT "check", type, target, ts_us, status, reason, error, latency_us, details
-            FROM records WHERE monitor_id = ?1 AND epoch = ?2 AND seq = ?3)sql");
+      R"sql(SELECT "check", type, target, ts_us, status, reason, error, latency_us, details,
+            timings FROM records WHERE monitor_id = ?1 AND epoch = ?2 AND seq = ?3)sql");
   insert_event_ = db_.prepare(
       R"sql(INSERT INTO events(ts_us, monitor, "check", from_state, to_state, text)
             VALUES(?1, ?2, ?3, ?4, ?5, ?6))sql");
@@ -388,6 +424,7 @@ InsertOutcome ResultStore::insert(std::uint64_t monitor_id, const protocol::Reco
   s.bind(4, columns.check).bind(5, columns.type).bind(6, columns.target).bind(7, columns.ts_us);
   s.bind(8, columns.status).bind(9, columns.reason).bind(10, columns.error);
   s.bind(11, columns.latency_us).bind(12, columns.details).bind(13, stored_us);
+  s.bind(14, columns.timings);
   s.run();
   if (db_.changes() > 0) return InsertOutcome::kInserted;
 

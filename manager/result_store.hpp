@@ -9,9 +9,12 @@
 // a different body under a stored key is a conflict, and the first one stays.
 // LOSS records live in the same table (check "_loss", status "loss", details
 // {from_seq, to_seq, count, reason}), so the seqs of an epoch are 1..N
-// without holes. `stored_us` is the wall clock when the batch's transaction
-// starts; its COMMIT follows after the batch's inserts and one fsync, so
-// stored_us is early by those.
+// without holes. A result's phase timings are the column `timings`, the
+// JSON object netmon-probe prints as "timings" ('{}' in loss rows and in
+// rows stored before the column existed: opening an older store adds it).
+// `stored_us` is the wall clock when the batch's transaction starts; its
+// COMMIT follows after the batch's inserts and one fsync, so stored_us is
+// early by those.
 
 #include <cstdint>
 #include <filesystem>
@@ -73,6 +76,10 @@ struct StoredStatus {
   bool operator==(const StoredStatus&) const = default;
 };
 
+// Whether `table` of `db` has the column `column` (an older store may lack
+// one that this netmon writes).
+bool has_column(sqlite::Database& db, std::string_view table, std::string_view column);
+
 class ResultStore {
  public:
   // Creates DIR and the schema if needed. Throws sqlite::SqliteError or
@@ -111,9 +118,10 @@ class ResultStore {
   [[nodiscard]] sqlite::Transaction transaction() { return sqlite::Transaction(db_); }
   // kInserted when stored. When the key (monitor, epoch, seq) is already
   // there the stored row stays: kDuplicate when it holds the same body (a
-  // replay), kConflict when the body differs. Text that is not valid UTF-8
-  // (columns and details) is stored escaped as \xNN, never thrown about; the
-  // key's epoch is stored as given, since the other calls look it up by it.
+  // replay), kConflict when the body (timings included) differs. Text that
+  // is not valid UTF-8 (columns and details) is stored escaped as \xNN, never
+  // thrown about; the key's epoch is stored as given, since the other calls
+  // look it up by it.
   InsertOutcome insert(std::uint64_t monitor_id, const protocol::Record& record,
                        std::int64_t stored_us);
   void add_event(const protocol::Event& event);

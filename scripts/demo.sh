@@ -5,6 +5,8 @@
 #   netmon-manager with its embedded broker and the checks of scripts/demo.yaml,
 #   two monitors, edge-1 and edge-2, with different check sets,
 # and netmon-logger in the foreground, printing every result and state change.
+# Once the cluster is up it prints `netmon-ctl status` and the netmon-ctl
+# command line that drives this cluster from another terminal.
 #
 #   scripts/demo.sh                  run until Ctrl+C
 #   scripts/demo.sh --seconds N      stop after N seconds (used for testing)
@@ -34,7 +36,7 @@ while [ $# -gt 0 ]; do
     --base-port) base_port=${2:?--base-port needs a port}; shift 2 ;;
     --build-dir) build_dir=${2:?--build-dir needs a directory}; shift 2 ;;
     --json) logger_args+=(--json); shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: $0 [--seconds N] [--json] [--base-port P] [--build-dir DIR]" >&2; exit 2 ;;
   esac
 done
@@ -45,7 +47,7 @@ if [ "$base_port" -lt 1024 ] || [ "$base_port" -gt 65533 ]; then
   exit 2
 fi
 
-targets=(netmon-echo netmon-manager netmon-monitor netmon-logger)
+targets=(netmon-echo netmon-manager netmon-monitor netmon-logger netmon-ctl)
 if [ -z "$build_dir" ]; then
   ./scripts/bootstrap.sh release
   build_dir=build/release
@@ -55,6 +57,7 @@ echo_bin=$build_dir/echo/netmon-echo
 manager_bin=$build_dir/manager/netmon-manager
 monitor_bin=$build_dir/monitor/agent/netmon-monitor
 logger_bin=$build_dir/broker/logger/netmon-logger
+ctl_bin=$build_dir/manager/console/netmon-ctl
 
 control=tcp://127.0.0.1:$base_port
 broker_in=tcp://127.0.0.1:$((base_port + 1))
@@ -162,7 +165,8 @@ start netmon-echo "$state/echo.log" "$echo_bin" --tcp 127.0.0.1:12345 --udp 127.
 echo_pid=$last_pid
 await netmon-echo "$echo_pid" "$state/echo.log" "listening"
 
-start netmon-manager "$state/manager.log" "$manager_bin" --config "$config" \
+# --no-shell: the manager never takes the terminal (its stdin is /dev/null too).
+start netmon-manager "$state/manager.log" "$manager_bin" --no-shell --config "$config" \
   --data-dir "$state/manager" --control "$control" --broker-in "$broker_in" \
   --broker-out "$broker_out"
 manager_pid=$last_pid
@@ -192,8 +196,18 @@ for name in edge-1 edge-2; do
   await "$name" "$last_pid" "$state/$name.log" "\\bready\\b"
 done
 
-# The cluster is up.
+# The cluster is up. port-closed is DOWN after 2 failures 2 s apart: wait for
+# that (bounded; the status is shown anyway) so the status has something to say.
+deadline=$((SECONDS + 15))
+until grep -q "check edge-1/port-closed UNKNOWN -> DOWN" "$state/manager.log" 2>/dev/null ||
+  [ $SECONDS -ge $deadline ]; do
+  sleep 0.1 # polling interval, bounded by the deadline above
+done
+echo "demo: \$ netmon-ctl --data-dir $state/manager status"
+"$ctl_bin" --data-dir "$state/manager" status || true
 echo "demo: edge-1's port-closed and web-missing are DOWN on purpose (a closed port, a 404)"
+echo "demo: the console, from another terminal: $ctl_bin --data-dir $state/manager"
+echo "demo:   without a command it is a shell (help, TAB completion, exit); with one (status, checks edge-1) it runs it; docs/CONSOLE.md"
 
 if [ "$seconds" -gt 0 ]; then
   end=$((SECONDS + seconds))

@@ -193,7 +193,9 @@ char** complete(const char* text, int, int) {
   // A parameter name ("url=") or a monitor ("edge-1/") goes on; anything else is a whole word.
   const std::string& only = matches.front();
   const bool goes_on = matches.size() == 1 && (only.ends_with('=') || only.ends_with('/'));
-  rl_completion_append_character = goes_on ? 0 : ' ';
+  // The space goes into the match itself: libedit's append character came
+  // out differently in the ASan build (no space after "help").
+  rl_completion_append_character = 0;
   // libedit's convention: [0] replaces the word (the candidates' common
   // prefix), then the candidates, then NULL; one candidate alone is [0].
   std::string common = matches.front();
@@ -206,7 +208,7 @@ char** complete(const char* text, int, int) {
   const std::size_t count = matches.size() == 1 ? 0 : matches.size();
   auto** result = static_cast<char**>(std::calloc(count + 2, sizeof(char*)));
   if (result == nullptr) return nullptr;
-  result[0] = copy_string(matches.size() == 1 ? only : common);
+  result[0] = copy_string(matches.size() == 1 ? (goes_on ? only : only + " ") : common);
   for (std::size_t i = 0; i < count; ++i)
     result[i + 1] = copy_string(matches[i]);
   return result;

@@ -39,7 +39,7 @@ constexpr const char* kUsage =
     "Usage: netmon-probe [HOST...] [-t HOST...] [-p PORT...]\n"
     "                    [--check 'TYPE key=value ...']... [--checks FILE]...\n"
     "                    [-i INTERVAL] [-c COUNT] [--timeout T] [--no-ping]\n"
-    "                    [-o FILE] [-v]\n";
+    "                    [-o FILE] [-v] [--local-time]\n";
 
 // CLI11's help with our synopsis instead of its generic usage line.
 class ProbeHelpFormatter : public CLI::Formatter {
@@ -131,6 +131,7 @@ std::unique_ptr<CLI::App> make_app(RawArgs& raw) {
                   "Run the checks of a YAML or JSON check file (repeatable)")
       ->allow_extra_args(false)
       ->type_name("FILE");
+  add_local_time_option(*app);
   return app;
 }
 

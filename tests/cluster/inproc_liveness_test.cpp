@@ -124,7 +124,7 @@ TEST_F(InprocLiveness, MonitorDeclaresASilentManagerLostAfterThreeIntervalsAndRe
   EXPECT_TRUE(await([&] { return !agent->stats().connected; }))
       << "still connected after 3.1 silent intervals";
 
-  // Backoff starts at 1 s ± 20 %: 1.3 s later it says HELLO again.
+  // Backoff starts at 200 ms ± 20 %: 1.3 s later it has said HELLO again.
   clock_.advance(std::chrono::milliseconds(1300));
   const auto again = fake.await_message<protocol::Hello>();
   ASSERT_TRUE(again) << "no HELLO after the reconnect backoff";

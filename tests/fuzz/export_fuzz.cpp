@@ -8,8 +8,10 @@
 //
 // Input: the monitor's name, a row count (0..3), then per row the 11
 // exported columns (epoch, seq, check, type, target, ts_us, status, reason,
-// error, latency_us, details); each value is a tag byte (0 integer: 8 bytes;
-// 1 text, 2 blob: a length byte and the bytes).
+// error, latency_us, details), then per row its timings (after every row, so
+// that inputs made before records had timings keep their rows; a row whose
+// timings the input does not reach has '{}'); each value is a tag byte (0
+// integer: 8 bytes; 1 text, 2 blob: a length byte and the bytes).
 
 #include <unistd.h>
 
@@ -32,8 +34,8 @@ namespace {
 
 constexpr int kColumns = 11;
 // monitor, epoch, seq, check, type, target, timestamp, status, reason, error, latency_ms,
-// details.
-constexpr std::size_t kExportedKeys = 12;
+// timings, details.
+constexpr std::size_t kExportedKeys = 13;
 
 struct Store {
   Store() {
@@ -60,18 +62,40 @@ Store& store() {
   return instance;
 }
 
-void bind_value(sqlite::Statement& statement, int index, fuzz::ByteReader& reader) {
-  switch (reader.u8() % 3) {
+// One column's value as the input gives it.
+struct Value {
+  int tag = 1;  // 0 integer, 1 text, 2 blob
+  std::int64_t integer = 0;
+  std::string bytes;
+};
+
+Value read_value(fuzz::ByteReader& reader) {
+  Value value;
+  value.tag = reader.u8() % 3;
+  if (value.tag == 0) {
+    value.integer = static_cast<std::int64_t>(reader.u64());
+  } else {
+    value.bytes = reader.short_bytes();
+  }
+  return value;
+}
+
+void bind_value(sqlite::Statement& statement, int index, const Value& value) {
+  switch (value.tag) {
     case 0:
-      statement.bind(index, static_cast<std::int64_t>(reader.u64()));
+      statement.bind(index, value.integer);
       break;
     case 1:
-      statement.bind(index, std::string_view(reader.short_bytes()));
+      statement.bind(index, std::string_view(value.bytes));
       break;
     default:
-      statement.bind_blob(index, reader.short_bytes());
+      statement.bind_blob(index, value.bytes);
       break;
   }
+}
+
+void bind_value(sqlite::Statement& statement, int index, fuzz::ByteReader& reader) {
+  bind_value(statement, index, read_value(reader));
 }
 
 std::string run_export(manager::ExportFormat format, std::uint64_t rows) {
@@ -138,12 +162,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   monitor.run();
   auto insert = db.prepare(
       R"sql(INSERT OR IGNORE INTO records(monitor_id, epoch, seq, "check", type, target, ts_us,
-            status, reason, error, latency_us, details, stored_us)
-            VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0))sql");
-  std::uint64_t rows = 0;
-  for (int row = reader.u8() % 4; row > 0; --row) {
+            status, reason, error, latency_us, details, timings, stored_us)
+            VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0))sql");
+  std::vector<std::vector<Value>> values(reader.u8() % 4);
+  for (auto& row : values) {
     for (int column = 1; column <= kColumns; ++column)
-      bind_value(insert, column, reader);
+      row.push_back(read_value(reader));
+  }
+  for (auto& row : values)
+    row.push_back(reader.empty() ? Value{1, 0, "{}"} : read_value(reader));
+  std::uint64_t rows = 0;
+  for (const auto& row : values) {
+    for (int column = 1; column <= kColumns + 1; ++column)
+      bind_value(insert, column, row[static_cast<std::size_t>(column - 1)]);
     insert.run();
     rows += static_cast<std::uint64_t>(db.changes());
   }
@@ -156,7 +187,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // A repaired row carries one more key, "damaged", naming each repair.
     fuzz::require(
         object.is_object() && object.size() == kExportedKeys + (object.contains("damaged") ? 1 : 0),
-        "each jsonl line is one object with the 12 documented keys (+ damaged)");
+        "each jsonl line is one object with the 13 documented keys (+ damaged)");
   }
   fuzz::require(objects == rows, "one jsonl line per row");
 

@@ -40,6 +40,10 @@ class ResultExport : public ::testing::Test {
     auto down = result_record("edge-1", "a", 2, "web", netmon::CheckStatus::kDown, now_);
     std::get<CheckResult>(down.body).error = "connect: Connection refused";
     std::get<CheckResult>(down.body).details = {{"port", 9}, {"note", "a \"quoted\", text"}};
+    std::get<CheckResult>(down.body).timings.resolve = 250us;
+    std::get<CheckResult>(down.body).timings.connect = 1'200us;
+    std::get<CheckResult>(down.body).timings.total = 1'500us;
+    down_ = std::get<CheckResult>(down.body);
     store.insert(edge1, down, 1);
     store.insert(edge1, result_record("edge-1", "a", 1, "web", netmon::CheckStatus::kUp, now_ - 2h),
                  1);
@@ -57,14 +61,15 @@ class ResultExport : public ::testing::Test {
 
   netmon::testing::TempDir dir_;
   std::chrono::system_clock::time_point now_ = std::chrono::system_clock::now();
+  CheckResult down_;  // edge-1 seq 2 as the monitor sent it
 };
 
 TEST_F(ResultExport, JsonlHasExactlyTheDocumentedKeysOrderedByMonitorEpochSeq) {
   const auto lines = lines_of(run({}));
   ASSERT_EQ(lines.size(), 4u);
-  const std::vector<std::string> keys = {"check",      "details", "epoch",     "error",
-                                         "latency_ms", "monitor", "reason",    "seq",
-                                         "status",     "target",  "timestamp", "type"};
+  const std::vector<std::string> keys = {"check",     "details", "epoch", "error",  "latency_ms",
+                                         "monitor",   "reason",  "seq",   "status", "target",
+                                         "timestamp", "timings", "type"};
   for (const auto& line : lines) {
     std::vector<std::string> got;
     for (const auto& [key, value] : line.items())
@@ -84,6 +89,19 @@ TEST_F(ResultExport, JsonlHasExactlyTheDocumentedKeysOrderedByMonitorEpochSeq) {
   EXPECT_EQ(lines[2]["status"], "loss");
   EXPECT_EQ(lines[2]["details"]["count"], 1);
   EXPECT_EQ(lines[3]["monitor"], "edge-2");
+}
+
+TEST_F(ResultExport, PrintsTheTimingsOfEachResultAsNetmonProbePrintsThem) {
+  const auto lines = lines_of(run({}));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[1]["timings"], to_json(down_).at("timings")) << lines[1].dump();
+  EXPECT_EQ(lines[1]["timings"],
+            (nlohmann::json{{"resolve_ms", 0.25}, {"connect_ms", 1.2}, {"total_ms", 1.5}}));
+  EXPECT_EQ(lines[0]["timings"], (nlohmann::json{{"total_ms", 0.0}}))
+      << "a result that reached no phase has its total";
+  EXPECT_EQ(lines[2]["timings"], nlohmann::json::object()) << "a loss has none";
+  for (const auto& line : lines)
+    EXPECT_FALSE(line.contains("damaged")) << line.dump();
 }
 
 TEST_F(ResultExport, SinceKeepsOnlyNewerResults) {
@@ -187,19 +205,22 @@ TEST_F(ResultExport, CsvHasAHeaderRowQuotesAsRfc4180AndDetailsAsJsonText) {
   options.format = ExportFormat::kCsv;
   const auto records = parse_csv(run(options));
   ASSERT_EQ(records.size(), 5u);
-  EXPECT_EQ(records[0], (std::vector<std::string>{"monitor", "epoch", "seq", "check", "type",
-                                                  "target", "timestamp", "status", "reason",
-                                                  "error", "latency_ms", "details", "damaged"}));
+  EXPECT_EQ(records[0],
+            (std::vector<std::string>{"monitor", "epoch", "seq", "check", "type", "target",
+                                      "timestamp", "status", "reason", "error", "latency_ms",
+                                      "timings", "details", "damaged"}));
   const auto& down = records[2];
-  ASSERT_EQ(down.size(), 13u);
+  ASSERT_EQ(down.size(), 14u);
   EXPECT_EQ(down[0], "edge-1");
   EXPECT_EQ(down[2], "2");
   EXPECT_EQ(down[6], format_timestamp(now_));
   EXPECT_EQ(down[9], "connect: Connection refused");
   EXPECT_EQ(down[10], "1.5");
-  EXPECT_EQ(nlohmann::json::parse(down[11]),
+  EXPECT_EQ(nlohmann::json::parse(down[11]), to_json(down_).at("timings")) << down[11];
+  EXPECT_EQ(nlohmann::json::parse(down[12]),
             (nlohmann::json{{"port", 9}, {"note", "a \"quoted\", text"}}));
-  EXPECT_EQ(down[12], "") << "no damage: an empty field";
+  EXPECT_EQ(down[13], "") << "no damage: an empty field";
+  EXPECT_EQ(records[3][11], "{}") << "the loss row's timings";
   // The same records as jsonl, in the same order.
   const auto lines = lines_of(run({}));
   for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -266,19 +287,20 @@ class ResultExportOfDamagedRows : public ::testing::Test {
   }
 
   // Writes one record row with good values, then lets `damage` rebind any of
-  // the parameters (?1 monitor_id .. ?13 stored_us, the INSERT's order).
+  // the parameters (?1 monitor_id .. ?13 stored_us, ?14 timings, the INSERT's order).
   void insert_row(std::int64_t seq, const std::function<void(sqlite::Statement&)>& damage) {
     sqlite::Database db(ResultStore::file_in(dir_.path()), {});
     auto insert = db.prepare(
         R"sql(INSERT INTO records(monitor_id, epoch, seq, "check", type, target, ts_us, status,
-              reason, error, latency_us, details, stored_us)
-              VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13))sql");
+              reason, error, latency_us, details, stored_us, timings)
+              VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14))sql");
     insert.bind(1, monitor_id_).bind(2, std::string_view("e")).bind(3, seq);
     insert.bind(4, std::string_view("web")).bind(5, std::string_view("tcp"));
     insert.bind(6, std::string_view("127.0.0.1:9")).bind(7, kTsUs);
     insert.bind(8, std::string_view("up")).bind(9, std::string_view(""));
     insert.bind(10, std::string_view("")).bind(11, std::int64_t{1500});
     insert.bind(12, std::string_view(R"({"port":9})")).bind(13, std::int64_t{1});
+    insert.bind(14, std::string_view(R"({"connect_ms":1.4,"total_ms":1.5})"));
     damage(insert);
     insert.run();
   }
@@ -355,6 +377,43 @@ TEST_F(ResultExportOfDamagedRows, PrintsDetailsThatAreNotJsonAsTheirTextInAStrin
     EXPECT_NE(line["damaged"].dump().find("details: not valid JSON"), std::string::npos)
         << line["damaged"].dump();
   }
+}
+
+TEST_F(ResultExportOfDamagedRows, RepairsTimingsThatAreNotAJsonObjectAndNamesThem) {
+  insert_row(1, [](sqlite::Statement& s) { s.bind(14, std::string_view(R"({"total_ms": 1)")); });
+  insert_row(2, [](sqlite::Statement& s) { s.bind(14, std::string_view("[1.5]")); });
+  insert_row(3, [](sqlite::Statement& s) { s.bind(14, std::string_view("{\"total\xff\":1}")); });
+  insert_row(
+      4, [](sqlite::Statement& s) { s.bind_blob(14, std::string_view(R"({"total_ms":1.5})")); });
+  insert_row(5, [](sqlite::Statement&) {});
+  const auto lines = export_lines();
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0]["timings"], R"({"total_ms": 1)") << "not JSON: printed as its text";
+  EXPECT_EQ(lines[1]["timings"], nlohmann::json::array({1.5}));
+  EXPECT_EQ(lines[2]["timings"], R"({"total\xff":1})");
+  EXPECT_EQ(lines[3]["timings"], (nlohmann::json{{"total_ms", 1.5}}))
+      << "a blob holding JSON is still read";
+  EXPECT_EQ(lines[4]["timings"], (nlohmann::json{{"connect_ms", 1.4}, {"total_ms", 1.5}}));
+  EXPECT_FALSE(lines[4].contains("damaged")) << lines[4].dump();
+  const char* const notes[] = {"timings: not valid JSON", "timings: not a JSON object",
+                               "timings: not valid UTF-8", "timings: a blob, not text"};
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(lines[i]["check"], "web");
+    EXPECT_EQ(lines[i]["details"]["port"], 9) << "the other columns are unharmed";
+    ASSERT_TRUE(lines[i].contains("damaged")) << lines[i].dump();
+    EXPECT_NE(lines[i]["damaged"].dump().find(notes[i]), std::string::npos)
+        << notes[i] << " in " << lines[i]["damaged"].dump();
+  }
+  ExportOptions csv;
+  csv.format = ExportFormat::kCsv;
+  csv.data_dir = dir_.path();
+  std::ostringstream out;
+  ASSERT_TRUE(export_records(csv, out));
+  const auto records = parse_csv(out.str());
+  ASSERT_EQ(records.size(), 6u);
+  EXPECT_EQ(nlohmann::json::parse(records[1][11]), R"({"total_ms": 1)")
+      << "as JSON text in csv, a string too";
+  EXPECT_EQ(nlohmann::json::parse(records[5][11]), lines[4]["timings"]);
 }
 
 TEST_F(ResultExportOfDamagedRows, PrintsBlobsAsTextAndNullForIntegerColumnsThatHoldNoInteger) {
@@ -439,6 +498,57 @@ TEST_F(ResultExportOfDamagedRows, TheExportCommandPrintsEveryRowExitsZeroAndCoun
 
 // A store made by hand (or by another version) without the NOT NULL
 // constraints: NULL in every column.
+// A store as netmon wrote it before records had timings: export reads it as
+// it is (read-only, so nothing adds the column), and once a manager opened
+// it and stored a new result, both rows print.
+TEST(ResultExportOfAStoreWithoutTimings, PrintsEmptyTimingsBeforeAndAfterTheStoreAddsThem) {
+  netmon::testing::TempDir dir;
+  {
+    sqlite::Database db(ResultStore::file_in(dir.path()), {});
+    db.exec(R"sql(
+      CREATE TABLE monitors(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+        instance TEXT NOT NULL, first_seen_us INTEGER NOT NULL, last_seen_us INTEGER NOT NULL);
+      CREATE TABLE records(monitor_id INTEGER NOT NULL, epoch TEXT NOT NULL,
+        seq INTEGER NOT NULL, "check" TEXT NOT NULL, type TEXT NOT NULL, target TEXT NOT NULL,
+        ts_us INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, error TEXT NOT NULL,
+        latency_us INTEGER NOT NULL, details TEXT NOT NULL, stored_us INTEGER NOT NULL,
+        UNIQUE(monitor_id, epoch, seq));
+      INSERT INTO monitors VALUES(1, 'edge-1', 'i1', 0, 0);
+      INSERT INTO records VALUES(1, 'e', 1, 'web', 'tcp', '127.0.0.1:9', 1000000, 'up', '', '',
+        1500, '{"port":9}', 5);)sql");
+  }
+  ExportOptions options;
+  options.data_dir = dir.path();
+  const auto exported = [&] {
+    std::ostringstream out;
+    EXPECT_TRUE(export_records(options, out));
+    return lines_of(out.str());
+  };
+  const auto before = exported();
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0]["timings"], nlohmann::json::object());
+  EXPECT_FALSE(before[0].contains("damaged")) << before[0].dump();
+  {
+    sqlite::OpenOptions read_only;
+    read_only.read_only = true;
+    sqlite::Database db(ResultStore::file_in(dir.path()), read_only);
+    EXPECT_FALSE(has_column(db, "records", "timings")) << "export changed the store";
+  }
+
+  ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+  auto record = result_record("edge-1", "e", 2, "web", netmon::CheckStatus::kUp,
+                              std::chrono::system_clock::time_point(2s));
+  std::get<CheckResult>(record.body).timings.connect = 1'400us;
+  std::get<CheckResult>(record.body).timings.total = 1'500us;
+  auto transaction = store.transaction();
+  ASSERT_EQ(store.insert(1, record, 6), InsertOutcome::kInserted);
+  transaction.commit();
+  const auto after = exported();
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0], before[0]) << "the old row prints as it did";
+  EXPECT_EQ(after[1]["timings"], (nlohmann::json{{"connect_ms", 1.4}, {"total_ms", 1.5}}));
+}
+
 TEST(ResultExportOfAHandMadeStore, PrintsNullColumnsAsNullAndNamesEachOne) {
   netmon::testing::TempDir dir;
   {
@@ -465,6 +575,9 @@ TEST(ResultExportOfAHandMadeStore, PrintsNullColumnsAsNullAndNamesEachOne) {
     EXPECT_NE(nulls["damaged"].dump().find(std::string(key) + ": NULL"), std::string::npos)
         << key << " in " << nulls.dump();
   }
+  EXPECT_EQ(nulls["timings"], nlohmann::json::object())
+      << "a store without the column: no timings known, not damage";
+  EXPECT_EQ(nulls["damaged"].dump().find("timings"), std::string::npos) << nulls.dump();
   const auto& odd = lines[1];
   EXPECT_TRUE(odd["seq"].is_null()) << odd.dump();
   EXPECT_EQ(odd["check"], "42");
@@ -549,6 +662,7 @@ StoredRow good_row() {
   row.error = text_value("");
   row.latency_us = integer_value(1500);
   row.details = text_value(R"({"port":9})");
+  row.timings = text_value(R"({"connect_ms":1.25,"total_ms":1.5})");
   return row;
 }
 
@@ -562,6 +676,7 @@ TEST(RowToJson, AGoodRowHasTheDocumentedKeysAndNoDamagedKey) {
   EXPECT_EQ(object["timestamp"], "2026-11-18T11:06:40.000Z");
   EXPECT_DOUBLE_EQ(object["latency_ms"].get<double>(), 1.5);
   EXPECT_EQ(object["details"]["port"], 9);
+  EXPECT_EQ(object["timings"], (nlohmann::json{{"connect_ms", 1.25}, {"total_ms", 1.5}}));
 }
 
 TEST(RowToJson, KeepsASeqBelowOneAndNullsATimeBefore1970OrBeyondTheClock) {
@@ -644,7 +759,7 @@ TEST(RowToJson, TurnsEveryKindOfValueInEveryColumnIntoValidJson) {
     StoredRow row;
     for (StoredValue* column :
          {&row.monitor, &row.epoch, &row.seq, &row.check, &row.type, &row.target, &row.ts_us,
-          &row.status, &row.reason, &row.error, &row.latency_us, &row.details}) {
+          &row.status, &row.reason, &row.error, &row.latency_us, &row.timings, &row.details}) {
       *column = value;
     }
     const auto object = row_to_json(row);

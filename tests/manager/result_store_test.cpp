@@ -67,6 +67,122 @@ TEST(ResultStore, TellsAReplayedBodyFromAConflictingOneAndKeepsTheStoredRow) {
       << "a conflicting body replaced the stored row";
 }
 
+// A result with every phase reached, as an http check reports it.
+protocol::Record timed_record(std::uint64_t seq) {
+  auto record = result_record("edge-1", "e", seq, "web", netmon::CheckStatus::kUp,
+                              std::chrono::system_clock::time_point(std::chrono::seconds(1)));
+  auto& timings = std::get<CheckResult>(record.body).timings;
+  timings.resolve = std::chrono::microseconds(1'234);
+  timings.connect = std::chrono::microseconds(2'001);
+  timings.tls = std::chrono::microseconds(7'777);
+  timings.first_byte = std::chrono::microseconds(9'999'999);
+  timings.total = std::chrono::microseconds(10'000'001);
+  return record;
+}
+
+TEST(ResultStore, StoresATimingsObjectShapedAsNetmonProbePrintsIt) {
+  netmon::testing::TempDir dir;
+  ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+  const auto record = timed_record(1);
+  auto transaction = store.transaction();
+  ASSERT_EQ(store.insert(1, record, 1), InsertOutcome::kInserted);
+  ASSERT_EQ(store.insert(1, loss_record("edge-1", "e", 2, 5, 6), 1), InsertOutcome::kInserted);
+  transaction.commit();
+  EXPECT_EQ(text_of(dir.path(), "SELECT timings FROM records WHERE seq = 1"),
+            to_json(std::get<CheckResult>(record.body)).at("timings").dump());
+  EXPECT_EQ(text_of(dir.path(), "SELECT timings FROM records WHERE seq = 1"),
+            R"({"connect_ms":2.001,"first_byte_ms":9999.999,"resolve_ms":1.234,"tls_ms":7.777,)"
+            R"("total_ms":10000.001})");
+  EXPECT_EQ(text_of(dir.path(), "SELECT timings FROM records WHERE seq = 2"), "{}")
+      << "a loss has no timings";
+}
+
+TEST(ResultStore, TellsAReplayFromAConflictByTheTimingsToo) {
+  netmon::testing::TempDir dir;
+  ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+  const auto record = timed_record(1);
+  auto transaction = store.transaction();
+  ASSERT_EQ(store.insert(1, record, 100), InsertOutcome::kInserted);
+  EXPECT_EQ(store.insert(1, record, 200), InsertOutcome::kDuplicate);
+  const auto changed = [&](auto change) {
+    protocol::Record other = record;
+    change(std::get<CheckResult>(other.body).timings);
+    return store.insert(1, other, 300);
+  };
+  EXPECT_EQ(changed([](PhaseTimings& t) { t.connect = std::chrono::microseconds(2'002); }),
+            InsertOutcome::kConflict);
+  EXPECT_EQ(changed([](PhaseTimings& t) { t.tls.reset(); }), InsertOutcome::kConflict)
+      << "a phase not reached";
+  EXPECT_EQ(changed([](PhaseTimings& t) { t.total += std::chrono::microseconds(1); }),
+            InsertOutcome::kConflict);
+  EXPECT_EQ(changed([](PhaseTimings& t) { t = PhaseTimings{}; }), InsertOutcome::kConflict);
+  transaction.commit();
+  EXPECT_EQ(text_of(dir.path(), "SELECT timings FROM records"),
+            to_json(std::get<CheckResult>(record.body)).at("timings").dump())
+      << "a conflicting body replaced the stored timings";
+}
+
+// The records table as netmon made it before it kept timings, with one row.
+void make_store_without_timings(const std::filesystem::path& dir) {
+  sqlite::Database db(ResultStore::file_in(dir), {});
+  db.exec(R"sql(
+    CREATE TABLE monitors(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+      instance TEXT NOT NULL, first_seen_us INTEGER NOT NULL, last_seen_us INTEGER NOT NULL);
+    CREATE TABLE configs(name TEXT NOT NULL, version INTEGER NOT NULL, checks BLOB NOT NULL,
+      created_us INTEGER NOT NULL, PRIMARY KEY(name, version));
+    CREATE TABLE records(monitor_id INTEGER NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,
+      "check" TEXT NOT NULL, type TEXT NOT NULL, target TEXT NOT NULL, ts_us INTEGER NOT NULL,
+      status TEXT NOT NULL, reason TEXT NOT NULL, error TEXT NOT NULL,
+      latency_us INTEGER NOT NULL, details TEXT NOT NULL, stored_us INTEGER NOT NULL,
+      UNIQUE(monitor_id, epoch, seq));
+    CREATE TABLE events(id INTEGER PRIMARY KEY, ts_us INTEGER NOT NULL, monitor TEXT NOT NULL,
+      "check" TEXT NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL,
+      text TEXT NOT NULL);
+    INSERT INTO monitors VALUES(1, 'edge-1', 'i1', 0, 0);
+    INSERT INTO records VALUES(1, 'e', 1, 'web', 'tcp', '127.0.0.1:9', 1000000, 'up', '', '',
+      1500, '{"port":9}', 5);)sql");
+}
+
+TEST(ResultStore, OpensAStoreMadeBeforeItKeptTimingsAndAddsTheColumn) {
+  netmon::testing::TempDir dir;
+  make_store_without_timings(dir.path());
+  {
+    sqlite::Database db(ResultStore::file_in(dir.path()), {});
+    ASSERT_FALSE(has_column(db, "records", "timings"));
+  }
+  {
+    ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
+    EXPECT_EQ(store.monitor_id("edge-1"), 1u);
+    EXPECT_EQ(store.epoch_progress(1, "e").contiguous, 1u);
+    auto transaction = store.transaction();
+    // The old row's body replayed after the upgrade, now with timings: the
+    // old row's are unknown, so it is the same record, not a conflict.
+    auto replay = result_record("edge-1", "e", 1, "web", netmon::CheckStatus::kUp,
+                                std::chrono::system_clock::time_point(std::chrono::seconds(1)));
+    std::get<CheckResult>(replay.body).timings.connect = std::chrono::microseconds(1'400);
+    std::get<CheckResult>(replay.body).timings.total = std::chrono::microseconds(1'500);
+    EXPECT_EQ(store.insert(1, replay, 6), InsertOutcome::kDuplicate);
+    std::get<CheckResult>(replay.body).status = netmon::CheckStatus::kDown;
+    EXPECT_EQ(store.insert(1, replay, 6), InsertOutcome::kConflict)
+        << "the columns it had still decide";
+    EXPECT_EQ(store.insert(1, timed_record(2), 6), InsertOutcome::kInserted);
+    transaction.commit();
+  }
+  EXPECT_EQ(text_of(dir.path(), "SELECT timings FROM records WHERE seq = 1"), "{}");
+  EXPECT_EQ(text_of(dir.path(), "SELECT timings FROM records WHERE seq = 2"),
+            to_json(std::get<CheckResult>(timed_record(2).body)).at("timings").dump());
+  // Opened again (the column is there now): nothing added twice, still writable.
+  ResultStore again(dir.path(), sqlite::Synchronous::kNormal);
+  auto transaction = again.transaction();
+  EXPECT_EQ(again.insert(1, timed_record(2), 7), InsertOutcome::kDuplicate);
+  EXPECT_EQ(again.insert(1, timed_record(3), 7), InsertOutcome::kInserted);
+  transaction.commit();
+  EXPECT_EQ(count_rows(dir.path(),
+                       "SELECT COUNT(*) FROM pragma_table_info('records') WHERE "
+                       "name = 'timings'"),
+            1);
+}
+
 TEST(ResultStore, TellsAReplayedLossFromAConflictingOneAfterItsLostRangesWereSet) {
   netmon::testing::TempDir dir;
   ResultStore store(dir.path(), sqlite::Synchronous::kNormal);
