@@ -542,5 +542,38 @@ TEST_F(ConsoleProcessTest, ChecksAddedSurviveAKilledManagerAndMonitorWithTheirSt
       << check_row("closed").dump(2) << check_row("echo-1").dump(2);
 }
 
+// netmon-manager --shell: the same shell in the manager's foreground, its
+// log lines above the prompt; `exit` stops the manager cleanly.
+TEST(ManagerShellProcess, RunsTheShellOnItsTerminalAndStopsOnExit) {
+  ProcessCluster cluster(built_binaries(), {"edge-1"});
+  auto args = manager_args({.config = cluster.config_file(),
+                            .data_dir = cluster.manager_dir(),
+                            .ports = &cluster.ports(),
+                            .sync = kProcessTestSync});
+  args.emplace_back("--shell");
+  testing::TempDir home("netmon-home-");
+  PtySession shell(NETMON_MANAGER_BINARY, args, {"HOME=" + home.path().string(), "NO_COLOR=1"});
+  ASSERT_TRUE(shell.wait_for("netmon> ", 0, kWait)) << shell.screen();
+
+  cluster.start_monitor(0, 0);
+  // The manager's own log line, printed above the prompt.
+  ASSERT_TRUE(shell.wait_for("monitor connected monitor=edge-1", 0, kWait)) << shell.screen();
+  auto mark = shell.mark();
+  shell.write("add edge-1 tcp host=127.0.0.1 port=" + std::to_string(free_tcp_port()) +
+              " interval=500ms id=closed\r");
+  ASSERT_TRUE(shell.wait_for("added edge-1/closed", mark, kWait)) << shell.screen();
+  ASSERT_TRUE(shell.wait_for("edge-1 acknowledged in", mark, kWait)) << shell.screen();
+  // netmon-ctl reaches the same manager meanwhile.
+  const ProgramRun checks =
+      run_program(NETMON_CTL_BINARY, {"--data-dir", cluster.manager_dir().string(), "checks"});
+  EXPECT_EQ(checks.exit_code, 0) << checks.describe();
+  EXPECT_NE(checks.out.find("edge-1/closed"), std::string::npos) << checks.describe();
+
+  mark = shell.mark();
+  shell.write("exit\r");
+  EXPECT_EQ(shell.wait_exit(kWait), 0) << shell.screen();
+  EXPECT_EQ(cluster.stop_monitors(), "") << cluster.logs();
+}
+
 }  // namespace
 }  // namespace netmon::cluster
