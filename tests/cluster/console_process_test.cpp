@@ -542,6 +542,36 @@ TEST_F(ConsoleProcessTest, ChecksAddedSurviveAKilledManagerAndMonitorWithTheirSt
       << check_row("closed").dump(2) << check_row("echo-1").dump(2);
 }
 
+// A change while the monitor is away: answered at once as not_connected,
+// delivered when it comes back, and then run.
+TEST_F(ConsoleProcessTest, AChangeForAStoppedMonitorReachesItWhenItReturns) {
+  const std::string port = start_echo();
+  ASSERT_EQ(cluster_.stop_monitors(), "") << cluster_.logs();
+  ASSERT_TRUE(await([&] { return monitor_state("edge-1") == "STOPPED"; }, kWait));
+
+  const json added = ok({"add", "edge-1", "tcp_echo", "host=127.0.0.1", "port=" + port,
+                         "interval=500ms", "id=echo-1"});
+  EXPECT_EQ(added["delivery"], "not_connected") << added.dump(2);
+  EXPECT_TRUE(added["ack_ms"].is_null()) << added.dump(2);
+  // Never run: not UP (UNKNOWN today; PROTOCOL.md §12 would say STALE, as
+  // the monitor is not CONNECTED).
+  const json waiting = check_row("echo-1");
+  EXPECT_TRUE(waiting["state"] == "UNKNOWN" || waiting["state"] == "STALE") << waiting.dump(2);
+  EXPECT_TRUE(waiting["last_result"].is_null()) << waiting.dump(2);
+
+  cluster_.start_monitor(0, 0);
+  ASSERT_EQ(cluster_.await_monitor_line("connected", kWait), "") << cluster_.logs();
+  ASSERT_TRUE(await_results("echo-1", 2, "up")) << cluster_.logs();
+  ASSERT_TRUE(await(
+      [&] {
+        const json monitors = ok({"monitors"});
+        return !monitors["monitors"].empty() &&
+               monitors["monitors"][0]["acked_config_version"] == added["config_version"];
+      },
+      kWait))
+      << ok({"monitors"}).dump(2);
+}
+
 // netmon-manager --shell: the same shell in the manager's foreground, its
 // log lines above the prompt; `exit` stops the manager cleanly.
 TEST(ManagerShellProcess, RunsTheShellOnItsTerminalAndStopsOnExit) {
