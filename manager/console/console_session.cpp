@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -50,7 +51,13 @@ int ConsoleSession::run(const std::vector<std::string>& words) {
   if (words.front() == "tail") return tail({words.begin() + 1, words.end()});
   // Leaving is the client's: `netmon-ctl exit` has no shell to leave.
   if (words.front() == "exit" || words.front() == "quit") return kExitOk;
-  const CallOutcome outcome = client_.call(words.front(), {words.begin() + 1, words.end()});
+  std::vector<std::string> args(words.begin() + 1, words.end());
+  // The manager writes an export where FILE says and takes only an absolute
+  // path (PROTOCOL.md §12): a relative one is the user's, from here.
+  if (words.front() == "export" && !args.empty() && !args[0].empty() && !args[0].starts_with("-") &&
+      std::filesystem::path(args[0]).is_relative())
+    args[0] = std::filesystem::absolute(args[0]).string();
+  const CallOutcome outcome = client_.call(words.front(), args);
   if (outcome.kind == CallOutcome::Kind::kNoManager) return no_manager(outcome.problem);
   if (outcome.kind == CallOutcome::Kind::kCancelled)
     return error(kExitFailure, "interrupted",

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "common/duration.hpp"
+#include "common/logging.hpp"
 #include "manager/console/console_session.hpp"
 #include "manager/console/console_shell.hpp"
 
@@ -83,6 +84,10 @@ int ctl_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   ParsedCommand<CtlCommand> parsed = parse_ctl_args(argc, argv);
   if (!parsed.options) return print_exit(parsed, out, err);
   const CtlCommand& command = *parsed.options;
+  // The components netmon-ctl runs (tail's subscriber) log as in a daemon;
+  // here their info lines ("[logger] ready ...") would only be noise among
+  // the results, which tail announces itself. Warnings still show.
+  setup_logging("warn");
 
   ShellOptions shell;
   shell.endpoint = command.endpoint;

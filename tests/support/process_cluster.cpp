@@ -170,13 +170,13 @@ ProcessCluster::ProcessCluster(Binaries binaries, std::vector<std::string> names
       external_broker_(external_broker),
       dir_("netmon-cluster-"),
       monitors_(names_.size()) {
-  write_manager_config(dir_ / "netmon.yaml", names_);
+  write_manager_config(config_file(), names_);
 }
 
 ChildProcess& ProcessCluster::start_manager() {
   manager_.reset();
   manager_ = start(binaries_.manager, "manager",
-                   manager_args({.config = dir_ / "netmon.yaml",
+                   manager_args({.config = config_file(),
                                  .data_dir = manager_dir(),
                                  .ports = &ports_,
                                  .external_broker = external_broker_,

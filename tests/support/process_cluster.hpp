@@ -155,6 +155,9 @@ class ProcessCluster {
   std::size_t size() const { return names_.size(); }
   const std::string& name(std::size_t i) const { return names_.at(i); }
   std::filesystem::path manager_dir() const { return dir_ / "manager"; }
+  // The manager's --config (written by the constructor; a test may rewrite
+  // it before start_manager, and the console rewrites it on every change).
+  std::filesystem::path config_file() const { return dir_ / "netmon.yaml"; }
   std::filesystem::path produced_log(std::size_t i) const { return dir_ / (name(i) + ".produced"); }
 
   ChildProcess& manager() { return *manager_; }
