@@ -312,8 +312,8 @@ Expected<ConfigEdit> delete_monitor(const ManagerConfig& config, std::string_vie
   const std::vector<CheckSpec>& checks = config.monitors.find(name)->second;
   if (!checks.empty()) {
     return Error{"monitor '" + std::string(name) + "' still has " + std::to_string(checks.size()) +
-                 " checks (" + join(ids_of(checks)) + "): del them first (del " +
-                 std::string(name) + "/" + checks.front().id + ")"};
+                 (checks.size() == 1 ? " check (" : " checks (") + join(ids_of(checks)) +
+                 "): del them first (del " + std::string(name) + "/" + checks.front().id + ")"};
   }
   ConfigEdit edit{config, std::string(name), {}};
   edit.config.monitors.erase(edit.config.monitors.find(name));

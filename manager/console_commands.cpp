@@ -249,7 +249,7 @@ const std::vector<ConsoleCommands::Command>& ConsoleCommands::table() {
       {"monitor-del",
        {},
        "monitor-del NAME",
-       "a monitor name the manager no longer accepts (its checks go too)",
+       "a monitor name the manager no longer accepts (refused while it has checks: del them first)",
        &C::monitor_del,
        {ArgKind::kMonitor, ArgKind::kNone}},
       {"events",

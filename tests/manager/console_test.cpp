@@ -68,6 +68,15 @@ json data_of(const ctl::Reply& reply) {
 
 class ConsoleTest : public ::testing::Test {
  protected:
+  // A restart in the same context binds endpoints of its own: an inproc name
+  // is free again only once the closed socket is reaped, asynchronously.
+  std::unique_ptr<Manager> restart() {
+    setup_.control = unique_endpoint("control-again");
+    setup_.broker_in = unique_endpoint("broker-in-again");
+    setup_.broker_out = unique_endpoint("broker-out-again");
+    return start();
+  }
+
   std::unique_ptr<Manager> start() {
     // A 1 s heartbeat: the fake monitors send none, and a monitor silent for
     // 3 heartbeats is LOST (its checks STALE) – not within a busy test run.
@@ -292,7 +301,7 @@ TEST_F(ConsoleTest, ARestartedManagerKnowsItsMonitorsAndTheirChecksStates) {
         monitor.result(2, "port-10", netmon::CheckStatus::kDown)));  // retries 1: DOWN
     ASSERT_EQ(check_state(*manager, "edge-1", "port-10"), "DOWN");
   }
-  auto manager = start();
+  auto manager = restart();
   CtlClient client(context_, manager->ctl_endpoint());
   const json monitors = data_of(client.call("monitors"));
   EXPECT_EQ(monitors["monitors"][0]["state"], "RECONNECTING");
