@@ -18,6 +18,7 @@
 #include "common/text.hpp"
 #include "manager/result_store.hpp"
 #include "tests/manager/fake_console_host.hpp"
+#include "tests/manager/manager_test_support.hpp"
 #include "tests/support/await.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -164,6 +165,130 @@ TEST_F(ConsoleHostileTest, AFloodOfStoreQueriesIsRefusedAsBusyNotQueuedWithoutBo
   }));
   for (std::size_t i = before; i < replies_.size(); ++i)
     expect_readable(replies_[i]);
+}
+
+// A console client as netmon-ctl is one: a DEALER, requests, replies by id.
+class CtlClient {
+ public:
+  CtlClient(zmq::context_t& context, const std::string& endpoint)
+      : socket_(context, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::sndhwm, 0);  // a flood is queued, not refused
+    socket_.connect(endpoint);
+  }
+
+  std::uint64_t send(const std::string& command, std::vector<std::string> args = {}) {
+    const std::uint64_t id = ++next_id_;
+    send_raw(ctl::encode_request(ctl::Request{id, command, std::move(args)}));
+    return id;
+  }
+  void send_raw(const std::string& body) { socket_.send(zmq::buffer(body)); }
+
+  ctl::Reply call(const std::string& command, std::vector<std::string> args = {}) {
+    return await_reply(send(command, std::move(args)));
+  }
+  ctl::Reply await_reply(std::uint64_t id, std::chrono::milliseconds timeout = kDeadline) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      auto frames = receive(socket_, 5ms);
+      if (!frames || frames->size() != 1) continue;
+      auto reply = ctl::decode_reply(frames->front());
+      if (reply && reply->id == id) return *reply;
+    }
+    return ctl::Reply{id, false, "timeout", "no reply", ""};
+  }
+
+ private:
+  zmq::socket_t socket_;
+  std::uint64_t next_id_ = 0;
+};
+
+class ConsoleSocketHostileTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Manager> start() {
+    ManagerOptions options = setup_.options();
+    options.ctl = ctl::default_ctl_endpoint(setup_.data_dir());
+    auto manager = std::make_unique<Manager>(context_, options);
+    manager->start();
+    return manager;
+  }
+
+  ManagerSetup setup_;
+  zmq::context_t context_;
+};
+
+TEST_F(ConsoleSocketHostileTest, FiftyClientsAtOnceAreAllAnswered) {
+  auto manager = start();
+  std::vector<std::unique_ptr<CtlClient>> clients;
+  std::vector<std::vector<std::uint64_t>> ids(50);
+  for (int i = 0; i < 50; ++i)
+    clients.push_back(std::make_unique<CtlClient>(context_, manager->ctl_endpoint()));
+  for (int round = 0; round < 4; ++round) {
+    for (std::size_t i = 0; i < clients.size(); ++i)
+      ids[i].push_back(clients[i]->send(round % 2 ? "checks" : "status"));
+  }
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    for (const std::uint64_t id : ids[i]) {
+      const ctl::Reply reply = clients[i]->await_reply(id);
+      EXPECT_TRUE(reply.ok) << "client " << i << " request " << id << ": " << reply.message;
+    }
+  }
+}
+
+TEST_F(ConsoleSocketHostileTest, AClientThatNeverReadsItsRepliesStopsNeitherMonitorsNorOthers) {
+  auto manager = start();
+  FakeMonitor monitor(context_, *manager, "edge-1");
+  ASSERT_TRUE(monitor.connect());
+  CtlClient flooder(context_, manager->ctl_endpoint());
+  constexpr int kFlood = 10'000;
+  for (int i = 0; i < kFlood; ++i)
+    (void)flooder.send("help");  // the largest reply there is; never read
+  CtlClient other(context_, manager->ctl_endpoint());
+  EXPECT_TRUE(other.call("status").ok);
+  EXPECT_TRUE(monitor.publish_until_acked(monitor.result(1)));
+  EXPECT_TRUE(await([&] { return manager->stats().ctl_requests >= kFlood; }));
+  // After the flood: the monitor is still CONNECTED and the others still served.
+  EXPECT_TRUE(monitor.publish_until_acked(monitor.result(2)));
+  const ctl::Reply monitors = other.call("monitors");
+  ASSERT_TRUE(monitors.ok) << monitors.message;
+  const json list = json::parse(monitors.data);
+  bool connected = false;
+  for (const auto& m : list["monitors"]) {
+    if (m["name"] == "edge-1") connected = m["state"] == "CONNECTED";
+  }
+  EXPECT_TRUE(connected) << monitors.data;
+}
+
+TEST_F(ConsoleSocketHostileTest, RequestsAtTheLimitsAreServedAndJustOverAreRefused) {
+  auto manager = start();
+  CtlClient client(context_, manager->ctl_endpoint());
+  // 256 arguments: served (a usage error is an answer); 257: bad_request.
+  EXPECT_NE(client.call("help", std::vector<std::string>(ctl::kMaxArgs, "x")).code, "bad_request");
+  EXPECT_EQ(client.call("help", std::vector<std::string>(ctl::kMaxArgs + 1, "x")).code,
+            "bad_request");
+  // Exactly 64 KiB of request: served; one byte more: bad_request.
+  const std::string empty = ctl::encode_request(ctl::Request{1000, "complete", {""}});
+  std::string word(ctl::kMaxRequestBytes - empty.size(), 'a');
+  std::string body = ctl::encode_request(ctl::Request{1000, "complete", {word}});
+  // The str header grew from 1 to 3 bytes: take that off the word.
+  word.resize(word.size() - (body.size() - ctl::kMaxRequestBytes));
+  body = ctl::encode_request(ctl::Request{1000, "complete", {word}});
+  ASSERT_EQ(body.size(), ctl::kMaxRequestBytes);
+  client.send_raw(body);
+  EXPECT_TRUE(client.await_reply(1000).ok);
+  client.send_raw(ctl::encode_request(ctl::Request{1001, "complete", {word + "a"}}));
+  EXPECT_EQ(client.await_reply(1001).code, "bad_request");
+}
+
+TEST_F(ConsoleSocketHostileTest, AMessageOfTwoMebibytesLosesItsConnectionNotTheManager) {
+  auto manager = start();
+  {
+    CtlClient big(context_, manager->ctl_endpoint());
+    big.send_raw(std::string(2 * 1024 * 1024, 'x'));
+    EXPECT_EQ(big.await_reply(0, 500ms).code, "timeout");  // disconnected, not answered
+  }
+  CtlClient client(context_, manager->ctl_endpoint());
+  EXPECT_TRUE(client.call("status").ok);
 }
 
 }  // namespace
