@@ -28,6 +28,8 @@ using json = nlohmann::json;
 // Queries waiting for the worker beyond this are refused (busy): a client
 // that loops on `stats` cannot queue work without bound.
 constexpr std::size_t kMaxQueuedQueries = 16;
+// Changes waiting for their CONFIG_ACK beyond this are refused (busy).
+constexpr std::size_t kMaxPendingChanges = 64;
 constexpr std::size_t kMaxEvents = 1000;
 constexpr std::size_t kMaxCandidates = 200;
 
@@ -559,6 +561,13 @@ ConsoleCommands::Answer ConsoleCommands::checks(const Call& call) {
 ConsoleCommands::Answer ConsoleCommands::change(const Call& call, const ManagerConfig& config,
                                                 const std::string& monitor,
                                                 const std::string& check, const std::string& verb) {
+  // Each change waits up to kAckWait for its monitor, and each is a write of
+  // the config file on the loop: a client looping on `set` against a monitor
+  // that does not acknowledge is refused, not queued without bound.
+  if (pending_.size() >= kMaxPendingChanges) {
+    return fail("busy", std::to_string(pending_.size()) +
+                            " changes are waiting for their monitors; try again in a moment");
+  }
   auto committed = host_.commit_config(config);
   if (auto* failure = std::get_if<ConsoleFailure>(&committed)) return fail(*failure);
   const auto& applied = std::get<AppliedConfig>(committed);

@@ -151,6 +151,23 @@ TEST_F(ConsoleHostileTest, ThousandsOfParametersAndAHugeLineAreAnswered) {
   expect_readable(call("complete", {std::string(1 << 16, ' ') + "add edge-1 web tcp "}));
 }
 
+TEST_F(ConsoleHostileTest, AFloodOfChangesToAMonitorThatNeverAcknowledgesIsRefusedAsBusy) {
+  host_.acks = false;
+  std::size_t busy = 0;
+  for (int i = 0; i < 1000; ++i) {
+    console_.handle(
+        CtlCall{
+            "c",
+            ctl::Request{++next_id_, "set", {"edge-1/web-1", "port=" + std::to_string(1000 + i)}}},
+        MonotonicClock::TimePoint{});
+  }
+  for (const ctl::Reply& reply : replies_)
+    busy += reply.code == "busy" ? 1 : 0;
+  // Without a bound all 1000 wait (and are 1000 writes of the file).
+  EXPECT_GE(busy, 900U);
+  EXPECT_EQ(replies_.size(), busy);
+}
+
 TEST_F(ConsoleHostileTest, AFloodOfStoreQueriesIsRefusedAsBusyNotQueuedWithoutBound) {
   // Every request gets an answer: queued ones later, the rest `busy` at once.
   const std::size_t before = replies_.size();

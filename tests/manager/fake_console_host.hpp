@@ -27,7 +27,7 @@ class FakeConsoleHost : public ConsoleHost {
     row.name = "edge-1";
     row.state = "CONNECTED";
     row.config_version = version_;
-    row.acked_config_version = version_;
+    row.acked_config_version = acks ? version_ : 1;
     return {row};
   }
   std::vector<CheckStatus> check_rows() override {
@@ -54,6 +54,7 @@ class FakeConsoleHost : public ConsoleHost {
   ConsoleResult<ManagerConfig> reload_config_file() override { return config_; }
 
   bool refuse_commits = false;
+  bool acks = true;  // edge-1 acknowledges every config at once
 
  private:
   ManagerConfig config_;
