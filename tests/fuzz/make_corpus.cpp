@@ -320,6 +320,9 @@ void ctl_corpus() {
         ctl::encode_request({2, "add", {"edge-1", "web-2", "tcp", "host=127.0.0.1", "port=80"}}));
   write("ctl", "request_256_args",
         ctl::encode_request({3, "complete", std::vector<std::string>(ctl::kMaxArgs, "w")}));
+  // Refused, and its error reply still carries id 6 (request_id_of).
+  write("ctl", "request_257_args",
+        ctl::encode_request({6, "add", std::vector<std::string>(ctl::kMaxArgs + 1, "w")}));
   write("ctl", "reply_ok", ctl::encode_reply({4, true, "", "2 monitors", R"({"monitors":[]})"}));
   write("ctl", "reply_error",
         ctl::encode_reply({5, false, "unknown_check", "no check 'edge-1/x'", ""}));
