@@ -1,11 +1,18 @@
 #include "manager/console_commands.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/check_result.hpp"
+#include "common/text.hpp"
 #include "manager/config_edit.hpp"
 #include "manager/result_export.hpp"
 #include "manager/result_store.hpp"
@@ -21,11 +28,27 @@ using json = nlohmann::json;
 // Queries waiting for the worker beyond this are refused (busy): a client
 // that loops on `stats` cannot queue work without bound.
 constexpr std::size_t kMaxQueuedQueries = 16;
+// Changes waiting for their CONFIG_ACK beyond this are refused (busy).
+constexpr std::size_t kMaxPendingChanges = 64;
 constexpr std::size_t kMaxEvents = 1000;
 constexpr std::size_t kMaxCandidates = 200;
 
+// A document echoes what the client sent (a word being completed, a name it
+// gave); strict dump() throws type_error.316 on invalid UTF-8 in it, which
+// turned a request of one bad byte into an exception. Replace never throws.
 ctl::Reply ok(std::string message, const json& data = json()) {
-  return {0, true, "", std::move(message), data.is_null() ? std::string() : data.dump()};
+  return {
+      0, true, "", std::move(message),
+      data.is_null() ? std::string() : data.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+// Every reply's texts are valid UTF-8 whatever the request echoed into them
+// (a name with a stray byte, a command cut at 64 bytes mid-character).
+ctl::Reply readable(ctl::Reply reply) {
+  if (!is_valid_utf8(reply.code)) reply.code = to_valid_utf8(reply.code);
+  if (!is_valid_utf8(reply.message)) reply.message = to_valid_utf8(reply.message);
+  if (!is_valid_utf8(reply.data)) reply.data = to_valid_utf8(reply.data);
+  return reply;
 }
 
 ctl::Reply fail(std::string code, std::string message) {
@@ -104,6 +127,27 @@ json check_json(const CheckStatus& c) {
     object["error"] = c.last->error;
   }
   return object;
+}
+
+// A new, empty file beside `file` for an export to be written into:
+// FILE.partial-NNNNNN, created exclusively (never an existing file, never
+// through a symlink), mode 0666 less the umask as the export itself will be.
+Expected<std::filesystem::path> create_partial(const std::filesystem::path& file) {
+  static std::atomic<std::uint64_t> counter{0};
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const std::filesystem::path partial = file.string() + ".partial-" + std::to_string(::getpid()) +
+                                          "-" + std::to_string(counter.fetch_add(1));
+    const int fd =
+        ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (fd >= 0) {
+      ::close(fd);
+      return partial;
+    }
+    if (errno != EEXIST) {
+      return Error{"cannot write " + partial.string() + ": " + std::strerror(errno)};
+    }
+  }
+  return Error{"cannot write beside " + file.string() + ": every partial name is taken"};
 }
 
 // "edge-1/web" -> {"edge-1", "web"}; nullopt unless both parts are there.
@@ -340,7 +384,7 @@ void ConsoleCommands::handle(const CtlCall& call, TimePoint now) {
   }
   if (!answer) return;
   answer->id = call.request.id;
-  send_(call.routing_id, *answer);
+  send_(call.routing_id, readable(std::move(*answer)));
 }
 
 void ConsoleCommands::tick(TimePoint now) {
@@ -349,8 +393,8 @@ void ConsoleCommands::tick(TimePoint now) {
     std::lock_guard lock(mutex_);
     done.swap(done_);
   }
-  for (const auto& [routing_id, reply] : done)
-    send_(routing_id, reply);
+  for (auto& [routing_id, reply] : done)
+    send_(routing_id, readable(std::move(reply)));
   if (pending_.empty()) return;
   const std::vector<MonitorStatus> rows = host_.monitor_rows();
   std::erase_if(pending_, [&](const PendingChange& change) {
@@ -383,7 +427,7 @@ void ConsoleCommands::tick(TimePoint now) {
     ctl::Reply reply =
         ok(change.text + " (config v" + std::to_string(change.version) + "; " + detail + ")", data);
     reply.id = change.request_id;
-    send_(change.routing_id, reply);
+    send_(change.routing_id, readable(std::move(reply)));
     return true;
   });
 }
@@ -519,6 +563,13 @@ ConsoleCommands::Answer ConsoleCommands::checks(const Call& call) {
 ConsoleCommands::Answer ConsoleCommands::change(const Call& call, const ManagerConfig& config,
                                                 const std::string& monitor,
                                                 const std::string& check, const std::string& verb) {
+  // Each change waits up to kAckWait for its monitor, and each is a write of
+  // the config file on the loop: a client looping on `set` against a monitor
+  // that does not acknowledge is refused, not queued without bound.
+  if (pending_.size() >= kMaxPendingChanges) {
+    return fail("busy", std::to_string(pending_.size()) +
+                            " changes are waiting for their monitors; try again in a moment");
+  }
   auto committed = host_.commit_config(config);
   if (auto* failure = std::get_if<ConsoleFailure>(&committed)) return fail(*failure);
   const auto& applied = std::get<AppliedConfig>(committed);
@@ -710,24 +761,42 @@ ConsoleCommands::Answer ConsoleCommands::export_file(const Call& call) {
   if (!options) return usage(kSyntax, options.error().message);
   options->data_dir = data_dir_;
   return in_background(call, [file, options = std::move(options).value()] {
-    // Written beside FILE and renamed over it: a reader never sees half an export.
-    const std::filesystem::path partial = file.string() + ".partial";
+    // Written beside FILE and renamed over it: a reader never sees half an
+    // export. The partial file is one this export created (O_EXCL, a name of
+    // its own), so no file the operator did not name is truncated, and it
+    // is removed on every failure.
+    std::error_code status_error;
+    const auto status = std::filesystem::status(file, status_error);
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+      // A directory, a device (/dev/full), a FIFO: renaming over it would
+      // replace it (a manager run as root would swap a device node for a file).
+      return fail("export_failed",
+                  file.string() + " is not a regular file (name a new or a plain file)");
+    }
+    auto partial = create_partial(file);
+    if (!partial) return fail("export_failed", partial.error().message);
     Expected<ExportCounts> counts = Error{""};
     {
-      std::ofstream out(partial, std::ios::trunc);
-      if (!out) return fail("export_failed", "cannot write " + partial.string());
-      counts = export_records(options, out);
-      out.flush();
-      if (counts && !out) counts = Error{"writing " + partial.string() + " failed (disk full?)"};
+      std::ofstream out(*partial, std::ios::trunc);
+      if (out) {
+        counts = export_records(options, out);
+        out.flush();
+        if (counts && !out) counts = Error{"writing " + partial->string() + " failed (disk full?)"};
+      } else {
+        counts = Error{"cannot write " + partial->string()};
+      }
     }
     std::error_code error;
     if (!counts) {
-      std::filesystem::remove(partial, error);
+      std::filesystem::remove(*partial, error);
       return fail("export_failed", counts.error().message);
     }
-    std::filesystem::rename(partial, file, error);
-    if (error)
+    std::filesystem::rename(*partial, file, error);
+    if (error) {
+      std::error_code ignored;
+      std::filesystem::remove(*partial, ignored);
       return fail("export_failed", "cannot rename to " + file.string() + ": " + error.message());
+    }
     return ok(
         "exported " + plural(counts->records, "record", "records") + " to " + file.string() +
             (counts->damaged ? " (" + std::to_string(counts->damaged) + " damaged)" : ""),

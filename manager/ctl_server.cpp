@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/protocol/zmq_sockets.hpp"
+#include "common/text.hpp"
 
 namespace netmon::manager {
 namespace {
@@ -62,7 +63,13 @@ std::optional<CtlCall> CtlServer::receive() {
 }
 
 void CtlServer::reply(const std::string& routing_id, const ctl::Reply& reply) {
-  const std::string bytes = ctl::encode_reply(reply);
+  // Whatever a caller echoed into a reply (an exception's text, a decoder's
+  // complaint about a key), the client gets valid UTF-8.
+  ctl::Reply sent = reply;
+  for (std::string* text : {&sent.code, &sent.message, &sent.data}) {
+    if (!is_valid_utf8(*text)) *text = to_valid_utf8(*text);
+  }
+  const std::string bytes = ctl::encode_reply(sent);
   try {
     if (router_.send(zmq::buffer(routing_id),
                      zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&

@@ -1,5 +1,6 @@
 #include "common/protocol/ctl_codec.hpp"
 
+#include <algorithm>
 #include <msgpack.hpp>
 
 #include "common/protocol/check_codec.hpp"
@@ -75,7 +76,8 @@ Expected<Request> decode_request(std::string_view bytes) {
   if (const msgpack::object* args = map->find("args")) {
     if (args->type != msgpack::type::ARRAY) return Error{"request: args is not an array"};
     for (const msgpack::object& arg : std::span(args->via.array.ptr, args->via.array.size)) {
-      if (arg.type != msgpack::type::STR) return Error{"request: args holds a non-string (send every word as a string)"};
+      if (arg.type != msgpack::type::STR)
+        return Error{"request: args holds a non-string (send every word as a string)"};
       request.args.emplace_back(arg.via.str.ptr, arg.via.str.size);
     }
   }
@@ -127,14 +129,41 @@ std::string default_ctl_endpoint(const std::filesystem::path& data_dir) {
   return "ipc://" + (std::filesystem::absolute(data_dir) / "ctl.sock").lexically_normal().string();
 }
 
+// A refused request (too large, too many args: exactly the ones that need an
+// error reply) cannot be unpacked whole, so the id is read pair by pair from
+// the top map, each key and value within small limits, stopping at "id":
+// constant memory whatever follows it. Our encoder puts id before cmd and
+// args; a value beyond the limits before the id gives 0.
 std::uint64_t request_id_of(std::string_view bytes) {
-  if (bytes.size() > kMaxRequestBytes) return 0;
-  auto handle = unpack_bounded(bytes, UnpackLimits{.array = kMaxArgs, .map = 16, .depth = 3});
-  if (!handle) return 0;
-  auto map = MsgMap::of(handle->get(), "request");
-  if (!map) return 0;
-  auto id = map->uint64("id");
-  return id ? *id : 0;
+  if (bytes.empty()) return 0;
+  const auto head = static_cast<unsigned char>(bytes[0]);
+  std::size_t pairs = 0, offset = 1;
+  if ((head & 0xf0U) == 0x80U) {
+    pairs = head & 0x0fU;
+  } else if (head == 0xdeU && bytes.size() >= 3) {
+    pairs = static_cast<std::size_t>(static_cast<unsigned char>(bytes[1])) << 8 |
+            static_cast<unsigned char>(bytes[2]);
+    offset = 3;
+  } else {
+    return 0;  // not a map, or a map32 (no request has 65536 fields)
+  }
+  const msgpack::unpack_limit limits(16, 16, 64, 0, 0, 2);
+  try {
+    for (std::size_t pair = 0; pair < std::min<std::size_t>(pairs, 16); ++pair) {
+      const msgpack::object_handle key =
+          msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limits);
+      const msgpack::object_handle value =
+          msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limits);
+      const msgpack::object& k = key.get();
+      if (k.type != msgpack::type::STR || std::string_view(k.via.str.ptr, k.via.str.size) != "id")
+        continue;
+      const msgpack::object& v = value.get();
+      return v.type == msgpack::type::POSITIVE_INTEGER ? v.via.u64 : 0;
+    }
+  } catch (const std::exception&) {
+    // Truncated, or a value beyond the limits before the id.
+  }
+  return 0;
 }
 
 }  // namespace netmon::protocol::ctl

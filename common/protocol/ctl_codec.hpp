@@ -49,8 +49,10 @@ Expected<Reply> decode_reply(std::string_view bytes);
 // (DIR made absolute).
 std::string default_ctl_endpoint(const std::filesystem::path& data_dir);
 
-// The request's id when the body is a map with a readable "id", else 0: an
-// error reply to a request that failed to decode still reaches its caller.
+// The request's id when the body is a map with a readable "id" (ahead of any
+// field beyond the small limits), else 0: an error reply to a request that
+// failed to decode, even one refused for its size or its number of args,
+// still reaches its caller. Constant memory whatever the body's size.
 std::uint64_t request_id_of(std::string_view bytes);
 
 }  // namespace netmon::protocol::ctl

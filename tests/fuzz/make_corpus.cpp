@@ -12,6 +12,7 @@
 
 #include "common/protocol/check_codec.hpp"
 #include "common/protocol/codec.hpp"
+#include "common/protocol/ctl_codec.hpp"
 
 // Last: ldns's headers define true and false as macros, which breaks msgpack's.
 #include <ldns/ldns.h>
@@ -310,6 +311,76 @@ void export_corpus() {
   write("export", "no_rows", none);
 }
 
+// ctl: request and reply bodies (§12); console: NUL-separated words, one
+// seed per command with arguments it accepts and one it refuses.
+void ctl_corpus() {
+  namespace ctl = protocol::ctl;
+  write("ctl", "request_status", ctl::encode_request({1, "status", {}}));
+  write("ctl", "request_add",
+        ctl::encode_request({2, "add", {"edge-1", "web-2", "tcp", "host=127.0.0.1", "port=80"}}));
+  write("ctl", "request_256_args",
+        ctl::encode_request({3, "complete", std::vector<std::string>(ctl::kMaxArgs, "w")}));
+  // Refused, and its error reply still carries id 6 (request_id_of).
+  write("ctl", "request_257_args",
+        ctl::encode_request({6, "add", std::vector<std::string>(ctl::kMaxArgs + 1, "w")}));
+  write("ctl", "reply_ok", ctl::encode_reply({4, true, "", "2 monitors", R"({"monitors":[]})"}));
+  write("ctl", "reply_error",
+        ctl::encode_reply({5, false, "unknown_check", "no check 'edge-1/x'", ""}));
+  const std::vector<std::vector<std::string>> lines = {
+      {"help"},
+      {"help", "add"},
+      {"status"},
+      {"monitors"},
+      {"list_all_queues"},
+      {"monitor", "edge-1"},
+      {"monitor", "edge-9"},
+      {"list_queue", "edge-1"},
+      {"checks"},
+      {"checks", "edge-1"},
+      {"viewconf", "edge-2"},
+      {"add", "edge-1", "web-2", "tcp", "host=127.0.0.1", "port=80", "interval=5s"},
+      {"add", "edge-1", "web-1", "tcp", "host=127.0.0.1", "port=80"},
+      {"add", "edge-1", "x", "nosuchtype"},
+      {"addconf", "edge-2/dns-1", "dns", "server=127.0.0.1", "name=example.test"},
+      {"set", "edge-1/web-1", "port=81", "timeout=2s"},
+      {"set", "edge-1/web-1", "bogus=1"},
+      {"del", "edge-1/web-1"},
+      {"del", "edge-1/nope"},
+      {"delconf", "edge-1", "web-1"},
+      {"monitor-add", "edge-3"},
+      {"monitor-add", "edge-1"},
+      {"monitor-del", "edge-2"},
+      {"events", "--since", "1h"},
+      {"tail", "--status", "down"},
+      {"stats", "--since", "24h"},
+      {"export", "/placeholder", "--format", "csv", "--since", "1h"},
+      {"export", "/placeholder", "--format", "nope"},
+      {"reload"},
+      {"exit"},
+      {"quit"},
+      {"complete", ""},
+      {"complete", "add edge-1 web-2 tcp ho"},
+      {"complete", "set edge-1/"},
+      {"complete", "export /x --format "},
+      {"nosuchcommand", "x"},
+  };
+  for (const auto& words : lines) {
+    std::string bytes, name = words.front();
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      if (i) bytes += '\0';
+      bytes += words[i];
+    }
+    if (words.size() > 1) name += "_" + std::to_string(words.size() - 1);
+    for (char& c : name) {
+      if (c == '-') c = '_';
+    }
+    std::string unique = name;
+    for (int n = 2; std::filesystem::exists(root / "console" / unique); ++n)
+      unique = name + "_" + std::to_string(n);
+    write("console", unique, bytes);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -324,5 +395,6 @@ int main(int argc, char** argv) {
   ntp_corpus();
   icmp_corpus();
   export_corpus();
+  ctl_corpus();
   return 0;
 }

@@ -94,6 +94,23 @@ TEST(CtlCodec, HostileRequestsAreRefusedWithTheReason) {
   EXPECT_FALSE(decode_request(encode_request(Request{1, "", {}})));
 }
 
+// The requests refused for their size are the ones whose caller most needs
+// the error reply: it carries their id, read without unpacking the rest.
+TEST(CtlCodec, TheIdOfARequestRefusedForItsSizeIsStillFound) {
+  const std::string too_many =
+      encode_request(Request{41, "add", std::vector<std::string>(kMaxArgs + 1, "x")});
+  EXPECT_FALSE(decode_request(too_many));
+  EXPECT_EQ(request_id_of(too_many), 41U);
+  const std::string too_large =
+      encode_request(Request{42, "complete", {std::string(kMaxRequestBytes, 'a')}});
+  EXPECT_FALSE(decode_request(too_large));
+  EXPECT_EQ(request_id_of(too_large), 42U);
+  const std::string huge = encode_request(Request{43, "complete", {std::string(1 << 20, 'a')}});
+  EXPECT_EQ(request_id_of(huge), 43U);
+  EXPECT_EQ(request_id_of(too_large.substr(0, 5)), 0U);  // truncated before the id
+  EXPECT_EQ(request_id_of("\x93\x01\x02\x03"), 0U);      // not a map
+}
+
 TEST(CtlCodec, AnErrorReplyWithoutACodeIsRefused) {
   EXPECT_FALSE(decode_reply(encode_reply(Reply{1, false, "", "x", ""})));
   EXPECT_TRUE(decode_reply(encode_reply(Reply{1, true, "", "ok", ""})));
