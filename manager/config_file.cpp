@@ -111,16 +111,20 @@ Expected<void> write_all(int fd, std::string_view bytes) {
   return {};
 }
 
-// Writes `bytes` to TARGET.tmp with `mode`, fsyncs it and renames it over
-// `target`: readers see the old file or the new one, never a part. Returns
-// the new file's status. On failure the temporary file is removed.
+// Writes `bytes` to TARGET.tmp-PID with `mode`, fsyncs it and renames it
+// over `target`: readers see the old file or the new one, never a part.
+// Returns the new file's status. On failure the temporary file is removed.
+// The temporary is made anew (O_EXCL, O_NOFOLLOW) after unlinking whatever
+// has its name: a symbolic link planted there never makes the manager (often
+// root) truncate the file it points to.
 Expected<struct stat> replace_file(const fs::path& target, std::string_view bytes, mode_t mode) {
-  const fs::path temporary = with_suffix(target, ".tmp");
+  const fs::path temporary = with_suffix(target, ".tmp-" + std::to_string(::getpid()));
+  ::unlink(temporary.c_str());
   const auto failed = [&](const std::string& what, int error) -> Error {
     ::unlink(temporary.c_str());
     return Error{"cannot " + what + " " + temporary.string() + ": " + os_error(error)};
   };
-  Fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  Fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) return Error{"cannot create " + temporary.string() + ": " + os_error(errno)};
   // open's mode passes through the umask; the old file's mode is what to keep.
   if (::fchmod(fd.get(), mode) != 0) return failed("set the mode of", errno);

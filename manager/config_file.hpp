@@ -45,7 +45,7 @@ Expected<ConfigFileStamp> stamp_config_file(const std::filesystem::path& path);
 // The config as YAML that parse_manager_config reads back to an equal config.
 std::string format_manager_config(const ManagerConfig& config);
 
-// Replaces the file with `config`, atomically: FILE.tmp in the same directory
+// Replaces the file with `config`, atomically: FILE.tmp-PID in the same directory
 // (the file's mode), fsync, the previous file copied to FILE.bak the same way,
 // rename over FILE, fsync the directory. A symbolic link is followed, so the
 // file it points to is the one replaced. Refuses, writing nothing, when the

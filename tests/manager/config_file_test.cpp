@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <fstream>
@@ -228,6 +229,11 @@ class ConfigFileSave : public ::testing::Test {
     changed_.monitors.at("edge-1").push_back(spec);
   }
 
+  // Where a save writes before its rename.
+  std::filesystem::path temporary(const std::string& name) const {
+    return dir_ / (name + ".tmp-" + std::to_string(::getpid()));
+  }
+
   netmon::testing::TempDir dir_{"netmon-config-file-test-"};
   std::filesystem::path file_ = dir_ / "netmon.yaml";
   LoadedConfigFile loaded_;
@@ -239,7 +245,7 @@ TEST_F(ConfigFileSave, ReplacesTheFileAndKeepsThePreviousOneAsBak) {
   auto saved = save_config_file(file_, changed_, loaded_.stamp);
   ASSERT_TRUE(saved) << saved.error().message;
   EXPECT_EQ(read_text(dir_ / "netmon.yaml.bak"), testing::kConfigText);
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "netmon.yaml.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(temporary("netmon.yaml")));
   auto reread = load_config_file(file_);
   ASSERT_TRUE(reread) << reread.error().message;
   EXPECT_TRUE(reread->config == changed_);
@@ -278,6 +284,21 @@ TEST_F(ConfigFileSave, RefusesWhenTheFileWasRewrittenWithTheSameSize) {
   EXPECT_EQ(stamp->size, loaded_.stamp.size);
   EXPECT_NE(stamp->content_hash, loaded_.stamp.content_hash);
   EXPECT_FALSE(save_config_file(file_, changed_, loaded_.stamp));
+}
+
+// A link planted where the save writes its temporary file: the save makes a
+// file of its own there, and what the link points to is left as it was.
+TEST_F(ConfigFileSave, ALinkPlantedAtTheTemporaryNameIsNotFollowed) {
+  const auto victim = dir_ / "victim";
+  write_file(victim, "precious\n");
+  // The names of today, and FILE.tmp of before the fix, which followed them.
+  for (const auto& link : {temporary("netmon.yaml"), temporary("netmon.yaml.bak"),
+                           dir_ / "netmon.yaml.tmp", dir_ / "netmon.yaml.bak.tmp"})
+    std::filesystem::create_symlink(victim, link);
+  auto saved = save_config_file(file_, changed_, loaded_.stamp);
+  ASSERT_TRUE(saved) << saved.error().message;
+  EXPECT_EQ(read_text(victim), "precious\n");
+  EXPECT_TRUE(load_config_file(file_)->config == changed_);
 }
 
 TEST_F(ConfigFileSave, ReplacesTheTargetOfASymbolicLink) {
@@ -328,8 +349,8 @@ TEST_F(ConfigFileSave, AFailedWriteNamesTheFileAndTheErrorAndLeavesTheFileIntact
     EXPECT_NE(error.find(std::generic_category().message(EFBIG)), std::string::npos) << error;
     EXPECT_NE(error.find("is unchanged"), std::string::npos) << error;
     EXPECT_EQ(read_text(file_), testing::kConfigText);
-    EXPECT_FALSE(std::filesystem::exists(dir_ / "netmon.yaml.tmp"));
-    EXPECT_FALSE(std::filesystem::exists(dir_ / "netmon.yaml.bak.tmp"));
+    EXPECT_FALSE(std::filesystem::exists(temporary("netmon.yaml")));
+    EXPECT_FALSE(std::filesystem::exists(temporary("netmon.yaml.bak")));
   }
   // With room again, the same save goes through: nothing was left half done.
   EXPECT_TRUE(save_config_file(file_, changed_, loaded_.stamp));
