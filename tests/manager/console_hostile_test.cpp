@@ -17,6 +17,7 @@
 #include "common/protocol/ctl_codec.hpp"
 #include "common/text.hpp"
 #include "manager/result_store.hpp"
+#include "tests/manager/ctl_test_client.hpp"
 #include "tests/manager/fake_console_host.hpp"
 #include "tests/manager/manager_test_support.hpp"
 #include "tests/support/await.hpp"
@@ -183,42 +184,6 @@ TEST_F(ConsoleHostileTest, AFloodOfStoreQueriesIsRefusedAsBusyNotQueuedWithoutBo
   for (std::size_t i = before; i < replies_.size(); ++i)
     expect_readable(replies_[i]);
 }
-
-// A console client as netmon-ctl is one: a DEALER, requests, replies by id.
-class CtlClient {
- public:
-  CtlClient(zmq::context_t& context, const std::string& endpoint)
-      : socket_(context, zmq::socket_type::dealer) {
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::sndhwm, 0);  // a flood is queued, not refused
-    socket_.connect(endpoint);
-  }
-
-  std::uint64_t send(const std::string& command, std::vector<std::string> args = {}) {
-    const std::uint64_t id = ++next_id_;
-    send_raw(ctl::encode_request(ctl::Request{id, command, std::move(args)}));
-    return id;
-  }
-  void send_raw(const std::string& body) { socket_.send(zmq::buffer(body)); }
-
-  ctl::Reply call(const std::string& command, std::vector<std::string> args = {}) {
-    return await_reply(send(command, std::move(args)));
-  }
-  ctl::Reply await_reply(std::uint64_t id, std::chrono::milliseconds timeout = kDeadline) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      auto frames = receive(socket_, 5ms);
-      if (!frames || frames->size() != 1) continue;
-      auto reply = ctl::decode_reply(frames->front());
-      if (reply && reply->id == id) return *reply;
-    }
-    return ctl::Reply{id, false, "timeout", "no reply", ""};
-  }
-
- private:
-  zmq::socket_t socket_;
-  std::uint64_t next_id_ = 0;
-};
 
 class ConsoleSocketHostileTest : public ::testing::Test {
  protected:

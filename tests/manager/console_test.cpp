@@ -11,6 +11,7 @@
 
 #include "common/protocol/ctl_codec.hpp"
 #include "manager/manager_config.hpp"
+#include "tests/manager/ctl_test_client.hpp"
 #include "tests/manager/manager_test_support.hpp"
 
 namespace netmon::manager::testing {
@@ -25,40 +26,6 @@ std::string read_file(const std::filesystem::path& path) {
   text << in.rdbuf();
   return text.str();
 }
-
-// A console client as netmon-ctl is one: a DEALER, one request, one reply.
-class CtlClient {
- public:
-  CtlClient(zmq::context_t& context, const std::string& endpoint)
-      : socket_(context, zmq::socket_type::dealer) {
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.connect(endpoint);
-  }
-
-  ctl::Reply call(const std::string& command, std::vector<std::string> args = {},
-                  std::chrono::milliseconds timeout = kDeadline) {
-    const std::uint64_t id = ++next_id_;
-    send_raw(ctl::encode_request(ctl::Request{id, command, std::move(args)}));
-    return await_reply(id, timeout);
-  }
-
-  void send_raw(const std::string& body) { socket_.send(zmq::buffer(body)); }
-
-  ctl::Reply await_reply(std::uint64_t id, std::chrono::milliseconds timeout = kDeadline) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      auto frames = receive(socket_, 5ms);
-      if (!frames || frames->size() != 1) continue;
-      auto reply = ctl::decode_reply(frames->front());
-      if (reply && reply->id == id) return *reply;
-    }
-    return ctl::Reply{id, false, "timeout", "no reply", ""};
-  }
-
- private:
-  zmq::socket_t socket_;
-  std::uint64_t next_id_ = 0;
-};
 
 json data_of(const ctl::Reply& reply) {
   EXPECT_TRUE(reply.ok) << reply.code << ": " << reply.message;
